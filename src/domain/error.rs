@@ -1,0 +1,77 @@
+use std::fmt;
+
+/// One broken rule: which field, and what the rule is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldViolation {
+    pub field: String,
+    pub description: String,
+}
+
+/// The one error type of the service; the gRPC and REST faces each map it once.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{}", ViolationList(.0))]
+    InvalidArgument(Vec<FieldViolation>),
+    #[error("{0}")]
+    Unauthenticated(String),
+    #[error("{0}")]
+    PermissionDenied(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    AlreadyExists(String),
+    /// The database cannot be reached; the detail is for the log, never for the caller.
+    #[error("the database is unavailable; retry later")]
+    Unavailable(String),
+    /// A fault of ours; the detail is for the log, never for the caller.
+    #[error("internal error")]
+    Internal(String),
+}
+
+impl Error {
+    pub fn invalid(field: impl Into<String>, description: impl Into<String>) -> Self {
+        Self::InvalidArgument(vec![FieldViolation {
+            field: field.into(),
+            description: description.into(),
+        }])
+    }
+}
+
+struct ViolationList<'a>(&'a [FieldViolation]);
+
+impl fmt::Display for ViolationList<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, v) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str("; ")?;
+            }
+            write!(f, "{}: {}", v.field, v.description)?;
+        }
+        Ok(())
+    }
+}
+
+/// Collects every broken rule of a request, so the caller learns all of them at once.
+#[derive(Debug, Default)]
+pub struct Violations(Vec<FieldViolation>);
+
+impl Violations {
+    pub fn add(&mut self, field: impl Into<String>, description: impl Into<String>) {
+        self.0.push(FieldViolation {
+            field: field.into(),
+            description: description.into(),
+        });
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn finish(self) -> Result<(), Error> {
+        if self.0.is_empty() {
+            Ok(())
+        } else {
+            Err(Error::InvalidArgument(self.0))
+        }
+    }
+}

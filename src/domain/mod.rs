@@ -1,0 +1,36 @@
+//! The tagging domain: its types and every rule a request must satisfy, checked once, here.
+
+pub(crate) mod catalog;
+mod error;
+mod filter;
+mod page_token;
+mod principal;
+mod rules;
+
+pub use catalog::{Catalog, ResourceType};
+pub use error::{Error, FieldViolation, Violations};
+pub use filter::{KeyFilter, ResourceFilter, TagRowQuery};
+pub use page_token::{Cursor, PageTokens, QueryBinding};
+pub use principal::{Access, Principal, ProjectScope, check_project_id};
+pub use rules::{Limits, Rules, Visibility};
+
+/// A key/value pair attached to a resource.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tag {
+    pub key: String,
+    pub value: String,
+}
+
+/// Where a resource lives: one project and one resource type (its catalog name).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Scope {
+    pub project_id: String,
+    pub resource_type: String,
+}
+
+/// How a single resource is addressed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Locator {
+    Id(String),
+    Name(String),
+}

@@ -1,0 +1,140 @@
+use super::Error;
+
+/// Which projects a caller may touch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProjectScope {
+    One(String),
+    /// Authentication is off: the caller names any project, and must name one.
+    Any,
+}
+
+/// Who is calling, as established by authentication.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Principal {
+    pub scope: ProjectScope,
+    pub read_only: bool,
+    /// May write and see tags under the reserved prefixes.
+    pub system: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    Read,
+    Write,
+}
+
+const MAX_PROJECT_ID_CHARS: usize = 64;
+
+impl Principal {
+    /// The caller with authentication turned off.
+    pub fn unauthenticated_local() -> Self {
+        Self {
+            scope: ProjectScope::Any,
+            read_only: false,
+            system: false,
+        }
+    }
+
+    /// The project a request acts on: the one it names, or the token's when it names none.
+    pub fn project_for(&self, requested: &str, access: Access) -> Result<String, Error> {
+        let project = match (&self.scope, requested) {
+            (ProjectScope::One(own), "") => own.clone(),
+            (ProjectScope::Any, "") => {
+                return Err(Error::invalid(
+                    "project_id",
+                    "is required when the caller has no token to take it from",
+                ));
+            }
+            (scope, requested) => {
+                check_project_id(requested)?;
+                if let ProjectScope::One(own) = scope
+                    && own != requested
+                {
+                    return Err(Error::PermissionDenied(format!(
+                        "the token is not valid for project `{requested}`"
+                    )));
+                }
+                requested.to_owned()
+            }
+        };
+        if access == Access::Write && self.read_only {
+            return Err(Error::PermissionDenied(
+                "the token is read-only and cannot change tags or resources".into(),
+            ));
+        }
+        Ok(project)
+    }
+}
+
+/// A project id: 1-64 letters, digits, `-`, `_` or `.`.
+pub fn check_project_id(id: &str) -> Result<(), Error> {
+    let ok = !id.is_empty()
+        && id.chars().count() <= MAX_PROJECT_ID_CHARS
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::invalid(
+            "project_id",
+            "must be 1-64 characters of letters, digits, `-`, `_` or `.`",
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn token_of(project: &str, read_only: bool) -> Principal {
+        Principal {
+            scope: ProjectScope::One(project.into()),
+            read_only,
+            system: false,
+        }
+    }
+
+    #[test]
+    fn empty_project_means_the_tokens_own() {
+        assert_eq!(
+            token_of("p1", false).project_for("", Access::Read).unwrap(),
+            "p1"
+        );
+    }
+
+    #[test]
+    fn another_project_is_permission_denied() {
+        let err = token_of("p1", false)
+            .project_for("p2", Access::Read)
+            .unwrap_err();
+        assert!(matches!(err, Error::PermissionDenied(_)), "{err:?}");
+    }
+
+    #[test]
+    fn read_only_tokens_cannot_write() {
+        let p = token_of("p1", true);
+        assert!(p.project_for("p1", Access::Read).is_ok());
+        assert!(matches!(
+            p.project_for("p1", Access::Write),
+            Err(Error::PermissionDenied(_))
+        ));
+    }
+
+    #[test]
+    fn without_auth_a_project_must_be_named_and_well_formed() {
+        let p = Principal::unauthenticated_local();
+        assert!(matches!(
+            p.project_for("", Access::Read),
+            Err(Error::InvalidArgument(_))
+        ));
+        assert!(matches!(
+            p.project_for("a b", Access::Read),
+            Err(Error::InvalidArgument(_))
+        ));
+        assert_eq!(
+            p.project_for("any-project", Access::Write).unwrap(),
+            "any-project"
+        );
+    }
+}

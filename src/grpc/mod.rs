@@ -1,0 +1,6 @@
+//! The gRPC face: the tagging service, server reflection and health, over the shared core.
+
+mod api;
+mod status;
+
+pub use api::TaggingApi;

@@ -1,0 +1,12 @@
+//! A multi-tenant tagging service: key/value tags on the resources of other services, served over
+//! gRPC, stored in SQLite or PostgreSQL.
+
+pub mod auth;
+pub mod config;
+pub mod domain;
+pub mod grpc;
+pub mod proto;
+pub mod service;
+pub mod startup;
+pub mod store;
+pub mod telemetry;

@@ -1,0 +1,87 @@
+use std::process::ExitCode;
+
+use clap::Parser;
+use tagging_service::{
+    auth::{self, Grant},
+    config::{Cli, Command, DatabaseArgs, TokenCommand},
+    startup::{Application, shutdown_signal},
+    store::{self, TagStore},
+    telemetry,
+};
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    telemetry::init(cli.log_format);
+    match run(cli.command).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("tagging-service: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(command: Command) -> anyhow::Result<()> {
+    match command {
+        Command::Serve(args) => {
+            Application::build(&args)
+                .await?
+                .run_until_stopped(shutdown_signal())
+                .await
+        }
+        Command::Migrate(db) => {
+            open(&db).await?;
+            eprintln!("migrations applied");
+            Ok(())
+        }
+        Command::Token { command } => token(command).await,
+    }
+}
+
+async fn open(db: &DatabaseArgs) -> anyhow::Result<std::sync::Arc<dyn TagStore>> {
+    store::connect(&db.database_url, &db.pool()).await
+}
+
+async fn token(command: TokenCommand) -> anyhow::Result<()> {
+    match command {
+        TokenCommand::Create {
+            project,
+            read_only,
+            system,
+            database,
+        } => {
+            let store = open(&database).await?;
+            let grant = Grant {
+                project_id: project,
+                read_only,
+                system,
+            };
+            let (_, token) = auth::create_token(store.as_ref(), &grant).await?;
+            println!("{token}");
+        }
+        TokenCommand::Revoke { id, database } => {
+            let store = open(&database).await?;
+            if !auth::revoke_token(store.as_ref(), &id).await? {
+                anyhow::bail!("no live token with id `{id}`");
+            }
+            eprintln!("revoked");
+        }
+        TokenCommand::List { database } => {
+            for t in open(&database).await?.list_tokens().await? {
+                let grant = match (t.system, t.read_only) {
+                    (true, true) => "system,read-only",
+                    (true, false) => "system",
+                    (false, true) => "read-only",
+                    (false, false) => "read-write",
+                };
+                let state = if t.revoked { "revoked" } else { "live" };
+                println!(
+                    "{}\t{}\t{grant}\t{state}\t{}",
+                    t.id, t.project_id, t.created_at
+                );
+            }
+        }
+    }
+    Ok(())
+}

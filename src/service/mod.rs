@@ -1,0 +1,81 @@
+//! The service itself, shared by the gRPC and REST faces: authorise, validate, run the query, shape
+//! the answer. It speaks the API's message types and the domain error, and knows nothing of
+//! transports or SQL.
+
+mod convert;
+mod resources;
+mod tags;
+
+use std::sync::Arc;
+
+use rand::RngCore;
+
+use crate::{
+    domain::{Cursor, Error, PageTokens, QueryBinding, Rules},
+    store::TagStore,
+};
+
+pub struct TaggingCore {
+    store: Arc<dyn TagStore>,
+    rules: Arc<Rules>,
+    pages: PageTokens,
+}
+
+impl TaggingCore {
+    pub async fn new(store: Arc<dyn TagStore>, rules: Arc<Rules>) -> Result<Self, Error> {
+        let mut fresh = [0u8; 32];
+        rand::rng().fill_bytes(&mut fresh);
+        let key = store.page_token_key(&fresh).await?;
+        Ok(Self {
+            store,
+            rules,
+            pages: PageTokens::new(key),
+        })
+    }
+
+    pub fn rules(&self) -> &Rules {
+        &self.rules
+    }
+
+    /// Whether the database answers.
+    pub async fn ready(&self) -> bool {
+        self.store.ping().await.is_ok()
+    }
+
+    /// The cursor a request's `next_token` carries, which must be of the kind `want` accepts.
+    fn cursor<T>(
+        &self,
+        token: &str,
+        binding: &QueryBinding,
+        want: impl FnOnce(Cursor) -> Option<T>,
+    ) -> Result<Option<T>, Error> {
+        match self.pages.open(token, binding)? {
+            None => Ok(None),
+            Some(c) => want(c).map(Some).ok_or_else(|| {
+                Error::invalid(
+                    "next_token",
+                    "is not a token this service issued for this query",
+                )
+            }),
+        }
+    }
+
+    /// Cuts the one row fetched beyond the page and answers the token of the next page: empty when
+    /// there is none.
+    fn next_token<T>(
+        &self,
+        rows: &mut Vec<T>,
+        page_size: u32,
+        binding: &QueryBinding,
+        cursor: impl FnOnce(&T) -> Cursor,
+    ) -> String {
+        let page = page_size as usize;
+        if rows.len() <= page {
+            return String::new();
+        }
+        rows.truncate(page);
+        rows.last()
+            .map(|last| self.pages.issue(binding, &cursor(last)))
+            .unwrap_or_default()
+    }
+}

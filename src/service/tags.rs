@@ -1,0 +1,249 @@
+//! Tag reads and writes: the ACK and SMN tag operations and the project's tag keys.
+
+use super::{
+    TaggingCore,
+    convert::{tags_in, tags_out},
+};
+use crate::{
+    domain::{
+        Access, Cursor, Error, Locator, Principal, QueryBinding, Scope, TagRowQuery, Violations,
+    },
+    proto::pb,
+    store::{Removal, TagLimit},
+};
+
+impl TaggingCore {
+    /// The scope of a request, its type checked against the catalog into `v`.
+    pub(super) fn scope(
+        &self,
+        v: &mut Violations,
+        project_id: String,
+        resource_type: &str,
+    ) -> Scope {
+        let resource_type = self
+            .rules
+            .resource_type(v, resource_type)
+            .map(|t| t.name.clone())
+            .unwrap_or_default();
+        Scope {
+            project_id,
+            resource_type,
+        }
+    }
+
+    pub async fn list_tag_resources(
+        &self,
+        caller: &Principal,
+        req: pb::ListTagResourcesRequest,
+    ) -> Result<pb::ListTagResourcesResponse, Error> {
+        let project = caller.project_for(&req.project_id, Access::Read)?;
+        let mut v = Violations::default();
+        let scope = self.scope(&mut v, project, &req.resource_type);
+        self.rules.resource_ids(&mut v, &req.resource_ids, false);
+        let tags = tags_in(req.tags);
+        let filters = self.rules.tag_filter(&mut v, &tags, caller);
+        if req.resource_ids.is_empty() && tags.is_empty() {
+            v.add(
+                "resource_ids",
+                "at least one of `resource_ids` and `tags` is required",
+            );
+        }
+        let page_size = self.rules.page_size(&mut v, req.page_size);
+        v.finish()?;
+
+        let mut binding = QueryBinding::new("ListTagResources")
+            .text(&scope.project_id)
+            .text(&scope.resource_type)
+            .flag(caller.system)
+            .text(&req.resource_ids.len().to_string());
+        for id in &req.resource_ids {
+            binding = binding.text(id);
+        }
+        for t in &tags {
+            binding = binding.text(&t.key).text(&t.value);
+        }
+        let after = self.cursor(&req.next_token, &binding, |c| match c {
+            Cursor::TagRow { resource, key } => Some((resource, key)),
+            _ => None,
+        })?;
+        let query = TagRowQuery {
+            resource_ids: req.resource_ids,
+            tags: filters,
+        };
+        let visibility = self.rules.visibility(caller);
+        let after = after.as_ref().map(|(pk, key)| (*pk, key.as_str()));
+        let mut rows = self
+            .store
+            .tag_rows(&scope, &query, &visibility, after, page_size + 1)
+            .await?;
+        let next_token = self.next_token(&mut rows, page_size, &binding, |last| Cursor::TagRow {
+            resource: last.resource_pk,
+            key: last.key.clone(),
+        });
+        let qualified = self.rules.catalog.qualified(&scope.resource_type);
+        Ok(pb::ListTagResourcesResponse {
+            tag_resources: rows
+                .into_iter()
+                .map(|r| pb::TagResource {
+                    resource_id: r.resource_id,
+                    resource_type: qualified.to_owned(),
+                    tag_key: r.key,
+                    tag_value: r.value,
+                })
+                .collect(),
+            next_token,
+        })
+    }
+
+    pub async fn list_resource_tags(
+        &self,
+        caller: &Principal,
+        req: pb::ListResourceTagsRequest,
+    ) -> Result<pb::ListResourceTagsResponse, Error> {
+        let project = caller.project_for(&req.project_id, Access::Read)?;
+        let mut v = Violations::default();
+        let scope = self.scope(&mut v, project, &req.resource_type);
+        let locator = match pb::ResourceIdType::try_from(req.resource_id_type) {
+            Ok(pb::ResourceIdType::Unspecified | pb::ResourceIdType::Id) => {
+                self.rules
+                    .resource_id(&mut v, "resource_id", &req.resource_id);
+                Locator::Id(req.resource_id)
+            }
+            Ok(pb::ResourceIdType::Name) => {
+                self.rules
+                    .resource_name(&mut v, "resource_id", &req.resource_id);
+                Locator::Name(req.resource_id)
+            }
+            Err(_) => {
+                v.add(
+                    "resource_id_type",
+                    "must be RESOURCE_ID_TYPE_ID or RESOURCE_ID_TYPE_NAME",
+                );
+                Locator::Id(req.resource_id)
+            }
+        };
+        v.finish()?;
+        let visibility = self.rules.visibility(caller);
+        let tags = self
+            .store
+            .resource_tags(&scope, &locator, &visibility)
+            .await?
+            .ok_or_else(|| not_found(&scope, &locator))?;
+        Ok(pb::ListResourceTagsResponse {
+            tags: tags_out(tags),
+        })
+    }
+
+    pub async fn tag_resources(
+        &self,
+        caller: &Principal,
+        req: pb::TagResourcesRequest,
+    ) -> Result<pb::TagResourcesResponse, Error> {
+        let project = caller.project_for(&req.project_id, Access::Write)?;
+        let mut v = Violations::default();
+        let scope = self.scope(&mut v, project, &req.resource_type);
+        self.rules.resource_ids(&mut v, &req.resource_ids, true);
+        let tags = tags_in(req.tags);
+        self.rules.tags_to_write(&mut v, &tags, caller);
+        v.finish()?;
+        let limit = TagLimit {
+            max: self.rules.limits.max_tags_per_resource,
+            exempt_prefixes: &self.rules.reserved_prefixes,
+        };
+        self.store
+            .tag_resources(&scope, &req.resource_ids, &tags, limit)
+            .await?;
+        Ok(pb::TagResourcesResponse {})
+    }
+
+    pub async fn untag_resources(
+        &self,
+        caller: &Principal,
+        req: pb::UntagResourcesRequest,
+    ) -> Result<pb::UntagResourcesResponse, Error> {
+        let project = caller.project_for(&req.project_id, Access::Write)?;
+        let mut v = Violations::default();
+        let scope = self.scope(&mut v, project, &req.resource_type);
+        self.rules.resource_ids(&mut v, &req.resource_ids, true);
+        self.rules.tag_keys(&mut v, &req.tag_keys, caller);
+        if req.tag_keys.is_empty() && !req.all {
+            v.add(
+                "tag_keys",
+                "name the keys to remove, or set `all` to remove every tag",
+            );
+        }
+        v.finish()?;
+        let visibility = self.rules.visibility(caller);
+        let removal = if req.tag_keys.is_empty() {
+            Removal::AllVisible(&visibility)
+        } else {
+            Removal::Keys(&req.tag_keys)
+        };
+        self.store
+            .untag_resources(&scope, &req.resource_ids, removal)
+            .await?;
+        Ok(pb::UntagResourcesResponse {})
+    }
+
+    pub async fn list_project_tags(
+        &self,
+        caller: &Principal,
+        req: pb::ListProjectTagsRequest,
+    ) -> Result<pb::ListProjectTagsResponse, Error> {
+        let project = caller.project_for(&req.project_id, Access::Read)?;
+        let mut v = Violations::default();
+        let resource_type = if req.resource_type.is_empty() {
+            None
+        } else {
+            Some(
+                self.scope(&mut v, String::new(), &req.resource_type)
+                    .resource_type,
+            )
+        };
+        let page_size = self.rules.page_size(&mut v, req.page_size);
+        v.finish()?;
+        let binding = QueryBinding::new("ListProjectTags")
+            .text(&project)
+            .text(resource_type.as_deref().unwrap_or_default())
+            .flag(caller.system);
+        let after = self.cursor(&req.next_token, &binding, |c| match c {
+            Cursor::Key(key) => Some(key),
+            _ => None,
+        })?;
+        let visibility = self.rules.visibility(caller);
+        let mut keys = self
+            .store
+            .project_tags(
+                &project,
+                resource_type.as_deref(),
+                &visibility,
+                after.as_deref(),
+                page_size + 1,
+            )
+            .await?;
+        let next_token = self.next_token(&mut keys, page_size, &binding, |last| {
+            Cursor::Key(last.key.clone())
+        });
+        Ok(pb::ListProjectTagsResponse {
+            tags: keys
+                .into_iter()
+                .map(|k| pb::ProjectTag {
+                    key: k.key,
+                    values: k.values,
+                })
+                .collect(),
+            next_token,
+        })
+    }
+}
+
+pub(super) fn not_found(scope: &Scope, locator: &Locator) -> Error {
+    let (what, id) = match locator {
+        Locator::Id(id) => ("id", id),
+        Locator::Name(name) => ("name", name),
+    };
+    Error::NotFound(format!(
+        "no resource of type `{}` with {what} `{id}` in project `{}`",
+        scope.resource_type, scope.project_id
+    ))
+}

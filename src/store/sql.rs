@@ -1,0 +1,395 @@
+//! The SQL both backends share. Statements use `$n` placeholders, which PostgreSQL and sqlx's
+//! SQLite driver both read, and only syntax both dialects accept (upserts, `RETURNING`, row
+//! values), so every query shape is written once.
+
+use std::fmt::Write;
+
+use crate::domain::{KeyFilter, ResourceFilter, Scope, Tag, TagRowQuery, Visibility};
+
+use super::{Removal, TagLimit};
+
+/// A value bound to a placeholder.
+#[derive(Debug, Clone)]
+pub enum Arg<'a> {
+    Text(&'a str),
+    Int(i64),
+}
+
+/// A statement and its arguments, built together so placeholders and arguments never drift.
+#[derive(Debug, Default)]
+pub struct Sql<'a> {
+    pub text: String,
+    pub args: Vec<Arg<'a>>,
+}
+
+impl<'a> Sql<'a> {
+    fn new(text: &str) -> Self {
+        Self {
+            text: text.to_owned(),
+            args: Vec::new(),
+        }
+    }
+
+    fn push(&mut self, s: &str) -> &mut Self {
+        self.text.push_str(s);
+        self
+    }
+
+    fn arg(&mut self, a: Arg<'a>) -> &mut Self {
+        self.args.push(a);
+        write!(self.text, "${}", self.args.len()).expect("writing to a String");
+        self
+    }
+
+    fn text(&mut self, s: &'a str) -> &mut Self {
+        self.arg(Arg::Text(s))
+    }
+
+    fn int(&mut self, i: i64) -> &mut Self {
+        self.arg(Arg::Int(i))
+    }
+
+    /// `(a, b, …)` with one placeholder per item.
+    fn list<T>(&mut self, items: &'a [T], f: impl Fn(&'a T) -> Arg<'a>) -> &mut Self {
+        self.push("(");
+        for (i, item) in items.iter().enumerate() {
+            if i > 0 {
+                self.push(", ");
+            }
+            self.arg(f(item));
+        }
+        self.push(")")
+    }
+
+    fn scope(&mut self, alias: &str, scope: &'a Scope) -> &mut Self {
+        write!(self.text, "{alias}.project_id = ").expect("writing to a String");
+        self.text(&scope.project_id);
+        write!(self.text, " AND {alias}.resource_type = ").expect("writing to a String");
+        self.text(&scope.resource_type)
+    }
+
+    /// ` AND` the tag `alias` is visible: its key starts with none of the hidden prefixes.
+    fn visible(&mut self, alias: &str, visibility: &'a Visibility) -> &mut Self {
+        for prefix in &visibility.hidden_prefixes {
+            let len = prefix.chars().count();
+            write!(self.text, " AND substr({alias}.key, 1, {len}) <> ")
+                .expect("writing to a String");
+            self.text(prefix);
+        }
+        self
+    }
+
+    /// Whether resource `r` has a visible tag matching `f`.
+    fn matches(&mut self, f: &'a KeyFilter) -> &mut Self {
+        self.push("EXISTS (SELECT 1 FROM tags f WHERE f.resource_pk = r.pk AND f.key = ")
+            .text(&f.key);
+        if !f.values.is_empty() {
+            self.push(" AND f.value IN ")
+                .list(&f.values, |v| Arg::Text(v));
+        }
+        self.push(")")
+    }
+
+    /// `(m1 AND m2 …)` or `(m1 OR m2 …)`.
+    fn combined(&mut self, filters: &'a [KeyFilter], op: &str) -> &mut Self {
+        self.push("(");
+        for (i, f) in filters.iter().enumerate() {
+            if i > 0 {
+                self.push(op);
+            }
+            self.matches(f);
+        }
+        self.push(")")
+    }
+
+    fn resource_filter(
+        &mut self,
+        filter: &'a ResourceFilter,
+        visibility: &'a Visibility,
+    ) -> &mut Self {
+        if filter.untagged {
+            self.push(" AND NOT EXISTS (SELECT 1 FROM tags f WHERE f.resource_pk = r.pk")
+                .visible("f", visibility)
+                .push(")");
+        }
+        for f in &filter.all {
+            self.push(" AND ").matches(f);
+        }
+        if !filter.any.is_empty() {
+            self.push(" AND ").combined(&filter.any, " OR ");
+        }
+        if !filter.not_all.is_empty() {
+            self.push(" AND NOT ").combined(&filter.not_all, " AND ");
+        }
+        if !filter.not_any.is_empty() {
+            self.push(" AND NOT ").combined(&filter.not_any, " OR ");
+        }
+        if let Some(name) = &filter.name {
+            self.push(" AND r.name = ").text(name);
+        }
+        self
+    }
+}
+
+pub const PING: &str = "SELECT 1";
+
+pub const INSERT_PAGE_KEY: &str = "INSERT INTO server_keys (name, secret) VALUES ('page_tokens', $1) ON CONFLICT (name) DO NOTHING";
+
+pub const SELECT_PAGE_KEY: &str = "SELECT secret FROM server_keys WHERE name = 'page_tokens'";
+
+/// Registers the resources (taking their row locks, in id order) and answers their internal ids.
+pub fn upsert_resources<'a>(scope: &'a Scope, ids: &'a [String]) -> Sql<'a> {
+    let mut sql =
+        Sql::new("INSERT INTO resources (project_id, resource_type, resource_id) VALUES ");
+    for (i, id) in ids.iter().enumerate() {
+        if i > 0 {
+            sql.push(", ");
+        }
+        sql.push("(")
+            .text(&scope.project_id)
+            .push(", ")
+            .text(&scope.resource_type)
+            .push(", ")
+            .text(id)
+            .push(")");
+    }
+    // DO UPDATE rather than DO NOTHING: it locks existing rows, so concurrent writers to one
+    // resource queue up, and it makes RETURNING answer existing rows too.
+    sql.push(" ON CONFLICT (project_id, resource_type, resource_id) DO UPDATE SET resource_id = excluded.resource_id RETURNING pk");
+    sql
+}
+
+pub fn upsert_tags<'a>(pks: &'a [i64], tags: &'a [Tag]) -> Sql<'a> {
+    let mut sql = Sql::new(
+        "INSERT INTO tags (resource_pk, key, value) SELECT r.pk, v.column1, v.column2 FROM resources r, (VALUES ",
+    );
+    for (i, tag) in tags.iter().enumerate() {
+        if i > 0 {
+            sql.push(", ");
+        }
+        sql.push("(")
+            .text(&tag.key)
+            .push(", ")
+            .text(&tag.value)
+            .push(")");
+    }
+    sql.push(") AS v WHERE r.pk IN ")
+        .list(pks, |pk| Arg::Int(*pk))
+        .push(" ON CONFLICT (resource_pk, key) DO UPDATE SET value = excluded.value");
+    sql
+}
+
+/// The first resource among `pks` that carries more counted tags than the limit, if any.
+pub fn over_limit<'a>(pks: &'a [i64], limit: TagLimit<'a>) -> Sql<'a> {
+    let mut sql = Sql::new(
+        "SELECT r.resource_id, COUNT(*) FROM tags t JOIN resources r ON r.pk = t.resource_pk WHERE t.resource_pk IN ",
+    );
+    sql.list(pks, |pk| Arg::Int(*pk));
+    for prefix in limit.exempt_prefixes {
+        let len = prefix.chars().count();
+        write!(sql.text, " AND substr(t.key, 1, {len}) <> ").expect("writing to a String");
+        sql.text(prefix);
+    }
+    sql.push(" GROUP BY r.resource_id HAVING COUNT(*) > ")
+        .int(i64::try_from(limit.max).unwrap_or(i64::MAX))
+        .push(" ORDER BY r.resource_id LIMIT 1");
+    sql
+}
+
+pub fn delete_tags<'a>(scope: &'a Scope, ids: &'a [String], removal: Removal<'a>) -> Sql<'a> {
+    let mut sql =
+        Sql::new("DELETE FROM tags WHERE resource_pk IN (SELECT r.pk FROM resources r WHERE ");
+    sql.scope("r", scope)
+        .push(" AND r.resource_id IN ")
+        .list(ids, |id| Arg::Text(id))
+        .push(")");
+    match removal {
+        Removal::Keys(keys) => {
+            sql.push(" AND key IN ").list(keys, |k| Arg::Text(k));
+        }
+        Removal::AllVisible(visibility) => {
+            sql.visible("tags", visibility);
+        }
+    }
+    sql
+}
+
+pub fn put_resource<'a>(scope: &'a Scope, id: &'a str, name: Option<&'a str>) -> Sql<'a> {
+    let mut sql =
+        Sql::new("INSERT INTO resources (project_id, resource_type, resource_id, name) VALUES (");
+    sql.text(&scope.project_id)
+        .push(", ")
+        .text(&scope.resource_type)
+        .push(", ")
+        .text(id)
+        .push(", ");
+    match name {
+        Some(name) => sql.text(name),
+        None => sql.push("NULL"),
+    };
+    sql.push(") ON CONFLICT (project_id, resource_type, resource_id) DO UPDATE SET name = excluded.name RETURNING pk");
+    sql
+}
+
+pub fn delete_resource<'a>(scope: &'a Scope, id: &'a str) -> Sql<'a> {
+    let mut sql = Sql::new("DELETE FROM resources WHERE ");
+    sql.scope("resources", scope)
+        .push(" AND resource_id = ")
+        .text(id);
+    sql
+}
+
+/// One row per visible tag of the resource, ordered by key; a single row of NULLs when it has
+/// none, and no row when it does not exist.
+pub fn resource_tags<'a>(
+    scope: &'a Scope,
+    by: &str,
+    id: &'a str,
+    visibility: &'a Visibility,
+) -> Sql<'a> {
+    let mut sql =
+        Sql::new("SELECT t.key, t.value FROM resources r LEFT JOIN tags t ON t.resource_pk = r.pk");
+    sql.visible("t", visibility)
+        .push(" WHERE ")
+        .scope("r", scope);
+    write!(sql.text, " AND r.{by} = ").expect("writing to a String");
+    sql.text(id).push(" ORDER BY t.key");
+    sql
+}
+
+/// Visible tags of the resources among `pks`, ordered by resource and key.
+pub fn tags_of<'a>(pks: &'a [i64], visibility: &'a Visibility) -> Sql<'a> {
+    let mut sql =
+        Sql::new("SELECT t.resource_pk, t.key, t.value FROM tags t WHERE t.resource_pk IN ");
+    sql.list(pks, |pk| Arg::Int(*pk))
+        .visible("t", visibility)
+        .push(" ORDER BY t.resource_pk, t.key");
+    sql
+}
+
+pub fn tag_rows<'a>(
+    scope: &'a Scope,
+    query: &'a TagRowQuery,
+    visibility: &'a Visibility,
+    after: Option<(i64, &'a str)>,
+    limit: u32,
+) -> Sql<'a> {
+    let mut sql = Sql::new(
+        "SELECT r.pk, r.resource_id, t.key, t.value FROM resources r JOIN tags t ON t.resource_pk = r.pk WHERE ",
+    );
+    sql.scope("r", scope).visible("t", visibility);
+    if !query.resource_ids.is_empty() {
+        sql.push(" AND r.resource_id IN ")
+            .list(&query.resource_ids, |id| Arg::Text(id));
+    }
+    for f in &query.tags {
+        sql.push(" AND ").matches(f);
+    }
+    if let Some((pk, key)) = after {
+        sql.push(" AND (r.pk > ")
+            .int(pk)
+            .push(" OR (r.pk = ")
+            .int(pk)
+            .push(" AND t.key > ")
+            .text(key)
+            .push("))");
+    }
+    sql.push(" ORDER BY r.pk, t.key LIMIT ").int(limit.into());
+    sql
+}
+
+pub fn resources<'a>(
+    scope: &'a Scope,
+    filter: &'a ResourceFilter,
+    visibility: &'a Visibility,
+    after: Option<i64>,
+    limit: u32,
+) -> Sql<'a> {
+    let mut sql = Sql::new("SELECT r.pk, r.resource_id, r.name FROM resources r WHERE ");
+    sql.scope("r", scope).resource_filter(filter, visibility);
+    if let Some(pk) = after {
+        sql.push(" AND r.pk > ").int(pk);
+    }
+    sql.push(" ORDER BY r.pk LIMIT ").int(limit.into());
+    sql
+}
+
+pub fn count_resources<'a>(
+    scope: &'a Scope,
+    filter: &'a ResourceFilter,
+    visibility: &'a Visibility,
+) -> Sql<'a> {
+    let mut sql = Sql::new("SELECT COUNT(*) FROM resources r WHERE ");
+    sql.scope("r", scope).resource_filter(filter, visibility);
+    sql
+}
+
+fn project_tags_from<'a>(
+    sql: &mut Sql<'a>,
+    project_id: &'a str,
+    resource_type: Option<&'a str>,
+    visibility: &'a Visibility,
+) {
+    sql.push(" FROM tags t JOIN resources r ON r.pk = t.resource_pk WHERE r.project_id = ")
+        .text(project_id);
+    if let Some(rt) = resource_type {
+        sql.push(" AND r.resource_type = ").text(rt);
+    }
+    sql.visible("t", visibility);
+}
+
+/// The distinct (key, value) pairs of the page of keys after `after`, ordered by key and value.
+pub fn project_tags<'a>(
+    project_id: &'a str,
+    resource_type: Option<&'a str>,
+    visibility: &'a Visibility,
+    after: Option<&'a str>,
+    limit: u32,
+) -> Sql<'a> {
+    let mut sql = Sql::new("SELECT DISTINCT t.key, t.value");
+    project_tags_from(&mut sql, project_id, resource_type, visibility);
+    sql.push(" AND t.key IN (SELECT DISTINCT t.key");
+    project_tags_from(&mut sql, project_id, resource_type, visibility);
+    if let Some(key) = after {
+        sql.push(" AND t.key > ").text(key);
+    }
+    sql.push(" ORDER BY t.key LIMIT ")
+        .int(limit.into())
+        .push(") ORDER BY t.key, t.value");
+    sql
+}
+
+pub const INSERT_TOKEN: &str = "INSERT INTO api_tokens (id, secret_sha256, project_id, read_only, system, created_at) VALUES ($1, $2, $3, $4, $5, $6)";
+pub const SELECT_TOKEN: &str = "SELECT id, secret_sha256, project_id, read_only, system, created_at, revoked_at IS NOT NULL FROM api_tokens WHERE id = $1";
+pub const SELECT_TOKENS: &str = "SELECT id, secret_sha256, project_id, read_only, system, created_at, revoked_at IS NOT NULL FROM api_tokens ORDER BY created_at, id";
+pub const REVOKE_TOKEN: &str =
+    "UPDATE api_tokens SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placeholders_follow_arguments() {
+        let scope = Scope {
+            project_id: "p".into(),
+            resource_type: "t".into(),
+        };
+        let vis = Visibility {
+            hidden_prefixes: vec!["acs:".into()],
+        };
+        let query = TagRowQuery {
+            resource_ids: vec!["a".into(), "b".into()],
+            tags: vec![KeyFilter {
+                key: "env".into(),
+                values: vec!["dev".into()],
+            }],
+        };
+        let sql = tag_rows(&scope, &query, &vis, Some((7, "k")), 10);
+        let placeholders = (1..=20)
+            .filter(|n| sql.text.contains(&format!("${n}")))
+            .count();
+        assert_eq!(placeholders, sql.args.len());
+        assert_eq!(sql.args.len(), 11);
+    }
+}
