@@ -1,0 +1,12 @@
+//! The conformance suite: every test runs against a real server on a random port, once over SQLite
+//! and once over PostgreSQL (`TEST_DATABASE_URL`, default the local server; unreachable = failure).
+
+#[macro_use]
+mod helpers;
+
+mod auth;
+mod lifecycle;
+mod pagination;
+mod queries;
+mod tags;
+mod validation;
