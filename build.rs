@@ -6,11 +6,15 @@ use std::{env, fs, path::PathBuf};
 use prost::Message;
 
 const PROTO_ROOT: &str = "proto";
-const PROTOS: &[&str] = &["proto/tagging/v1/tagging.proto"];
+const PROTOS: &[&str] = &[
+    "proto/tagging/v1/tagging.proto",
+    // Not used by the generated code: compiled so reflection can describe our error details.
+    "proto/google/rpc/error_details.proto",
+];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     // Cargo only watches files we name; a directory would miss edits inside it.
-    for dir in ["proto/tagging/v1", "proto/google/api"] {
+    for dir in ["proto/tagging/v1", "proto/google/api", "proto/google/rpc"] {
         for entry in fs::read_dir(dir)? {
             println!("cargo:rerun-if-changed={}", entry?.path().display());
         }
