@@ -1,6 +1,7 @@
 //! Persistence: one [`TagStore`] trait with a SQLite and a PostgreSQL implementation. The backend is
 //! chosen once, from the database URL's scheme.
 
+mod backend;
 mod postgres;
 mod sql;
 mod sqlite;
