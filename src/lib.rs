@@ -6,6 +6,7 @@ pub mod config;
 pub mod domain;
 pub mod grpc;
 pub mod proto;
+pub mod rest;
 pub mod service;
 pub mod startup;
 pub mod store;

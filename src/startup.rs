@@ -5,7 +5,7 @@ use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
 
 use anyhow::Context;
 use tokio::{net::TcpListener, sync::Notify};
-use tonic::{codec::CompressionEncoding, transport::Server};
+use tonic::{codec::CompressionEncoding, service::Routes, transport::Server};
 use tonic_health::{ServingStatus, server::HealthReporter};
 
 use crate::{
@@ -13,6 +13,7 @@ use crate::{
     config::{ServeArgs, redacted},
     grpc::TaggingApi,
     proto::{FILE_DESCRIPTOR_SET, pb::tagging_service_server::TaggingServiceServer},
+    rest,
     service::TaggingCore,
     store,
 };
@@ -101,11 +102,16 @@ impl Application {
                 draining.notify_one();
             }
         };
-        let serve = Server::builder()
+        // One port: gRPC services are routed by their `/package.Service/` paths, everything else
+        // goes to the REST router, whose fallback answers stray gRPC calls as UNIMPLEMENTED.
+        let routes = Routes::from(rest::router(self.core.clone(), self.auth.clone()))
             .add_service(health)
             .add_service(reflection_v1)
             .add_service(reflection_v1alpha)
-            .add_service(api)
+            .add_service(api);
+        let serve = Server::builder()
+            .accept_http1(true)
+            .add_routes(routes)
             .serve_with_incoming_shutdown(
                 tonic::transport::server::TcpIncoming::from(self.listener),
                 signal,

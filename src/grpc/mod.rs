@@ -4,3 +4,4 @@ mod api;
 mod status;
 
 pub use api::TaggingApi;
+pub use status::{code_of, log_hidden_cause};

@@ -222,7 +222,8 @@ fn filter_binding(call: &str, scope: &Scope, f: &ResourceFilter, system: bool) -
         ("not_all", &f.not_all),
         ("not_any", &f.not_any),
     ] {
-        b = b.text(list);
+        // The count keeps lists apart: without it, keys and values could be read as list labels.
+        b = b.text(list).text(&filters.len().to_string());
         for KeyFilter { key, values } in filters {
             b = b.text(key).text(&values.len().to_string());
             for value in values {

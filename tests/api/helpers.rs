@@ -43,15 +43,23 @@ fn init_tracing() {
     static ONCE: OnceLock<()> = OnceLock::new();
     ONCE.get_or_init(|| {
         if std::env::var_os("TEST_LOG").is_some() {
-            tracing_subscriber::fmt().with_env_filter("info").with_test_writer().init();
+            tracing_subscriber::fmt()
+                .with_env_filter("info")
+                .with_test_writer()
+                .init();
         }
     });
 }
 
 /// A database of this test's own.
 pub enum TestDb {
-    Sqlite(TempDir),
-    Postgres { name: String },
+    /// Held so the directory outlives the test.
+    Sqlite {
+        _dir: TempDir,
+    },
+    Postgres {
+        name: String,
+    },
 }
 
 impl TestDb {
@@ -60,7 +68,7 @@ impl TestDb {
             Backend::Sqlite => {
                 let dir = tempfile::tempdir().expect("temp dir");
                 let url = format!("sqlite:{}", dir.path().join("tagging.db").display());
-                (TestDb::Sqlite(dir), url)
+                (TestDb::Sqlite { _dir: dir }, url)
             }
             Backend::Postgres => {
                 let admin = admin_url();
@@ -68,7 +76,9 @@ impl TestDb {
                 let mut conn = PgConnection::connect(&admin).await.unwrap_or_else(|e| {
                     panic!("PostgreSQL at TEST_DATABASE_URL ({admin}) is required for the postgres tests: {e}")
                 });
-                conn.execute(format!(r#"CREATE DATABASE "{name}""#).as_str()).await.expect("create test database");
+                conn.execute(format!(r#"CREATE DATABASE "{name}""#).as_str())
+                    .await
+                    .expect("create test database");
                 let mut url = url::Url::parse(&admin).expect("TEST_DATABASE_URL is a URL");
                 url.set_path(&name);
                 (TestDb::Postgres { name }, url.to_string())
@@ -83,10 +93,18 @@ impl Drop for TestDb {
             let name = name.clone();
             // Drop is synchronous and may run inside the test's runtime: use a thread of its own.
             let _ = thread::spawn(move || {
-                let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .expect("runtime");
                 rt.block_on(async {
                     if let Ok(mut conn) = PgConnection::connect(&admin_url()).await {
-                        let _ = conn.execute(format!(r#"DROP DATABASE IF EXISTS "{name}" WITH (FORCE)"#).as_str()).await;
+                        let _ = conn
+                            .execute(
+                                format!(r#"DROP DATABASE IF EXISTS "{name}" WITH (FORCE)"#)
+                                    .as_str(),
+                            )
+                            .await;
                     }
                 });
             })
@@ -109,7 +127,14 @@ pub struct TestApp {
 }
 
 pub fn serve_args(database_url: &str, extra: &[&str]) -> ServeArgs {
-    let mut argv = vec!["tagging-service", "serve", "--listen", "127.0.0.1:0", "--database-url", database_url];
+    let mut argv = vec![
+        "tagging-service",
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--database-url",
+        database_url,
+    ];
     argv.extend_from_slice(extra);
     match Cli::parse_from(argv).command {
         Command::Serve(args) => args,
@@ -126,15 +151,24 @@ impl TestApp {
     pub async fn spawn_with(backend: Backend, extra: &[&str]) -> Self {
         init_tracing();
         let (db, database_url) = TestDb::create(backend).await;
-        let app = Application::build(&serve_args(&database_url, extra)).await.expect("server builds");
+        let app = Application::build(&serve_args(&database_url, extra))
+            .await
+            .expect("server builds");
         let addr = app.local_addr();
         let (stop, stopped) = oneshot::channel::<()>();
         let server = tokio::spawn(app.run_until_stopped(async {
             let _ = stopped.await;
         }));
-        let client = TaggingServiceClient::connect(format!("http://{addr}")).await.expect("client connects");
-        let pool = PoolSettings { max_connections: 2, acquire_timeout: std::time::Duration::from_secs(5) };
-        let store = store::connect(&database_url, &pool).await.expect("test store connects");
+        let client = TaggingServiceClient::connect(format!("http://{addr}"))
+            .await
+            .expect("client connects");
+        let pool = PoolSettings {
+            max_connections: 2,
+            acquire_timeout: std::time::Duration::from_secs(5),
+        };
+        let store = store::connect(&database_url, &pool)
+            .await
+            .expect("test store connects");
         let mut app = Self {
             addr,
             client,
@@ -152,8 +186,15 @@ impl TestApp {
 
     /// Creates a token the way `tagging-service token create` does.
     pub async fn token_for(&self, project: &str, read_only: bool, system: bool) -> String {
-        let grant = Grant { project_id: project.to_owned(), read_only, system };
-        create_token(self.store.as_ref(), &grant).await.expect("token created").1
+        let grant = Grant {
+            project_id: project.to_owned(),
+            read_only,
+            system,
+        };
+        create_token(self.store.as_ref(), &grant)
+            .await
+            .expect("token created")
+            .1
     }
 
     /// Stops the server gracefully and waits until it has stopped.
@@ -162,7 +203,10 @@ impl TestApp {
             let _ = stop.send(());
         }
         if let Some(server) = self.server.take() {
-            server.await.expect("server task").expect("server ran cleanly");
+            server
+                .await
+                .expect("server task")
+                .expect("server ran cleanly");
         }
     }
 }
@@ -178,12 +222,18 @@ impl Drop for TestApp {
 /// `msg` with `authorization: Bearer <token>`.
 pub fn authed<T>(token: &str, msg: T) -> Request<T> {
     let mut r = Request::new(msg);
-    r.metadata_mut().insert("authorization", format!("Bearer {token}").parse().expect("ascii token"));
+    r.metadata_mut().insert(
+        "authorization",
+        format!("Bearer {token}").parse().expect("ascii token"),
+    );
     r
 }
 
 pub fn tag(key: &str, value: &str) -> pb::Tag {
-    pb::Tag { key: key.into(), value: value.into() }
+    pb::Tag {
+        key: key.into(),
+        value: value.into(),
+    }
 }
 
 pub fn ids(list: &[&str]) -> Vec<String> {
@@ -193,8 +243,14 @@ pub fn ids(list: &[&str]) -> Vec<String> {
 /// Asserts INVALID_ARGUMENT whose message and BadRequest details name `field`.
 pub fn assert_invalid(status: &Status, field: &str) {
     assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
-    assert!(status.message().contains(field), "message should name `{field}`: {}", status.message());
-    let details = status.get_details_bad_request().expect("BadRequest details");
+    assert!(
+        status.message().contains(field),
+        "message should name `{field}`: {}",
+        status.message()
+    );
+    let details = status
+        .get_details_bad_request()
+        .expect("BadRequest details");
     assert!(
         details.field_violations.iter().any(|v| v.field == field),
         "no violation for `{field}` in {:?}",
@@ -210,16 +266,30 @@ impl TestApp {
             resource_ids: ids(resources),
             tags: tags.iter().map(|(k, v)| tag(k, v)).collect(),
         };
-        self.client.clone().tag_resources(authed(&self.token, req)).await.expect("tag_resources");
+        self.client
+            .clone()
+            .tag_resources(authed(&self.token, req))
+            .await
+            .expect("tag_resources");
     }
 
-    pub async fn resource_tags(&self, resource_type: &str, id: &str) -> Result<Vec<(String, String)>, Status> {
+    pub async fn resource_tags(
+        &self,
+        resource_type: &str,
+        id: &str,
+    ) -> Result<Vec<(String, String)>, Status> {
         let req = pb::ListResourceTagsRequest {
             resource_type: resource_type.into(),
             resource_id: id.into(),
             ..Default::default()
         };
-        let tags = self.client.clone().list_resource_tags(authed(&self.token, req)).await?.into_inner().tags;
+        let tags = self
+            .client
+            .clone()
+            .list_resource_tags(authed(&self.token, req))
+            .await?
+            .into_inner()
+            .tags;
         Ok(tags.into_iter().map(|t| (t.key, t.value)).collect())
     }
 }

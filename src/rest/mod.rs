@@ -1,0 +1,221 @@
+//! The REST face, grpc-gateway style: each documented form (one file each) parses its HTTP request
+//! into the API's request message, calls the same core as gRPC, and renders the answer and errors
+//! in that form's documented shape. It is served on the gRPC port.
+
+mod ack;
+mod error;
+mod smn;
+
+use std::{future::Future, sync::Arc, time::Instant};
+
+use axum::{
+    Extension, Router,
+    extract::{FromRequestParts, Request},
+    http::{HeaderMap, HeaderValue, StatusCode, header::CONTENT_TYPE, request::Parts},
+    middleware::{self, Next},
+    response::{IntoResponse, Response},
+    routing::get,
+};
+use tracing::Instrument;
+
+pub use error::{Form, RestError, http_status};
+
+use crate::{
+    auth::{Authenticator, presented_token},
+    domain::{Error, Principal},
+    service::TaggingCore,
+};
+
+/// The OpenAPI document of every route below, committed beside the code.
+pub const OPENAPI: &str = include_str!("../../openapi.json");
+
+/// Every route served, as (method, path template); the OpenAPI document must list exactly these.
+pub const ROUTES: &[(&str, &str)] = &[
+    ("GET", "/tags"),
+    ("PUT", "/tags"),
+    ("DELETE", "/tags"),
+    ("GET", "/v2/{project_id}/{resource_type}/{resource_id}/tags"),
+    (
+        "POST",
+        "/v2/{project_id}/{resource_type}/{resource_id}/tags/action",
+    ),
+    ("GET", "/v2/{project_id}/{resource_type}/tags"),
+    (
+        "POST",
+        "/v2/{project_id}/{resource_type}/resource_instances/action",
+    ),
+    ("GET", "/openapi.json"),
+];
+
+#[derive(Clone)]
+pub struct RestState {
+    core: Arc<TaggingCore>,
+    auth: Arc<Authenticator>,
+}
+
+/// The id of one REST request: the caller's `X-Request-Id` when it sends a usable one, else new.
+#[derive(Debug, Clone)]
+pub struct RequestId(pub Arc<str>);
+
+pub fn router(core: Arc<TaggingCore>, auth: Arc<Authenticator>) -> Router {
+    let state = RestState { core, auth };
+    Router::new()
+        .merge(ack::routes().layer(Extension(Form::Ack)))
+        .merge(smn::routes().layer(Extension(Form::Smn)))
+        .route("/openapi.json", get(openapi))
+        .fallback(fallback)
+        .layer(middleware::from_fn(request_id))
+        .with_state(state)
+}
+
+async fn openapi() -> impl IntoResponse {
+    ([(CONTENT_TYPE, "application/json")], OPENAPI)
+}
+
+/// Unknown routes: a gRPC caller gets gRPC's UNIMPLEMENTED, anyone else a JSON 404.
+async fn fallback(Extension(id): Extension<RequestId>, request: Request) -> Response {
+    let content_type = request
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    if content_type.starts_with("application/grpc") {
+        return tonic::Status::unimplemented(format!("no method {}", request.uri().path()))
+            .into_http::<axum::body::Body>()
+            .into_response();
+    }
+    let body = NotFound {
+        request_id: &id.0,
+        code: "NotFound",
+        message: format!("no route for {} {}", request.method(), request.uri().path()),
+    };
+    (StatusCode::NOT_FOUND, axum::Json(body)).into_response()
+}
+
+#[derive(serde::Serialize)]
+struct NotFound<'a> {
+    request_id: &'a str,
+    code: &'a str,
+    message: String,
+}
+
+const MAX_REQUEST_ID_LEN: usize = 128;
+
+/// Gives every request an id, echoes it in `X-Request-Id`, and logs one line per request with it.
+async fn request_id(mut request: Request, next: Next) -> Response {
+    let id: Arc<str> = request
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .filter(|s| {
+            !s.is_empty()
+                && s.len() <= MAX_REQUEST_ID_LEN
+                && s.bytes().all(|b| b.is_ascii_graphic())
+        })
+        .map_or_else(|| uuid::Uuid::new_v4().to_string().into(), Into::into);
+    request.extensions_mut().insert(RequestId(id.clone()));
+    let span = tracing::info_span!("rest", request_id = %id, method = %request.method(), path = %request.uri().path());
+    let started = Instant::now();
+    let mut response = next.run(request).instrument(span.clone()).await;
+    let header = HeaderValue::from_str(&id).expect("request ids are visible ASCII");
+    response.headers_mut().insert("x-request-id", header);
+    span.in_scope(|| {
+        tracing::info!(
+            status = response.status().as_u16(),
+            latency_ms = started.elapsed().as_secs_f64() * 1000.0,
+            "request"
+        );
+    });
+    response
+}
+
+/// What every handler starts from: the core, the form, the request id and the headers.
+pub struct Call {
+    state: RestState,
+    form: Form,
+    request_id: RequestId,
+    headers: HeaderMap,
+}
+
+impl FromRequestParts<RestState> for Call {
+    type Rejection = StatusCode;
+
+    async fn from_request_parts(parts: &mut Parts, state: &RestState) -> Result<Self, StatusCode> {
+        let form = parts
+            .extensions
+            .get::<Form>()
+            .copied()
+            .ok_or(StatusCode::INTERNAL_SERVER_ERROR)?;
+        let request_id = parts
+            .extensions
+            .get::<RequestId>()
+            .cloned()
+            .ok_or(StatusCode::INTERNAL_SERVER_ERROR)?;
+        Ok(Self {
+            state: state.clone(),
+            form,
+            request_id,
+            headers: parts.headers.clone(),
+        })
+    }
+}
+
+impl Call {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// Authenticates the caller, runs `op`, and renders its error in the form's shape.
+    async fn run<T, F, Fut>(self, op: F) -> Result<T, RestError>
+    where
+        F: FnOnce(Principal, Arc<TaggingCore>) -> Fut,
+        Fut: Future<Output = Result<T, Error>>,
+    {
+        let token = presented_token(self.header("authorization"), self.header("x-auth-token"));
+        let result = match self.state.auth.authenticate(token).await {
+            Ok(caller) => op(caller, self.state.core.clone()).await,
+            Err(e) => Err(e),
+        };
+        result.map_err(|error| RestError {
+            form: self.form,
+            request_id: self.request_id,
+            error,
+        })
+    }
+}
+
+/// Parses a JSON request body; an unreadable one is a 400 that names the body.
+fn json_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, Error> {
+    serde_json::from_slice(body).map_err(|e| {
+        Error::invalid(
+            "body",
+            format!("must be a JSON object of the documented shape: {e}"),
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_table_is_grpc_gateways() {
+        use tonic::Code;
+        let table = [
+            (Code::InvalidArgument, 400),
+            (Code::Unauthenticated, 401),
+            (Code::PermissionDenied, 403),
+            (Code::NotFound, 404),
+            (Code::AlreadyExists, 409),
+            (Code::Aborted, 409),
+            (Code::ResourceExhausted, 429),
+            (Code::Unavailable, 503),
+            (Code::DeadlineExceeded, 504),
+            (Code::Internal, 500),
+            (Code::Unknown, 500),
+        ];
+        for (code, status) in table {
+            assert_eq!(http_status(code).as_u16(), status, "{code:?}");
+        }
+    }
+}
