@@ -119,7 +119,6 @@ pub struct TestApp {
     /// A read-write token of [`PROJECT`].
     pub token: String,
     pub database_url: String,
-    pub backend: Backend,
     store: std::sync::Arc<dyn TagStore>,
     stop: Option<oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
@@ -174,7 +173,6 @@ impl TestApp {
             client,
             token: String::new(),
             database_url,
-            backend,
             store,
             stop: Some(stop),
             server: Some(server),

@@ -6,6 +6,7 @@ mod helpers;
 
 mod auth;
 mod lifecycle;
+mod openapi;
 mod pagination;
 mod queries;
 mod tags;
