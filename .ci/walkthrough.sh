@@ -7,6 +7,7 @@ work=$(mktemp -d)
 block() { awk -v m="<!-- walkthrough:$1 -->" '$0==m{f=1;next} f&&/^```bash/{p=1;next} p&&/^```/{exit} p' README.md; }
 block server >"$work/server.sh"
 block client >"$work/client.sh"
+block rest >>"$work/client.sh"
 [ -s "$work/server.sh" ] && [ -s "$work/client.sh" ] || { echo "walkthrough blocks not found in README.md" >&2; exit 1; }
 
 export TAGGING_DATABASE_URL="sqlite:$work/tagging.db"
@@ -22,6 +23,9 @@ bash -euo pipefail "$work/client.sh" | tee "$work/client.out"
 grep -q 'tagging.v1.TaggingService' "$work/client.out"
 grep -q '"tagKey": "env"' "$work/client.out"
 grep -q 'ALIYUN::CS::CLUSTER' "$work/client.out"
+grep -q '"tag_resource":\[{"resource_id":"c-1","resource_type":"ALIYUN::CS::CLUSTER"' "$work/client.out"
+grep -q '{"tags":\[{"key":"owner","value":"billing"}\]}' "$work/client.out"
+grep -q '{"total_count":1}' "$work/client.out"
 kill -TERM -- "-$server"
 wait "$server" || true
 grep -q 'stopped' "$work/server.log" || { cat "$work/server.log"; echo "the server did not stop gracefully" >&2; exit 1; }

@@ -77,7 +77,14 @@ impl Application {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let (reporter, health) = tonic_health::server::health_reporter();
-        let watcher = tokio::spawn(follow_database(self.core.clone(), reporter.clone()));
+        // Known before the first call, so a health check never finds the service unregistered.
+        let initial = serving_status(self.core.ready().await);
+        set_health(&reporter, initial).await;
+        let watcher = tokio::spawn(follow_database(
+            self.core.clone(),
+            reporter.clone(),
+            initial,
+        ));
         let reflection_v1 = tonic_reflection::server::Builder::configure()
             .register_encoded_file_descriptor_set(FILE_DESCRIPTOR_SET)
             .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
@@ -134,23 +141,33 @@ async fn set_health(reporter: &HealthReporter, status: ServingStatus) {
     reporter.set_service_status(SERVICE_NAME, status).await;
 }
 
+fn serving_status(database_answers: bool) -> ServingStatus {
+    if database_answers {
+        ServingStatus::Serving
+    } else {
+        ServingStatus::NotServing
+    }
+}
+
 /// Reports SERVING while the database answers and NOT_SERVING while it does not.
-async fn follow_database(core: Arc<TaggingCore>, reporter: HealthReporter) {
-    let mut tick = tokio::time::interval(HEALTH_INTERVAL);
-    let mut last = None;
+async fn follow_database(
+    core: Arc<TaggingCore>,
+    reporter: HealthReporter,
+    mut last: ServingStatus,
+) {
+    let start = tokio::time::Instant::now() + HEALTH_INTERVAL;
+    let mut tick = tokio::time::interval_at(start, HEALTH_INTERVAL);
     loop {
         tick.tick().await;
-        let status = if core.ready().await {
-            ServingStatus::Serving
-        } else {
-            ServingStatus::NotServing
-        };
-        if last != Some(status) {
+        let status = serving_status(core.ready().await);
+        if status != last {
             if status == ServingStatus::NotServing {
                 tracing::warn!("database not answering: health is NOT_SERVING");
+            } else {
+                tracing::info!("database answering again: health is SERVING");
             }
             set_health(&reporter, status).await;
-            last = Some(status);
+            last = status;
         }
     }
 }
