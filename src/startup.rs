@@ -5,7 +5,12 @@ use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
 
 use anyhow::Context;
 use tokio::{net::TcpListener, sync::Notify};
-use tonic::{codec::CompressionEncoding, service::Routes, transport::Server};
+use tokio_stream::StreamExt;
+use tonic::{
+    codec::CompressionEncoding,
+    service::Routes,
+    transport::{Server, server::TcpIncoming},
+};
 use tonic_health::{ServingStatus, server::HealthReporter};
 
 use crate::{
@@ -13,7 +18,7 @@ use crate::{
     config::{ServeArgs, redacted},
     grpc::TaggingApi,
     proto::{FILE_DESCRIPTOR_SET, pb::tagging_service_server::TaggingServiceServer},
-    rest,
+    rest::{self, LenientRequestLine},
     service::TaggingCore,
     store,
 };
@@ -120,7 +125,7 @@ impl Application {
             .accept_http1(true)
             .add_routes(routes)
             .serve_with_incoming_shutdown(
-                tonic::transport::server::TcpIncoming::from(self.listener),
+                TcpIncoming::from(self.listener).map(|conn| conn.map(LenientRequestLine::new)),
                 signal,
             );
 

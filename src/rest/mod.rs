@@ -4,6 +4,7 @@
 
 mod ack;
 mod error;
+mod request_line;
 mod smn;
 
 use std::{future::Future, sync::Arc, time::Instant};
@@ -19,6 +20,7 @@ use axum::{
 use tracing::Instrument;
 
 pub use error::{Form, RestError, http_status};
+pub use request_line::LenientRequestLine;
 
 use crate::{
     auth::{Authenticator, presented_token},
