@@ -66,6 +66,7 @@ pub fn router(core: Arc<TaggingCore>, auth: Arc<Authenticator>) -> Router {
         .merge(smn::routes().layer(Extension(Form::Smn)))
         .route("/openapi.json", get(openapi))
         .fallback(fallback)
+        .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn(request_id))
         .with_state(state)
 }
@@ -86,16 +87,44 @@ async fn fallback(Extension(id): Extension<RequestId>, request: Request) -> Resp
             .into_http::<axum::body::Body>()
             .into_response();
     }
-    let body = NotFound {
+    route_error(
+        StatusCode::NOT_FOUND,
+        "NotFound",
+        &id,
+        &request,
+        "no route for",
+    )
+}
+
+/// A known path asked with another method.
+async fn method_not_allowed(Extension(id): Extension<RequestId>, request: Request) -> Response {
+    let status = StatusCode::METHOD_NOT_ALLOWED;
+    route_error(
+        status,
+        "MethodNotAllowed",
+        &id,
+        &request,
+        "no such method for",
+    )
+}
+
+fn route_error(
+    status: StatusCode,
+    code: &str,
+    id: &RequestId,
+    request: &Request,
+    what: &str,
+) -> Response {
+    let body = RouteError {
         request_id: &id.0,
-        code: "NotFound",
-        message: format!("no route for {} {}", request.method(), request.uri().path()),
+        code,
+        message: format!("{what} {} {}", request.method(), request.uri().path()),
     };
-    (StatusCode::NOT_FOUND, axum::Json(body)).into_response()
+    (status, axum::Json(body)).into_response()
 }
 
 #[derive(serde::Serialize)]
-struct NotFound<'a> {
+struct RouteError<'a> {
     request_id: &'a str,
     code: &'a str,
     message: String,

@@ -146,7 +146,7 @@ fn path<T>(extracted: Result<Path<T>, PathRejection>) -> Result<T, Error> {
 
 /// The project in the path; an `X-Project-Id` sent beside it must agree.
 fn project(call: &Call, in_path: String) -> Result<String, Error> {
-    match call.header("x-project-id") {
+    match call.header("x-project-id").filter(|h| !h.is_empty()) {
         Some(header) if header != in_path => Err(Error::invalid(
             "X-Project-Id",
             "must be the project named in the path",

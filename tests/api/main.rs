@@ -9,5 +9,8 @@ mod lifecycle;
 mod openapi;
 mod pagination;
 mod queries;
+mod raw_http;
+mod rest_ack;
+mod rest_smn;
 mod tags;
 mod validation;

@@ -19,7 +19,8 @@ async fn exchange(app: &TestApp, requests: &str) -> String {
 
 async fn the_seeds_sample_request_works_with_raw_json_in_the_query(b: Backend) {
     let app = TestApp::spawn(b).await;
-    app.tag("CLUSTER", &["xxx", "yyy"], &[("env", "dev"), ("dep", "IT")]).await;
+    app.tag("CLUSTER", &["xxx", "yyy"], &[("env", "dev"), ("dep", "IT")])
+        .await;
     app.tag("CLUSTER", &["zzz"], &[("env", "dev")]).await;
     let request = format!(
         "GET /tags?resource_ids=[\"xxx\",\"yyy\"]&resource_type=CLUSTER&tags=[{{\"key\":\"env\",\"value\":\"dev\"}},{{\"key\":\"dep\",\"value\":\"IT\"}}] HTTP/1.1\r\n\
@@ -30,8 +31,13 @@ async fn the_seeds_sample_request_works_with_raw_json_in_the_query(b: Backend) {
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
     let body = answer.split("\r\n\r\n").nth(1).expect("a body");
     let json: serde_json::Value = serde_json::from_str(body).expect("JSON body");
-    let rows = json["tag_resources"]["tag_resource"].as_array().expect("rows");
-    let ids: Vec<&str> = rows.iter().map(|r| r["resource_id"].as_str().unwrap()).collect();
+    let rows = json["tag_resources"]["tag_resource"]
+        .as_array()
+        .expect("rows");
+    let ids: Vec<&str> = rows
+        .iter()
+        .map(|r| r["resource_id"].as_str().unwrap())
+        .collect();
     assert_eq!(ids, ["xxx", "xxx", "yyy", "yyy"]);
 }
 
@@ -47,7 +53,10 @@ async fn raw_queries_work_on_a_kept_alive_connection_after_a_body(b: Backend) {
     let answer = exchange(&app, &requests).await;
     assert_eq!(answer.matches("HTTP/1.1 200").count(), 2, "{answer}");
     // The body's quotes reached the store unchanged, and the second request was understood.
-    assert!(answer.contains(r#""tag_key":"q","tag_value":"\"quoted\"""#), "{answer}");
+    assert!(
+        answer.contains(r#""tag_key":"q","tag_value":"\"quoted\"""#),
+        "{answer}"
+    );
 }
 
 both_backends!(
