@@ -1,9 +1,8 @@
 use std::process::ExitCode;
 
-use clap::Parser;
 use tagging_service::{
     auth::{self, Grant},
-    config::{Cli, Command, DatabaseArgs, TokenCommand},
+    config::{self, Command, DatabaseArgs, TokenCommand},
     startup::{Application, shutdown_signal},
     store::{self, TagStore},
     telemetry,
@@ -11,7 +10,7 @@ use tagging_service::{
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = config::parse();
     telemetry::init(cli.log_format);
     match run(cli.command).await {
         Ok(()) => ExitCode::SUCCESS,

@@ -4,6 +4,7 @@
 use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
 
 use anyhow::Context;
+use axum::http::{HeaderName, HeaderValue, Method};
 use tokio::{net::TcpListener, sync::Notify};
 use tokio_stream::StreamExt;
 use tonic::{
@@ -12,15 +13,19 @@ use tonic::{
     transport::{Server, server::TcpIncoming},
 };
 use tonic_health::{ServingStatus, server::HealthReporter};
+use tonic_web::GrpcWebLayer;
+use tower::{Layer, ServiceBuilder};
+use tower_http::cors::{AllowOrigin, CorsLayer};
 
 use crate::{
     auth::Authenticator,
     config::{ServeArgs, redacted},
     grpc::TaggingApi,
     proto::{FILE_DESCRIPTOR_SET, pb::tagging_service_server::TaggingServiceServer},
-    rest::{self, LenientRequestLine},
+    rest::{self, LenientRequestLine, RestLimits},
     service::TaggingCore,
     store,
+    telemetry::Metrics,
 };
 
 /// How often health follows the database.
@@ -31,6 +36,10 @@ pub struct Application {
     listener: TcpListener,
     core: Arc<TaggingCore>,
     auth: Arc<Authenticator>,
+    metrics: Arc<Metrics>,
+    cors: Option<CorsLayer>,
+    limits: RestLimits,
+    max_message_bytes: usize,
     shutdown_grace: Duration,
 }
 
@@ -39,6 +48,7 @@ impl Application {
     /// port accepts connections.
     pub async fn build(args: &ServeArgs) -> anyhow::Result<Self> {
         let rules = args.rules()?;
+        let cors = cors_layer(&args.cors_allowed_origins)?;
         let db = &args.database;
         let store = store::connect(&db.database_url, &db.pool())
             .await
@@ -66,6 +76,13 @@ impl Application {
             listener,
             core: Arc::new(core),
             auth: Arc::new(Authenticator::new(store, !args.insecure_no_auth)),
+            metrics: Arc::new(Metrics::default()),
+            cors,
+            limits: RestLimits {
+                request_timeout: Duration::from_millis(args.request_timeout_ms),
+                max_body_bytes: args.max_body_bytes as usize,
+            },
+            max_message_bytes: args.max_message_bytes as usize,
             shutdown_grace: Duration::from_secs(args.shutdown_grace_secs),
         })
     }
@@ -99,9 +116,17 @@ impl Application {
             .register_encoded_file_descriptor_set(FILE_DESCRIPTOR_SET)
             .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
             .build_v1alpha()?;
-        let api = TaggingServiceServer::new(TaggingApi::new(self.core.clone(), self.auth.clone()))
+        let api = TaggingApi::new(
+            self.core.clone(),
+            self.auth.clone(),
+            self.metrics.clone(),
+            self.limits.request_timeout,
+        );
+        let api = TaggingServiceServer::new(api)
             .accept_compressed(CompressionEncoding::Gzip)
-            .send_compressed(CompressionEncoding::Gzip);
+            .send_compressed(CompressionEncoding::Gzip)
+            .max_decoding_message_size(self.max_message_bytes)
+            .max_encoding_message_size(self.max_message_bytes);
 
         let draining = Arc::new(Notify::new());
         let signal = {
@@ -116,13 +141,23 @@ impl Application {
         };
         // One port: gRPC services are routed by their `/package.Service/` paths, everything else
         // goes to the REST router, whose fallback answers stray gRPC calls as UNIMPLEMENTED.
-        let routes = Routes::from(rest::router(self.core.clone(), self.auth.clone()))
+        let rest = rest::router(
+            self.core.clone(),
+            self.auth.clone(),
+            self.metrics.clone(),
+            self.limits,
+        );
+        let routes = Routes::from(rest)
             .add_service(health)
             .add_service(reflection_v1)
             .add_service(reflection_v1alpha)
-            .add_service(api);
+            // gRPC-Web lets browsers call the API. Its layer goes on the gRPC service alone: it
+            // refuses every other HTTP/1 request, which would take the REST forms down with it.
+            .add_service(GrpcWebLayer::new().layer(api));
+        // CORS, when configured, covers REST and gRPC-Web alike.
         let serve = Server::builder()
             .accept_http1(true)
+            .layer(ServiceBuilder::new().option_layer(self.cors.clone()))
             .add_routes(routes)
             .serve_with_incoming_shutdown(
                 TcpIncoming::from(self.listener).map(|conn| conn.map(LenientRequestLine::new)),
@@ -139,6 +174,42 @@ impl Application {
         tracing::info!("stopped");
         Ok(())
     }
+}
+
+/// CORS for the configured origins; `None` (CORS off) when there are none.
+fn cors_layer(origins: &[String]) -> anyhow::Result<Option<CorsLayer>> {
+    let origins: Vec<&str> = origins
+        .iter()
+        .map(|o| o.trim())
+        .filter(|o| !o.is_empty())
+        .collect();
+    if origins.is_empty() {
+        return Ok(None);
+    }
+    let allow = if origins == ["*"] {
+        AllowOrigin::any()
+    } else {
+        let parsed: Result<Vec<HeaderValue>, _> =
+            origins.iter().map(|o| HeaderValue::from_str(o)).collect();
+        AllowOrigin::list(parsed.map_err(|_| {
+            anyhow::anyhow!("--cors-allowed-origins: an origin is not a valid header value")
+        })?)
+    };
+    let exposed = [
+        "grpc-status",
+        "grpc-message",
+        "grpc-status-details-bin",
+        "x-request-id",
+    ]
+    .map(HeaderName::from_static);
+    Ok(Some(
+        CorsLayer::new()
+            .allow_origin(allow)
+            .allow_methods([Method::GET, Method::PUT, Method::POST, Method::DELETE])
+            .allow_headers(tower_http::cors::Any)
+            .expose_headers(exposed)
+            .max_age(Duration::from_secs(3600)),
+    ))
 }
 
 async fn set_health(reporter: &HealthReporter, status: ServingStatus) {

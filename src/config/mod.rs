@@ -16,6 +16,10 @@ use crate::{
     about = "Key/value tags on the resources of other services, over gRPC."
 )]
 pub struct Cli {
+    /// A TOML file of options (keys are the long option names, such as `listen` or
+    /// `database_url`); flags and environment variables take precedence over it.
+    #[arg(long, env = "TAGGING_CONFIG", global = true, value_name = "FILE")]
+    pub config: Option<std::path::PathBuf>,
     /// Log format on standard error.
     #[arg(long, env = "TAGGING_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text, global = true)]
     pub log_format: LogFormat,
@@ -122,6 +126,19 @@ pub struct ServeArgs {
     /// Tags one resource may carry (system tags do not count).
     #[arg(long, env = "TAGGING_MAX_TAGS_PER_RESOURCE", default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub max_tags_per_resource: u32,
+    /// Largest gRPC message, received or sent, in bytes.
+    #[arg(long, env = "TAGGING_MAX_MESSAGE_BYTES", default_value_t = 4 * 1024 * 1024, value_parser = clap::value_parser!(u32).range(1024..=64 * 1024 * 1024))]
+    pub max_message_bytes: u32,
+    /// Largest REST request body, in bytes.
+    #[arg(long, env = "TAGGING_MAX_BODY_BYTES", default_value_t = 1024 * 1024, value_parser = clap::value_parser!(u32).range(1024..=64 * 1024 * 1024))]
+    pub max_body_bytes: u32,
+    /// Longest a call may run, in milliseconds; a shorter `grpc-timeout` from the caller wins.
+    #[arg(long, env = "TAGGING_REQUEST_TIMEOUT_MS", default_value_t = 30_000, value_parser = clap::value_parser!(u64).range(1..=3_600_000))]
+    pub request_timeout_ms: u64,
+    /// Origins allowed to call from a browser (REST and gRPC-Web), comma-separated, or `*`.
+    /// Empty (the default): CORS is off.
+    #[arg(long, env = "TAGGING_CORS_ALLOWED_ORIGINS", value_delimiter = ',')]
+    pub cors_allowed_origins: Vec<String>,
     /// Longest wait for in-flight calls after SIGTERM or SIGINT, in seconds.
     #[arg(long, env = "TAGGING_SHUTDOWN_GRACE_SECS", default_value_t = 10)]
     pub shutdown_grace_secs: u64,
@@ -149,6 +166,108 @@ impl ServeArgs {
     }
 }
 
+/// Parses the command line, completed from the `--config` file for options given neither as a
+/// flag nor in the environment. Exits with a message on bad options, as clap does.
+pub fn parse() -> Cli {
+    let args: Vec<String> = std::env::args().collect();
+    match with_config_file(args, |name| std::env::var(name).ok()) {
+        Ok(args) => Cli::parse_from(args),
+        Err(e) => {
+            eprintln!("tagging-service: {e:#}");
+            std::process::exit(2);
+        }
+    }
+}
+
+/// `args` plus `--option value` for each option of the invoked command that the config file sets
+/// and neither `args` nor the environment (`env`) does.
+fn with_config_file(
+    mut args: Vec<String>,
+    env: impl Fn(&str) -> Option<String>,
+) -> anyhow::Result<Vec<String>> {
+    let path = args
+        .iter()
+        .enumerate()
+        .find_map(|(i, a)| match a.strip_prefix("--config") {
+            Some("") => args.get(i + 1).cloned(),
+            Some(rest) => rest.strip_prefix('=').map(str::to_owned),
+            None => None,
+        })
+        .or_else(|| env("TAGGING_CONFIG"));
+    let Some(path) = path else { return Ok(args) };
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| anyhow::anyhow!("--config: cannot read {path}: {e}"))?;
+    let table: toml::Table = text
+        .parse()
+        .map_err(|e| anyhow::anyhow!("--config: {path} is not valid TOML: {e}"))?;
+
+    // The invoked (sub)command: follow the words of `args` down the command tree.
+    let root = <Cli as clap::CommandFactory>::command();
+    let mut command = &root;
+    for word in args.iter().skip(1).filter(|a| !a.starts_with('-')) {
+        match command.find_subcommand(word) {
+            Some(sub) => command = sub,
+            None => break,
+        }
+    }
+    let known: Vec<&clap::Arg> = all_args(&root);
+    let mut extra = Vec::new();
+    for (key, value) in &table {
+        let long = key.replace('_', "-");
+        if !known.iter().any(|a| a.get_long() == Some(long.as_str())) || long == "config" {
+            anyhow::bail!("--config: {path}: unknown option `{key}`");
+        }
+        let Some(arg) = command
+            .get_arguments()
+            .find(|a| a.get_long() == Some(long.as_str()))
+        else {
+            continue; // an option of another command
+        };
+        let flag = format!("--{long}");
+        let given = args
+            .iter()
+            .any(|a| *a == flag || a.starts_with(&format!("{flag}=")));
+        let in_env = arg
+            .get_env()
+            .and_then(|e| e.to_str())
+            .is_some_and(|e| env(e).is_some());
+        if given || in_env {
+            continue;
+        }
+        let switch = matches!(arg.get_action(), clap::ArgAction::SetTrue);
+        match (value, switch) {
+            (toml::Value::Boolean(on), true) => {
+                if *on {
+                    extra.push(flag);
+                }
+            }
+            (_, true) => anyhow::bail!("--config: {path}: `{key}` must be true or false"),
+            (toml::Value::String(v), false) => extra.extend([flag, v.clone()]),
+            (toml::Value::Integer(v), false) => extra.extend([flag, v.to_string()]),
+            (toml::Value::Array(items), false) => {
+                let items: Option<Vec<&str>> = items.iter().map(toml::Value::as_str).collect();
+                let items = items.ok_or_else(|| {
+                    anyhow::anyhow!("--config: {path}: `{key}` must be a list of strings")
+                })?;
+                extra.extend([flag, items.join(",")]);
+            }
+            (_, false) => anyhow::bail!(
+                "--config: {path}: `{key}` must be a string, an integer or a list of strings"
+            ),
+        }
+    }
+    args.extend(extra);
+    Ok(args)
+}
+
+fn all_args(command: &clap::Command) -> Vec<&clap::Arg> {
+    let mut out: Vec<&clap::Arg> = command.get_arguments().collect();
+    for sub in command.get_subcommands() {
+        out.extend(all_args(sub));
+    }
+    out
+}
+
 /// The database URL with any password masked, for logs.
 pub fn redacted(url: &str) -> String {
     match url::Url::parse(url) {
@@ -171,6 +290,89 @@ mod tests {
             "postgres://u:***@h/db"
         );
         assert_eq!(redacted("sqlite:tagging.db"), "sqlite:tagging.db");
+    }
+
+    fn config_file(text: &str) -> tempfile::NamedTempFile {
+        let file = tempfile::NamedTempFile::new().unwrap();
+        std::fs::write(file.path(), text).unwrap();
+        file
+    }
+
+    fn serve(args: Vec<String>) -> ServeArgs {
+        match Cli::parse_from(args).command {
+            Command::Serve(s) => s,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn flags_beat_the_environment_which_beats_the_config_file() {
+        let file = config_file(
+            "listen = \"127.0.0.1:1\"\nmax_tags_per_resource = 7\ninsecure_no_auth = true\nreserved_prefixes = [\"x:\", \"y:\"]\nrequest_timeout_ms = 5\n",
+        );
+        let path = file.path().to_str().unwrap().to_owned();
+        let args: Vec<String> = [
+            "tagging-service",
+            "serve",
+            "--config",
+            &path,
+            "--listen",
+            "127.0.0.1:2",
+        ]
+        .map(String::from)
+        .to_vec();
+        let env = |name: &str| (name == "TAGGING_MAX_TAGS_PER_RESOURCE").then(|| "9".to_owned());
+        let merged = with_config_file(args, env).unwrap();
+        // The environment is read by clap itself; here only the file's share is checked.
+        assert!(
+            !merged.contains(&"--max-tags-per-resource".to_owned()),
+            "{merged:?}"
+        );
+        let s = serve(merged);
+        assert_eq!(s.listen.to_string(), "127.0.0.1:2");
+        assert!(s.insecure_no_auth);
+        assert_eq!(s.reserved_prefixes, ["x:", "y:"]);
+        assert_eq!(s.request_timeout_ms, 5);
+    }
+
+    #[test]
+    fn config_file_errors_name_the_file_and_key() {
+        let unknown = config_file("no_such_option = 1\n");
+        let path = unknown.path().to_str().unwrap().to_owned();
+        let args = vec![
+            "tagging-service".into(),
+            "serve".into(),
+            format!("--config={path}"),
+        ];
+        let err = with_config_file(args, |_| None).unwrap_err().to_string();
+        assert!(
+            err.contains("no_such_option") && err.contains(&path),
+            "{err}"
+        );
+
+        let bad = config_file("listen = [");
+        let path = bad.path().to_str().unwrap().to_owned();
+        let err = with_config_file(vec!["t".into(), "serve".into()], |n| {
+            (n == "TAGGING_CONFIG").then(|| path.clone())
+        })
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("not valid TOML"), "{err}");
+    }
+
+    #[test]
+    fn options_of_other_commands_are_skipped() {
+        let file = config_file("listen = \"127.0.0.1:1\"\ndatabase_url = \"sqlite:x.db\"\n");
+        let path = file.path().to_str().unwrap().to_owned();
+        let args = ["tagging-service", "token", "list", "--config", &path]
+            .map(String::from)
+            .to_vec();
+        let merged = with_config_file(args, |_| None).unwrap();
+        assert!(
+            merged.ends_with(&["--database-url".to_owned(), "sqlite:x.db".to_owned()]),
+            "{merged:?}"
+        );
+        assert!(!merged.contains(&"--listen".to_owned()));
     }
 
     #[test]

@@ -20,6 +20,9 @@ pub enum Error {
     NotFound(String),
     #[error("{0}")]
     AlreadyExists(String),
+    /// The call's deadline passed before it finished; its work was abandoned.
+    #[error("the deadline passed before the call finished")]
+    DeadlineExceeded,
     /// The database cannot be reached; the detail is for the log, never for the caller.
     #[error("the database is unavailable; retry later")]
     Unavailable(String),
@@ -29,6 +32,20 @@ pub enum Error {
 }
 
 impl Error {
+    /// A short name of the kind of error, for metrics.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::InvalidArgument(_) => "invalid_argument",
+            Self::Unauthenticated(_) => "unauthenticated",
+            Self::PermissionDenied(_) => "permission_denied",
+            Self::NotFound(_) => "not_found",
+            Self::AlreadyExists(_) => "already_exists",
+            Self::DeadlineExceeded => "deadline_exceeded",
+            Self::Unavailable(_) => "unavailable",
+            Self::Internal(_) => "internal",
+        }
+    }
+
     pub fn invalid(field: impl Into<String>, description: impl Into<String>) -> Self {
         Self::InvalidArgument(vec![FieldViolation {
             field: field.into(),

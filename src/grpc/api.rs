@@ -1,30 +1,98 @@
-use std::sync::Arc;
-
-use tonic::{Request, Response, Status};
-
-use crate::{
-    auth::{Authenticator, presented_token},
-    domain::Principal,
-    proto::pb::{self, tagging_service_server::TaggingService},
-    service::TaggingCore,
+use std::{
+    sync::Arc,
+    time::{Duration, Instant},
 };
 
-/// `tagging.v1.TaggingService`: authenticates each call, then hands it to the core.
+use tonic::{Code, Request, Response, Status, metadata::MetadataValue};
+use tracing::{Instrument, field::Empty};
+
+use super::{
+    code_of,
+    deadline::{budget, parse_grpc_timeout},
+};
+use crate::{
+    auth::{Authenticator, presented_token},
+    domain::{Error, Principal, ProjectScope},
+    proto::pb::{self, tagging_service_server::TaggingService},
+    service::TaggingCore,
+    telemetry::{Metrics, new_request_id, usable_request_id},
+};
+
+/// `tagging.v1.TaggingService`: each call is authenticated, bounded by its deadline, logged in
+/// one span and counted, then handed to the core.
 pub struct TaggingApi {
     core: Arc<TaggingCore>,
     auth: Arc<Authenticator>,
+    metrics: Arc<Metrics>,
+    request_timeout: Duration,
 }
 
 impl TaggingApi {
-    pub fn new(core: Arc<TaggingCore>, auth: Arc<Authenticator>) -> Self {
-        Self { core, auth }
+    pub fn new(
+        core: Arc<TaggingCore>,
+        auth: Arc<Authenticator>,
+        metrics: Arc<Metrics>,
+        request_timeout: Duration,
+    ) -> Self {
+        Self {
+            core,
+            auth,
+            metrics,
+            request_timeout,
+        }
     }
 
-    async fn caller<T>(&self, request: &Request<T>) -> Result<Principal, Status> {
+    async fn handle<Req, Res>(
+        &self,
+        method: &'static str,
+        request: Request<Req>,
+        op: impl AsyncFnOnce(&Principal, Req) -> Result<Res, Error>,
+    ) -> Result<Response<Res>, Status> {
+        let started = Instant::now();
         let meta = request.metadata();
         let header = |name| meta.get(name).and_then(|v| v.to_str().ok());
-        let token = presented_token(header("authorization"), header("x-auth-token"));
-        Ok(self.auth.authenticate(token).await?)
+        let request_id = usable_request_id(header("x-request-id")).unwrap_or_else(new_request_id);
+        let requested = header("grpc-timeout").and_then(parse_grpc_timeout);
+        let token =
+            presented_token(header("authorization"), header("x-auth-token")).map(str::to_owned);
+        let span = tracing::info_span!("grpc", request_id = %request_id, method, project = Empty);
+
+        let work = async {
+            let caller = self.auth.authenticate(token.as_deref()).await?;
+            if let ProjectScope::One(project) = &caller.scope {
+                tracing::Span::current().record("project", project.as_str());
+            }
+            op(&caller, request.into_inner()).await
+        };
+        let result = tokio::time::timeout(
+            budget(requested, self.request_timeout),
+            work.instrument(span.clone()),
+        )
+        .await
+        .unwrap_or(Err(Error::DeadlineExceeded));
+
+        let code = result.as_ref().map_or_else(code_of, |_| Code::Ok);
+        let elapsed = started.elapsed();
+        span.in_scope(|| {
+            tracing::info!(code = ?code, latency_ms = elapsed.as_secs_f64() * 1000.0, "rpc");
+        });
+        self.metrics
+            .observe("grpc", method, &format!("{code:?}"), elapsed);
+        let id =
+            MetadataValue::try_from(request_id.as_str()).expect("request ids are visible ASCII");
+        match result {
+            Ok(answer) => {
+                let mut response = Response::new(answer);
+                response.metadata_mut().insert("x-request-id", id);
+                Ok(response)
+            }
+            Err(e) => {
+                self.metrics.error(e.kind());
+                let mut status = Status::from(e);
+                status.metadata_mut().insert("x-request-id", id);
+                Err(status)
+            }
+        }
     }
 }
 
@@ -36,93 +104,89 @@ impl TaggingService for TaggingApi {
         &self,
         r: Request<pb::ListTagResourcesRequest>,
     ) -> Answer<pb::ListTagResourcesResponse> {
-        let caller = self.caller(&r).await?;
-        Ok(Response::new(
-            self.core
-                .list_tag_resources(&caller, r.into_inner())
-                .await?,
-        ))
+        self.handle("ListTagResources", r, async |c, req| {
+            self.core.list_tag_resources(c, req).await
+        })
+        .await
     }
 
     async fn list_resource_tags(
         &self,
         r: Request<pb::ListResourceTagsRequest>,
     ) -> Answer<pb::ListResourceTagsResponse> {
-        let caller = self.caller(&r).await?;
-        Ok(Response::new(
-            self.core
-                .list_resource_tags(&caller, r.into_inner())
-                .await?,
-        ))
+        self.handle("ListResourceTags", r, async |c, req| {
+            self.core.list_resource_tags(c, req).await
+        })
+        .await
     }
 
     async fn tag_resources(
         &self,
         r: Request<pb::TagResourcesRequest>,
     ) -> Answer<pb::TagResourcesResponse> {
-        let caller = self.caller(&r).await?;
-        Ok(Response::new(
-            self.core.tag_resources(&caller, r.into_inner()).await?,
-        ))
+        self.handle("TagResources", r, async |c, req| {
+            self.core.tag_resources(c, req).await
+        })
+        .await
     }
 
     async fn untag_resources(
         &self,
         r: Request<pb::UntagResourcesRequest>,
     ) -> Answer<pb::UntagResourcesResponse> {
-        let caller = self.caller(&r).await?;
-        Ok(Response::new(
-            self.core.untag_resources(&caller, r.into_inner()).await?,
-        ))
+        self.handle("UntagResources", r, async |c, req| {
+            self.core.untag_resources(c, req).await
+        })
+        .await
     }
 
     async fn put_resource(
         &self,
         r: Request<pb::PutResourceRequest>,
     ) -> Answer<pb::PutResourceResponse> {
-        let caller = self.caller(&r).await?;
-        Ok(Response::new(
-            self.core.put_resource(&caller, r.into_inner()).await?,
-        ))
+        self.handle("PutResource", r, async |c, req| {
+            self.core.put_resource(c, req).await
+        })
+        .await
     }
 
     async fn delete_resource(
         &self,
         r: Request<pb::DeleteResourceRequest>,
     ) -> Answer<pb::DeleteResourceResponse> {
-        let caller = self.caller(&r).await?;
-        Ok(Response::new(
-            self.core.delete_resource(&caller, r.into_inner()).await?,
-        ))
+        self.handle("DeleteResource", r, async |c, req| {
+            self.core.delete_resource(c, req).await
+        })
+        .await
     }
 
     async fn list_project_tags(
         &self,
         r: Request<pb::ListProjectTagsRequest>,
     ) -> Answer<pb::ListProjectTagsResponse> {
-        let caller = self.caller(&r).await?;
-        Ok(Response::new(
-            self.core.list_project_tags(&caller, r.into_inner()).await?,
-        ))
+        self.handle("ListProjectTags", r, async |c, req| {
+            self.core.list_project_tags(c, req).await
+        })
+        .await
     }
 
     async fn list_resources(
         &self,
         r: Request<pb::ListResourcesRequest>,
     ) -> Answer<pb::ListResourcesResponse> {
-        let caller = self.caller(&r).await?;
-        Ok(Response::new(
-            self.core.list_resources(&caller, r.into_inner()).await?,
-        ))
+        self.handle("ListResources", r, async |c, req| {
+            self.core.list_resources(c, req).await
+        })
+        .await
     }
 
     async fn count_resources(
         &self,
         r: Request<pb::CountResourcesRequest>,
     ) -> Answer<pb::CountResourcesResponse> {
-        let caller = self.caller(&r).await?;
-        Ok(Response::new(
-            self.core.count_resources(&caller, r.into_inner()).await?,
-        ))
+        self.handle("CountResources", r, async |c, req| {
+            self.core.count_resources(c, req).await
+        })
+        .await
     }
 }

@@ -4,7 +4,12 @@
 
 use std::sync::Arc;
 
-use axum::{Json, Router, body::Bytes, extract::RawQuery, routing::get};
+use axum::{
+    Json, Router,
+    body::Bytes,
+    extract::{RawQuery, rejection::BytesRejection},
+    routing::get,
+};
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 
 use super::{Call, RestError, RestState, json_body};
@@ -162,11 +167,14 @@ async fn list(call: Call, RawQuery(query): RawQuery) -> Result<Json<ListAnswer>,
     .await
 }
 
-async fn tag(call: Call, body: Bytes) -> Result<Json<WriteAnswer>, RestError> {
+async fn tag(
+    call: Call,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<WriteAnswer>, RestError> {
     let request_id = call.request_id.0.clone();
     let project_id = call.header("x-project-id").unwrap_or_default().to_owned();
     call.run(|caller, core| async move {
-        let b: TagBody = json_body(&body)?;
+        let b: TagBody = json_body(body)?;
         let req = pb::TagResourcesRequest {
             project_id,
             resource_type: b.resource_type,

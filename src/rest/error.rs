@@ -67,6 +67,7 @@ fn error_code(form: Form, code: Code) -> &'static str {
         (Form::Ack, Code::NotFound) => "ResourceNotFound",
         (Form::Ack, Code::AlreadyExists) => "Conflict",
         (Form::Ack, Code::Unavailable) => "ServiceUnavailable",
+        (Form::Ack, Code::DeadlineExceeded) => "GatewayTimeout",
         (Form::Ack, _) => "InternalError",
         (Form::Smn, Code::InvalidArgument) => "SMN.00010400",
         (Form::Smn, Code::Unauthenticated) => "SMN.00010401",
@@ -74,6 +75,7 @@ fn error_code(form: Form, code: Code) -> &'static str {
         (Form::Smn, Code::NotFound) => "SMN.00010404",
         (Form::Smn, Code::AlreadyExists) => "SMN.00010409",
         (Form::Smn, Code::Unavailable) => "SMN.00010503",
+        (Form::Smn, Code::DeadlineExceeded) => "SMN.00010504",
         (Form::Smn, _) => "SMN.00010500",
     }
 }

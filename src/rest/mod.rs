@@ -7,11 +7,18 @@ mod error;
 mod request_line;
 mod smn;
 
-use std::{future::Future, sync::Arc, time::Instant};
+use std::{
+    future::Future,
+    sync::Arc,
+    time::{Duration, Instant},
+};
 
 use axum::{
     Extension, Router,
-    extract::{FromRequestParts, Request},
+    body::Bytes,
+    extract::{
+        DefaultBodyLimit, FromRequestParts, MatchedPath, Request, State, rejection::BytesRejection,
+    },
     http::{HeaderMap, HeaderValue, StatusCode, header::CONTENT_TYPE, request::Parts},
     middleware::{self, Next},
     response::{IntoResponse, Response},
@@ -25,7 +32,9 @@ pub use request_line::LenientRequestLine;
 use crate::{
     auth::{Authenticator, presented_token},
     domain::{Error, Principal},
+    grpc::{budget, parse_grpc_timeout},
     service::TaggingCore,
+    telemetry::{Metrics, new_request_id, usable_request_id},
 };
 
 /// The OpenAPI document of every route below, committed beside the code.
@@ -47,32 +56,86 @@ pub const ROUTES: &[(&str, &str)] = &[
         "/v2/{project_id}/{resource_type}/resource_instances/action",
     ),
     ("GET", "/openapi.json"),
+    ("GET", "/metrics"),
 ];
 
 #[derive(Clone)]
 pub struct RestState {
     core: Arc<TaggingCore>,
     auth: Arc<Authenticator>,
+    metrics: Arc<Metrics>,
+    limits: RestLimits,
+}
+
+/// Bounds of REST calls.
+#[derive(Debug, Clone, Copy)]
+pub struct RestLimits {
+    pub request_timeout: Duration,
+    pub max_body_bytes: usize,
 }
 
 /// The id of one REST request: the caller's `X-Request-Id` when it sends a usable one, else new.
 #[derive(Debug, Clone)]
 pub struct RequestId(pub Arc<str>);
 
-pub fn router(core: Arc<TaggingCore>, auth: Arc<Authenticator>) -> Router {
-    let state = RestState { core, auth };
+pub fn router(
+    core: Arc<TaggingCore>,
+    auth: Arc<Authenticator>,
+    metrics: Arc<Metrics>,
+    limits: RestLimits,
+) -> Router {
+    let state = RestState {
+        core,
+        auth,
+        metrics,
+        limits,
+    };
     Router::new()
         .merge(ack::routes().layer(Extension(Form::Ack)))
         .merge(smn::routes().layer(Extension(Form::Smn)))
         .route("/openapi.json", get(openapi))
+        .route("/metrics", get(metrics_text))
+        .route_layer(middleware::from_fn_with_state(state.clone(), count_call))
         .fallback(fallback)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(limits.max_body_bytes))
         .layer(middleware::from_fn(request_id))
         .with_state(state)
 }
 
 async fn openapi() -> impl IntoResponse {
     ([(CONTENT_TYPE, "application/json")], OPENAPI)
+}
+
+/// Prometheus' text exposition; unauthenticated, like most scrape targets, and free of tenant data.
+async fn metrics_text(State(state): State<RestState>) -> impl IntoResponse {
+    let text = state.metrics.render(state.core.pool_stats());
+    (
+        [(
+            CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        text,
+    )
+}
+
+/// Counts each routed call by its route template and status.
+async fn count_call(
+    State(state): State<RestState>,
+    route: MatchedPath,
+    request: Request,
+    next: Next,
+) -> Response {
+    let started = Instant::now();
+    let method = format!("{} {}", request.method(), route.as_str());
+    let response = next.run(request).await;
+    state.metrics.observe(
+        "rest",
+        &method,
+        response.status().as_str(),
+        started.elapsed(),
+    );
+    response
 }
 
 /// Unknown routes: a gRPC caller gets gRPC's UNIMPLEMENTED, anyone else a JSON 404.
@@ -130,20 +193,15 @@ struct RouteError<'a> {
     message: String,
 }
 
-const MAX_REQUEST_ID_LEN: usize = 128;
-
 /// Gives every request an id, echoes it in `X-Request-Id`, and logs one line per request with it.
 async fn request_id(mut request: Request, next: Next) -> Response {
-    let id: Arc<str> = request
+    let sent = request
         .headers()
         .get("x-request-id")
-        .and_then(|v| v.to_str().ok())
-        .filter(|s| {
-            !s.is_empty()
-                && s.len() <= MAX_REQUEST_ID_LEN
-                && s.bytes().all(|b| b.is_ascii_graphic())
-        })
-        .map_or_else(|| uuid::Uuid::new_v4().to_string().into(), Into::into);
+        .and_then(|v| v.to_str().ok());
+    let id: Arc<str> = usable_request_id(sent)
+        .unwrap_or_else(new_request_id)
+        .into();
     request.extensions_mut().insert(RequestId(id.clone()));
     let span = tracing::info_span!("rest", request_id = %id, method = %request.method(), path = %request.uri().path());
     let started = Instant::now();
@@ -203,21 +261,32 @@ impl Call {
         Fut: Future<Output = Result<T, Error>>,
     {
         let token = presented_token(self.header("authorization"), self.header("x-auth-token"));
-        let result = match self.state.auth.authenticate(token).await {
-            Ok(caller) => op(caller, self.state.core.clone()).await,
-            Err(e) => Err(e),
+        let requested = self.header("grpc-timeout").and_then(parse_grpc_timeout);
+        let work = async {
+            let caller = self.state.auth.authenticate(token).await?;
+            op(caller, self.state.core.clone()).await
         };
-        result.map_err(|error| RestError {
-            form: self.form,
-            request_id: self.request_id,
-            error,
+        let limit = budget(requested, self.state.limits.request_timeout);
+        let result = tokio::time::timeout(limit, work)
+            .await
+            .unwrap_or(Err(Error::DeadlineExceeded));
+        result.map_err(|error| {
+            self.state.metrics.error(error.kind());
+            RestError {
+                form: self.form,
+                request_id: self.request_id,
+                error,
+            }
         })
     }
 }
 
-/// Parses a JSON request body; an unreadable one is a 400 that names the body.
-fn json_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, Error> {
-    serde_json::from_slice(body).map_err(|e| {
+/// Parses a JSON request body; an unreadable or oversized one is a 400 that names the body.
+fn json_body<T: serde::de::DeserializeOwned>(
+    body: Result<Bytes, BytesRejection>,
+) -> Result<T, Error> {
+    let body = body.map_err(|e| Error::invalid("body", e.body_text()))?;
+    serde_json::from_slice(&body).map_err(|e| {
         Error::invalid(
             "body",
             format!("must be a JSON object of the documented shape: {e}"),

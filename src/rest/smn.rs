@@ -5,7 +5,10 @@
 use axum::{
     Json, Router,
     body::Bytes,
-    extract::{Path, rejection::PathRejection},
+    extract::{
+        Path,
+        rejection::{BytesRejection, PathRejection},
+    },
     http::StatusCode,
     response::{IntoResponse, Response},
     routing::{get, post},
@@ -196,7 +199,7 @@ async fn resource_tags(
 async fn batch(
     call: Call,
     p: Result<Path<(String, String, String)>, PathRejection>,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Result<StatusCode, RestError> {
     let project_in_path = p
         .as_ref()
@@ -205,7 +208,7 @@ async fn batch(
     let project = project(&call, project_in_path);
     call.run(|caller, core| async move {
         let (_, resource_type, resource_id) = path(p)?;
-        let b: BatchBody = json_body(&body)?;
+        let b: BatchBody = json_body(body)?;
         let project_id = project?;
         match b.action.as_str() {
             "create" => {
@@ -299,13 +302,13 @@ fn number(
 async fn instances(
     call: Call,
     p: Result<Path<(String, String)>, PathRejection>,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, RestError> {
     let project_in_path = p.as_ref().map(|Path((p, _))| p.clone()).unwrap_or_default();
     let project = project(&call, project_in_path);
     call.run(|caller, core| async move {
         let (_, resource_type) = path(p)?;
-        let b: InstancesBody = json_body(&body)?;
+        let b: InstancesBody = json_body(body)?;
         let project_id = project?;
         let filters = |list: &[FilterJson]| {
             list.iter()

@@ -12,7 +12,7 @@ use rand::RngCore;
 
 use crate::{
     domain::{Cursor, Error, PageTokens, QueryBinding, Rules},
-    store::TagStore,
+    store::{PoolStats, TagStore},
 };
 
 pub struct TaggingCore {
@@ -35,6 +35,10 @@ impl TaggingCore {
 
     pub fn rules(&self) -> &Rules {
         &self.rules
+    }
+
+    pub fn pool_stats(&self) -> PoolStats {
+        self.store.pool_stats()
     }
 
     /// Whether the database answers.

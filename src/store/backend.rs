@@ -14,6 +14,17 @@ macro_rules! impl_tag_store {
                 Ok(())
             }
 
+            fn pool_stats(&self) -> $crate::store::PoolStats {
+                self.pools()
+                    .into_iter()
+                    .fold($crate::store::PoolStats::default(), |acc, pool| {
+                        $crate::store::PoolStats {
+                            size: acc.size + pool.size(),
+                            idle: acc.idle + u32::try_from(pool.num_idle()).unwrap_or(u32::MAX),
+                        }
+                    })
+            }
+
             async fn page_token_key(&self, fresh: &[u8]) -> Result<Vec<u8>, StoreError> {
                 sqlx::query(sql::INSERT_PAGE_KEY)
                     .bind(fresh)

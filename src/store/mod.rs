@@ -138,6 +138,9 @@ pub trait TagStore: Send + Sync {
     /// Answers when the database does.
     async fn ping(&self) -> Result<(), StoreError>;
 
+    /// The connection pool now (for SQLite, the readers and the writer together).
+    fn pool_stats(&self) -> PoolStats;
+
     /// The key of page tokens, created on first use and then shared by every server.
     async fn page_token_key(&self, fresh: &[u8]) -> Result<Vec<u8>, StoreError>;
 
@@ -221,6 +224,13 @@ pub trait TagStore: Send + Sync {
     /// Answers whether a live token of that id was revoked.
     async fn revoke_token(&self, id: &str, now: i64) -> Result<bool, StoreError>;
     async fn list_tokens(&self) -> Result<Vec<TokenRecord>, StoreError>;
+}
+
+/// How many connections the pool holds, and how many of them are idle.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PoolStats {
+    pub size: u32,
+    pub idle: u32,
 }
 
 /// Pool settings common to both backends.

@@ -54,6 +54,10 @@ impl PostgresStore {
     fn writer(&self) -> &PgPool {
         &self.pool
     }
+
+    fn pools(&self) -> Vec<&PgPool> {
+        vec![&self.pool]
+    }
 }
 
 impl_tag_store!(PostgresStore);

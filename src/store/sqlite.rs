@@ -78,6 +78,10 @@ impl SqliteStore {
     fn writer(&self) -> &SqlitePool {
         &self.write
     }
+
+    fn pools(&self) -> Vec<&SqlitePool> {
+        vec![&self.read, &self.write]
+    }
 }
 
 impl_tag_store!(SqliteStore);

@@ -1,7 +1,11 @@
 //! Logging: human-readable or JSON lines on standard error (standard output is kept for what
 //! commands such as `token create` print), filtered by `RUST_LOG`.
 
+mod metrics;
+
 use tracing_subscriber::EnvFilter;
+
+pub use metrics::Metrics;
 
 use crate::config::LogFormat;
 
@@ -17,4 +21,18 @@ pub fn init(format: LogFormat) {
         LogFormat::Text => builder.init(),
         LogFormat::Json => builder.json().init(),
     }
+}
+
+const MAX_REQUEST_ID_LEN: usize = 128;
+
+/// A caller's request id, if it is one we can echo: 1-128 visible ASCII characters.
+pub fn usable_request_id(sent: Option<&str>) -> Option<String> {
+    sent.filter(|s| {
+        !s.is_empty() && s.len() <= MAX_REQUEST_ID_LEN && s.bytes().all(|b| b.is_ascii_graphic())
+    })
+    .map(str::to_owned)
+}
+
+pub fn new_request_id() -> String {
+    uuid::Uuid::new_v4().to_string()
 }

@@ -1,0 +1,121 @@
+//! Prometheus metrics, served at `GET /metrics` on the API port: calls by transport, method and
+//! status, their latency, errors by kind, and the database pool.
+
+use std::time::Duration;
+
+use prometheus_client::{
+    encoding::{EncodeLabelSet, text::encode},
+    metrics::{counter::Counter, family::Family, gauge::Gauge, histogram::Histogram},
+    registry::Registry,
+};
+
+use crate::store::PoolStats;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct CallLabels {
+    transport: &'static str,
+    method: String,
+    code: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct MethodLabels {
+    transport: &'static str,
+    method: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct KindLabels {
+    kind: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct StateLabels {
+    state: &'static str,
+}
+
+pub struct Metrics {
+    registry: Registry,
+    calls: Family<CallLabels, Counter>,
+    latency: Family<MethodLabels, Histogram>,
+    errors: Family<KindLabels, Counter>,
+    pool: Family<StateLabels, Gauge>,
+}
+
+/// Latency buckets from 0.25 ms to about 4 s.
+fn latency_histogram() -> Histogram {
+    Histogram::new(prometheus_client::metrics::histogram::exponential_buckets(
+        0.000_25, 2.0, 15,
+    ))
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        let mut registry = Registry::with_prefix("tagging");
+        let calls = Family::<CallLabels, Counter>::default();
+        let latency = Family::<MethodLabels, Histogram>::new_with_constructor(
+            latency_histogram as fn() -> Histogram,
+        );
+        let errors = Family::<KindLabels, Counter>::default();
+        let pool = Family::<StateLabels, Gauge>::default();
+        registry.register(
+            "requests",
+            "Calls by transport, method and status code",
+            calls.clone(),
+        );
+        registry.register(
+            "request_duration_seconds",
+            "Call latency by transport and method",
+            latency.clone(),
+        );
+        registry.register("errors", "Failed calls by kind of error", errors.clone());
+        registry.register(
+            "db_connections",
+            "Database pool connections by state",
+            pool.clone(),
+        );
+        Self {
+            registry,
+            calls,
+            latency,
+            errors,
+            pool,
+        }
+    }
+}
+
+impl Metrics {
+    /// Records one call: `code` is the gRPC code name or the HTTP status.
+    pub fn observe(&self, transport: &'static str, method: &str, code: &str, elapsed: Duration) {
+        self.calls
+            .get_or_create(&CallLabels {
+                transport,
+                method: method.to_owned(),
+                code: code.to_owned(),
+            })
+            .inc();
+        self.latency
+            .get_or_create(&MethodLabels {
+                transport,
+                method: method.to_owned(),
+            })
+            .observe(elapsed.as_secs_f64());
+    }
+
+    pub fn error(&self, kind: &'static str) {
+        self.errors.get_or_create(&KindLabels { kind }).inc();
+    }
+
+    /// The exposition text, with the pool as it is now.
+    pub fn render(&self, pool: PoolStats) -> String {
+        self.pool
+            .get_or_create(&StateLabels { state: "in_use" })
+            .set(i64::from(pool.size - pool.idle));
+        self.pool
+            .get_or_create(&StateLabels { state: "idle" })
+            .set(i64::from(pool.idle));
+        let mut out = String::new();
+        encode(&mut out, &self.registry).expect("writing to a String cannot fail");
+        out
+    }
+}
