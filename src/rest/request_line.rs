@@ -144,6 +144,9 @@ fn split_header(line: &[u8]) -> (&[u8], &[u8]) {
 pub struct LenientRequestLine<T> {
     inner: T,
     rewriter: Rewriter,
+    /// What was read from `inner`, before rewriting; reused across reads.
+    raw: Vec<u8>,
+    /// Rewritten bytes not yet handed out, from `offset` on.
     pending: Vec<u8>,
     offset: usize,
 }
@@ -153,6 +156,7 @@ impl<T> LenientRequestLine<T> {
         Self {
             inner,
             rewriter: Rewriter::new(),
+            raw: Vec::new(),
             pending: Vec::new(),
             offset: 0,
         }
@@ -170,8 +174,8 @@ impl<T: AsyncRead + Unpin> AsyncRead for LenientRequestLine<T> {
             if this.rewriter.state == State::Passthrough {
                 return Pin::new(&mut this.inner).poll_read(cx, buf);
             }
-            let mut raw = vec![0u8; buf.remaining().max(1)];
-            let mut raw_buf = ReadBuf::new(&mut raw);
+            this.raw.resize(buf.remaining().max(1), 0);
+            let mut raw_buf = ReadBuf::new(&mut this.raw);
             match Pin::new(&mut this.inner).poll_read(cx, &mut raw_buf) {
                 Poll::Ready(Ok(())) => {}
                 other => return other,
