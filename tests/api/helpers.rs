@@ -63,7 +63,7 @@ pub enum TestDb {
 }
 
 impl TestDb {
-    async fn create(backend: Backend) -> (Self, String) {
+    pub async fn create(backend: Backend) -> (Self, String) {
         match backend {
             Backend::Sqlite => {
                 let dir = tempfile::tempdir().expect("temp dir");

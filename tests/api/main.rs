@@ -5,6 +5,7 @@
 mod helpers;
 
 mod auth;
+mod cli;
 mod lifecycle;
 mod openapi;
 mod pagination;
