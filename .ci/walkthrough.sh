@@ -11,7 +11,7 @@ block rest >>"$work/client.sh"
 [ -s "$work/server.sh" ] && [ -s "$work/client.sh" ] || { echo "walkthrough blocks not found in README.md" >&2; exit 1; }
 
 export TAGGING_DATABASE_URL="sqlite:$work/tagging.db"
-cargo build --release --quiet
+cargo build --release --locked --quiet
 setsid bash "$work/server.sh" >"$work/server.log" 2>&1 &
 server=$!
 trap 'kill -TERM -- "-$server" 2>/dev/null || true' EXIT

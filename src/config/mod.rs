@@ -201,14 +201,21 @@ fn with_config_file(
         .parse()
         .map_err(|e| anyhow::anyhow!("--config: {path} is not valid TOML: {e}"))?;
 
-    // The invoked (sub)command: follow the words of `args` down the command tree.
+    // The invoked (sub)command, as clap itself reads `args` (options may stand before it).
     let root = <Cli as clap::CommandFactory>::command();
+    let matches = root
+        .clone()
+        .ignore_errors(true)
+        .try_get_matches_from(&args)
+        .ok();
     let mut command = &root;
-    for word in args.iter().skip(1).filter(|a| !a.starts_with('-')) {
-        match command.find_subcommand(word) {
-            Some(sub) => command = sub,
+    let mut level = matches.as_ref();
+    while let Some((name, sub)) = level.and_then(clap::ArgMatches::subcommand) {
+        match command.find_subcommand(name) {
+            Some(found) => command = found,
             None => break,
         }
+        level = Some(sub);
     }
     let known: Vec<&clap::Arg> = all_args(&root);
     let mut extra = Vec::new();
@@ -358,6 +365,26 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(err.contains("not valid TOML"), "{err}");
+    }
+
+    #[test]
+    fn the_file_applies_when_global_options_come_before_the_command() {
+        let file = config_file("max_tags_per_resource = 2\n");
+        let path = file.path().to_str().unwrap().to_owned();
+        let args = [
+            "tagging-service",
+            "--config",
+            &path,
+            "--log-format",
+            "json",
+            "serve",
+        ]
+        .map(String::from)
+        .to_vec();
+        assert_eq!(
+            serve(with_config_file(args, |_| None).unwrap()).max_tags_per_resource,
+            2
+        );
     }
 
     #[test]

@@ -122,14 +122,14 @@ impl From<sqlx::Error> for StoreError {
 }
 
 /// Codes that mean "the database cannot serve now", as opposed to "this statement is wrong":
-/// PostgreSQL's connection exceptions (08…), shutdown and start-up (57P…), too many connections
-/// (53300), and SQLite's BUSY (5) and LOCKED (6) once the busy timeout has run out.
+/// PostgreSQL's connection exceptions (08…), insufficient resources (53…), shutdown and start-up
+/// (57P…), a database that refuses connections (55000) or is gone (3D000), rejected credentials
+/// (28…), and SQLite's BUSY (5) and LOCKED (6) once the busy timeout has run out.
 fn is_unavailable_code(code: &str) -> bool {
-    code.starts_with("08")
-        || code.starts_with("57P")
-        || code == "53300"
-        || code == "5"
-        || code == "6"
+    ["08", "53", "57P", "28"]
+        .iter()
+        .any(|class| code.starts_with(class))
+        || ["55000", "3D000", "5", "6"].contains(&code)
 }
 
 /// Where the tags live.

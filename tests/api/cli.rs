@@ -11,18 +11,28 @@ async fn migrate_applies_the_schema_to_an_empty_database_and_exits(b: Backend) {
         .output()
         .await
         .expect("run migrate");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(out.stdout.is_empty(), "migrate prints nothing on stdout");
 
     let query = "SELECT COUNT(*) FROM resources";
     let rows: i64 = match b {
         Backend::Sqlite => {
             let mut c = SqliteConnection::connect(&url).await.expect("connect");
-            sqlx::query_scalar(query).fetch_one(&mut c).await.expect("the table exists")
+            sqlx::query_scalar(query)
+                .fetch_one(&mut c)
+                .await
+                .expect("the table exists")
         }
         Backend::Postgres => {
             let mut c = PgConnection::connect(&url).await.expect("connect");
-            sqlx::query_scalar(query).fetch_one(&mut c).await.expect("the table exists")
+            sqlx::query_scalar(query)
+                .fetch_one(&mut c)
+                .await
+                .expect("the table exists")
         }
     };
     assert_eq!(rows, 0);
@@ -33,7 +43,11 @@ async fn migrate_applies_the_schema_to_an_empty_database_and_exits(b: Backend) {
         .output()
         .await
         .expect("run migrate again");
-    assert!(again.status.success(), "{}", String::from_utf8_lossy(&again.stderr));
+    assert!(
+        again.status.success(),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
 }
 
 both_backends!(migrate_applies_the_schema_to_an_empty_database_and_exits);

@@ -6,6 +6,7 @@ mod helpers;
 
 mod auth;
 mod cli;
+mod clients;
 mod lifecycle;
 mod openapi;
 mod pagination;
@@ -13,5 +14,6 @@ mod queries;
 mod raw_http;
 mod rest_ack;
 mod rest_smn;
+mod service_limits;
 mod tags;
 mod validation;
