@@ -31,7 +31,7 @@ pub use request_line::LenientRequestLine;
 
 use crate::{
     auth::{Authenticator, presented_token},
-    domain::{Error, Principal},
+    domain::{Error, Principal, ProjectScope},
     grpc::{budget, parse_grpc_timeout},
     service::TaggingCore,
     telemetry::{Metrics, new_request_id, usable_request_id},
@@ -203,7 +203,7 @@ async fn request_id(mut request: Request, next: Next) -> Response {
         .unwrap_or_else(new_request_id)
         .into();
     request.extensions_mut().insert(RequestId(id.clone()));
-    let span = tracing::info_span!("rest", request_id = %id, method = %request.method(), path = %request.uri().path());
+    let span = tracing::info_span!("rest", request_id = %id, method = %request.method(), path = %request.uri().path(), project = tracing::field::Empty);
     let started = Instant::now();
     let mut response = next.run(request).instrument(span.clone()).await;
     let header = HeaderValue::from_str(&id).expect("request ids are visible ASCII");
@@ -264,6 +264,9 @@ impl Call {
         let requested = self.header("grpc-timeout").and_then(parse_grpc_timeout);
         let work = async {
             let caller = self.state.auth.authenticate(token).await?;
+            if let ProjectScope::One(project) = &caller.scope {
+                tracing::Span::current().record("project", project.as_str());
+            }
             op(caller, self.state.core.clone()).await
         };
         let limit = budget(requested, self.state.limits.request_timeout);

@@ -7,7 +7,7 @@ use std::{
     io::{BufRead, BufReader, Read},
     path::Path,
     process::{Child, Command, ExitStatus, Stdio},
-    sync::mpsc,
+    sync::{Arc, Mutex, mpsc},
     thread,
     time::{Duration, Instant},
 };
@@ -948,6 +948,8 @@ fn the_binary_on_sqlite_exits_non_zero_at_start_naming_each_bad_option() {
 struct Server {
     child: Child,
     addr: std::net::SocketAddr,
+    /// Every log line after the ready line, as it arrives.
+    log: Arc<Mutex<Vec<String>>>,
 }
 
 impl Drop for Server {
@@ -985,9 +987,15 @@ fn start_server(mut cmd: Command) -> Server {
                         .unwrap_or_else(|| panic!("no address in {line}"))
                         .parse()
                         .expect("a socket address");
-                    // Keep reading the log so the server never blocks on a full pipe.
-                    thread::spawn(move || while got.recv().is_ok() {});
-                    return Server { child, addr };
+                    // Keep reading the log, so the server never blocks on a full pipe.
+                    let log = Arc::new(Mutex::new(Vec::new()));
+                    let kept = log.clone();
+                    thread::spawn(move || {
+                        while let Ok(line) = got.recv() {
+                            kept.lock().expect("log lock").push(line);
+                        }
+                    });
+                    return Server { child, addr, log };
                 }
                 seen.push(line);
             }
@@ -1077,4 +1085,98 @@ async fn the_binary_on_sqlite_takes_the_config_file_unless_the_environment_overr
         }
         drop(server);
     }
+}
+
+/// The JSON log lines whose span carries `request_id`, polled until `want` of them arrived (the
+/// server writes a call's line just after answering it).
+async fn log_lines_of(server: &Server, request_id: &str, want: usize) -> Vec<serde_json::Value> {
+    for _ in 0..100 {
+        let lines: Vec<serde_json::Value> = server
+            .log
+            .lock()
+            .expect("log lock")
+            .iter()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .filter(|l| l["span"]["request_id"] == request_id)
+            .collect();
+        if lines.len() >= want {
+            return lines;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("no log line for request {request_id}");
+}
+
+#[tokio::test]
+async fn every_call_logs_one_line_with_its_request_id_method_project_status_and_latency_and_never_the_token()
+ {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = format!("sqlite:{}", dir.path().join("logs.db").display());
+    let mut create = binary();
+    create.args(["token", "create", "--project", "p1", "--database-url", &db]);
+    let (status, stdout, stderr) = run_bounded(create);
+    assert!(status.success(), "token create: {stderr}");
+    let token = stdout.trim().to_owned();
+    let mut serve = binary();
+    serve.args([
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--database-url",
+        &db,
+        "--log-format",
+        "json",
+    ]);
+    let server = start_server(serve);
+
+    let mut client = TaggingServiceClient::connect(format!("http://{}", server.addr))
+        .await
+        .expect("connect");
+    let mut call = authed(&token, tag_request(&["r1"], &[("env", "dev")]));
+    call.metadata_mut()
+        .insert("x-request-id", "grpc-call-1".parse().unwrap());
+    client.tag_resources(call).await.expect("tag");
+    let mut bad = authed(&token, tag_request(&["r1"], &[("acs:x", "1")]));
+    bad.metadata_mut()
+        .insert("x-request-id", "grpc-call-2".parse().unwrap());
+    client
+        .tag_resources(bad)
+        .await
+        .expect_err("a reserved prefix is refused");
+    let rest = http()
+        .get(format!("http://{}/v2/p1/CLUSTER/r1/tags", server.addr))
+        .header("x-auth-token", &token)
+        .header("x-request-id", "rest-call-1")
+        .send()
+        .await
+        .expect("REST call");
+    assert_eq!(rest.status(), 200);
+
+    let ok = log_lines_of(&server, "grpc-call-1", 1).await;
+    assert_eq!(ok.len(), 1, "one line per call: {ok:?}");
+    assert_eq!(ok[0]["span"]["method"], "TagResources");
+    assert_eq!(ok[0]["span"]["project"], "p1");
+    assert_eq!(ok[0]["fields"]["code"], "Ok");
+    assert!(
+        ok[0]["fields"]["latency_ms"]
+            .as_f64()
+            .is_some_and(|ms| ms >= 0.0),
+        "{}",
+        ok[0]
+    );
+
+    let refused = log_lines_of(&server, "grpc-call-2", 1).await;
+    assert_eq!(refused[0]["fields"]["code"], "InvalidArgument");
+
+    let rest = log_lines_of(&server, "rest-call-1", 1).await;
+    assert_eq!(rest.len(), 1, "one line per request: {rest:?}");
+    assert_eq!(rest[0]["span"]["method"], "GET");
+    assert_eq!(rest[0]["span"]["path"], "/v2/p1/CLUSTER/r1/tags");
+    assert_eq!(rest[0]["span"]["project"], "p1");
+    assert_eq!(rest[0]["fields"]["status"], 200);
+    assert!(rest[0]["fields"]["latency_ms"].is_f64(), "{}", rest[0]);
+
+    let secret = token.rsplit('_').next().expect("the token's secret part");
+    let log = server.log.lock().expect("log lock").join("\n");
+    assert!(!log.contains(secret), "the token's secret is in the log");
 }
