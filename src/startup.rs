@@ -22,15 +22,16 @@ use crate::{
     config::{ServeArgs, redacted},
     grpc::TaggingApi,
     proto::{FILE_DESCRIPTOR_SET, pb::tagging_service_server::TaggingServiceServer},
-    rest::{self, LenientRequestLine, RestLimits},
-    service::TaggingCore,
-    store,
+    rest::{self, LenientRequestLine},
+    service::{Admission, TaggingCore},
+    store::{self, PoolSettings},
     telemetry::Metrics,
 };
 
 /// How often health follows the database.
 const HEALTH_INTERVAL: Duration = Duration::from_secs(2);
 const SERVICE_NAME: &str = "tagging.v1.TaggingService";
+const STATEMENT_GRACE: Duration = Duration::from_secs(1);
 
 pub struct Application {
     listener: TcpListener,
@@ -38,7 +39,8 @@ pub struct Application {
     auth: Arc<Authenticator>,
     metrics: Arc<Metrics>,
     cors: Option<CorsLayer>,
-    limits: RestLimits,
+    admission: Admission,
+    max_body_bytes: usize,
     max_message_bytes: usize,
     shutdown_grace: Duration,
 }
@@ -50,7 +52,15 @@ impl Application {
         let rules = args.rules()?;
         let cors = cors_layer(&args.cors_allowed_origins)?;
         let db = &args.database;
-        let store = store::connect(&db.database_url, &db.pool())
+        let pool = PoolSettings {
+            // A little longer than a call may run: the call's own deadline answers the caller, and
+            // the database then stops whatever the abandoned call left running.
+            statement_timeout: Some(
+                Duration::from_millis(args.request_timeout_ms) + STATEMENT_GRACE,
+            ),
+            ..db.pool()
+        };
+        let store = store::connect(&db.database_url, &pool)
             .await
             .with_context(|| {
                 format!("--database-url: cannot open {}", redacted(&db.database_url))
@@ -78,10 +88,11 @@ impl Application {
             auth: Arc::new(Authenticator::new(store, !args.insecure_no_auth)),
             metrics: Arc::new(Metrics::default()),
             cors,
-            limits: RestLimits {
-                request_timeout: Duration::from_millis(args.request_timeout_ms),
-                max_body_bytes: args.max_body_bytes as usize,
-            },
+            admission: Admission::new(
+                args.max_concurrent_calls as usize,
+                Duration::from_millis(args.request_timeout_ms),
+            ),
+            max_body_bytes: args.max_body_bytes as usize,
             max_message_bytes: args.max_message_bytes as usize,
             shutdown_grace: Duration::from_secs(args.shutdown_grace_secs),
         })
@@ -120,7 +131,7 @@ impl Application {
             self.core.clone(),
             self.auth.clone(),
             self.metrics.clone(),
-            self.limits.request_timeout,
+            self.admission.clone(),
         );
         let api = TaggingServiceServer::new(api)
             .accept_compressed(CompressionEncoding::Gzip)
@@ -145,7 +156,8 @@ impl Application {
             self.core.clone(),
             self.auth.clone(),
             self.metrics.clone(),
-            self.limits,
+            self.admission.clone(),
+            self.max_body_bytes,
         );
         let routes = Routes::from(rest)
             .add_service(health)

@@ -98,6 +98,7 @@ impl DatabaseArgs {
         PoolSettings {
             max_connections: self.db_max_connections,
             acquire_timeout: Duration::from_millis(self.db_acquire_timeout_ms),
+            statement_timeout: None,
         }
     }
 }
@@ -135,6 +136,10 @@ pub struct ServeArgs {
     /// Longest a call may run, in milliseconds; a shorter `grpc-timeout` from the caller wins.
     #[arg(long, env = "TAGGING_REQUEST_TIMEOUT_MS", default_value_t = 30_000, value_parser = clap::value_parser!(u64).range(1..=3_600_000))]
     pub request_timeout_ms: u64,
+    /// Calls served at once, over every transport; more are refused at once with
+    /// RESOURCE_EXHAUSTED (HTTP 429) instead of queueing.
+    #[arg(long, env = "TAGGING_MAX_CONCURRENT_CALLS", default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub max_concurrent_calls: u32,
     /// Origins allowed to call from a browser (REST and gRPC-Web), comma-separated, or `*`.
     /// Empty (the default): CORS is off.
     #[arg(long, env = "TAGGING_CORS_ALLOWED_ORIGINS", value_delimiter = ',')]

@@ -20,6 +20,9 @@ pub enum Error {
     NotFound(String),
     #[error("{0}")]
     AlreadyExists(String),
+    /// Too many calls are in flight; this one was shed before any work.
+    #[error("{0}")]
+    ResourceExhausted(String),
     /// The call's deadline passed before it finished; its work was abandoned.
     #[error("the deadline passed before the call finished")]
     DeadlineExceeded,
@@ -40,6 +43,7 @@ impl Error {
             Self::PermissionDenied(_) => "permission_denied",
             Self::NotFound(_) => "not_found",
             Self::AlreadyExists(_) => "already_exists",
+            Self::ResourceExhausted(_) => "resource_exhausted",
             Self::DeadlineExceeded => "deadline_exceeded",
             Self::Unavailable(_) => "unavailable",
             Self::Internal(_) => "internal",

@@ -1,20 +1,14 @@
-use std::{
-    sync::Arc,
-    time::{Duration, Instant},
-};
+use std::{sync::Arc, time::Instant};
 
 use tonic::{Code, Request, Response, Status, metadata::MetadataValue};
 use tracing::{Instrument, field::Empty};
 
-use super::{
-    code_of,
-    deadline::{budget, parse_grpc_timeout},
-};
+use super::code_of;
 use crate::{
     auth::{Authenticator, presented_token},
     domain::{Error, Principal, ProjectScope},
     proto::pb::{self, tagging_service_server::TaggingService},
-    service::TaggingCore,
+    service::{Admission, TaggingCore, parse_grpc_timeout},
     telemetry::{Metrics, new_request_id, usable_request_id},
 };
 
@@ -24,7 +18,7 @@ pub struct TaggingApi {
     core: Arc<TaggingCore>,
     auth: Arc<Authenticator>,
     metrics: Arc<Metrics>,
-    request_timeout: Duration,
+    admission: Admission,
 }
 
 impl TaggingApi {
@@ -32,13 +26,13 @@ impl TaggingApi {
         core: Arc<TaggingCore>,
         auth: Arc<Authenticator>,
         metrics: Arc<Metrics>,
-        request_timeout: Duration,
+        admission: Admission,
     ) -> Self {
         Self {
             core,
             auth,
             metrics,
-            request_timeout,
+            admission,
         }
     }
 
@@ -64,12 +58,10 @@ impl TaggingApi {
             }
             op(&caller, request.into_inner()).await
         };
-        let result = tokio::time::timeout(
-            budget(requested, self.request_timeout),
-            work.instrument(span.clone()),
-        )
-        .await
-        .unwrap_or(Err(Error::DeadlineExceeded));
+        let result = self
+            .admission
+            .run(requested, work.instrument(span.clone()))
+            .await;
 
         let code = result.as_ref().map_or_else(code_of, |_| Code::Ok);
         let elapsed = started.elapsed();

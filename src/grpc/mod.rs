@@ -1,9 +1,7 @@
 //! The gRPC face: the tagging service, server reflection and health, over the shared core.
 
 mod api;
-mod deadline;
 mod status;
 
 pub use api::TaggingApi;
-pub use deadline::{budget, parse_grpc_timeout};
 pub use status::{code_of, log_hidden_cause};

@@ -5,7 +5,7 @@
 
 use axum::{
     Json,
-    http::StatusCode,
+    http::{HeaderValue, StatusCode, header::RETRY_AFTER},
     response::{IntoResponse, Response},
 };
 use serde::Serialize;
@@ -68,6 +68,7 @@ fn error_code(form: Form, code: Code) -> &'static str {
         (Form::Ack, Code::AlreadyExists) => "Conflict",
         (Form::Ack, Code::Unavailable) => "ServiceUnavailable",
         (Form::Ack, Code::DeadlineExceeded) => "GatewayTimeout",
+        (Form::Ack, Code::ResourceExhausted) => "Throttling",
         (Form::Ack, _) => "InternalError",
         (Form::Smn, Code::InvalidArgument) => "SMN.00010400",
         (Form::Smn, Code::Unauthenticated) => "SMN.00010401",
@@ -76,6 +77,7 @@ fn error_code(form: Form, code: Code) -> &'static str {
         (Form::Smn, Code::AlreadyExists) => "SMN.00010409",
         (Form::Smn, Code::Unavailable) => "SMN.00010503",
         (Form::Smn, Code::DeadlineExceeded) => "SMN.00010504",
+        (Form::Smn, Code::ResourceExhausted) => "SMN.00010429",
         (Form::Smn, _) => "SMN.00010500",
     }
 }
@@ -93,6 +95,12 @@ impl IntoResponse for RestError {
             code: error_code(self.form, code),
             message: self.error.to_string(),
         };
-        (status, Json(body)).into_response()
+        let mut response = (status, Json(body)).into_response();
+        if status == StatusCode::TOO_MANY_REQUESTS {
+            response
+                .headers_mut()
+                .insert(RETRY_AFTER, HeaderValue::from_static("1"));
+        }
+        response
     }
 }

@@ -7,11 +7,7 @@ mod error;
 mod request_line;
 mod smn;
 
-use std::{
-    future::Future,
-    sync::Arc,
-    time::{Duration, Instant},
-};
+use std::{future::Future, sync::Arc, time::Instant};
 
 use axum::{
     Extension, Router,
@@ -32,8 +28,7 @@ pub use request_line::LenientRequestLine;
 use crate::{
     auth::{Authenticator, presented_token},
     domain::{Error, Principal, ProjectScope},
-    grpc::{budget, parse_grpc_timeout},
-    service::TaggingCore,
+    service::{Admission, TaggingCore, parse_grpc_timeout},
     telemetry::{Metrics, new_request_id, usable_request_id},
 };
 
@@ -64,14 +59,7 @@ pub struct RestState {
     core: Arc<TaggingCore>,
     auth: Arc<Authenticator>,
     metrics: Arc<Metrics>,
-    limits: RestLimits,
-}
-
-/// Bounds of REST calls.
-#[derive(Debug, Clone, Copy)]
-pub struct RestLimits {
-    pub request_timeout: Duration,
-    pub max_body_bytes: usize,
+    admission: Admission,
 }
 
 /// The id of one REST request: the caller's `X-Request-Id` when it sends a usable one, else new.
@@ -82,13 +70,14 @@ pub fn router(
     core: Arc<TaggingCore>,
     auth: Arc<Authenticator>,
     metrics: Arc<Metrics>,
-    limits: RestLimits,
+    admission: Admission,
+    max_body_bytes: usize,
 ) -> Router {
     let state = RestState {
         core,
         auth,
         metrics,
-        limits,
+        admission,
     };
     Router::new()
         .merge(ack::routes().layer(Extension(Form::Ack)))
@@ -98,7 +87,7 @@ pub fn router(
         .route_layer(middleware::from_fn_with_state(state.clone(), count_call))
         .fallback(fallback)
         .method_not_allowed_fallback(method_not_allowed)
-        .layer(DefaultBodyLimit::max(limits.max_body_bytes))
+        .layer(DefaultBodyLimit::max(max_body_bytes))
         .layer(middleware::from_fn(request_id))
         .with_state(state)
 }
@@ -269,10 +258,7 @@ impl Call {
             }
             op(caller, self.state.core.clone()).await
         };
-        let limit = budget(requested, self.state.limits.request_timeout);
-        let result = tokio::time::timeout(limit, work)
-            .await
-            .unwrap_or(Err(Error::DeadlineExceeded));
+        let result = self.state.admission.run(requested, work).await;
         result.map_err(|error| {
             self.state.metrics.error(error.kind());
             RestError {

@@ -2,6 +2,7 @@
 //! the answer. It speaks the API's message types and the domain error, and knows nothing of
 //! transports or SQL.
 
+mod admission;
 mod convert;
 mod resources;
 mod tags;
@@ -9,6 +10,8 @@ mod tags;
 use std::sync::Arc;
 
 use rand::RngCore;
+
+pub use admission::{Admission, parse_grpc_timeout};
 
 use crate::{
     domain::{Cursor, Error, PageTokens, QueryBinding, Rules},

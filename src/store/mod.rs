@@ -72,6 +72,9 @@ pub struct TokenRecord {
 pub enum StoreError {
     #[error("database unavailable: {0}")]
     Unavailable(String),
+    /// The statement outran the database's statement timeout and was cancelled.
+    #[error("statement cancelled: {0}")]
+    Timeout(String),
     #[error("name `{0}` is taken")]
     NameTaken(String),
     #[error("resource `{resource_id}` would carry {count} tags")]
@@ -88,6 +91,7 @@ impl From<StoreError> for domain::Error {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::Unavailable(detail) => Self::Unavailable(detail),
+            StoreError::Timeout(_) => Self::DeadlineExceeded,
             StoreError::NameTaken(name) => Self::AlreadyExists(format!(
                 "name `{name}` is already used by another resource of this type in this project"
             )),
@@ -115,6 +119,10 @@ impl From<sqlx::Error> for StoreError {
             }
             E::Database(db) if db.code().is_some_and(|c| is_unavailable_code(&c)) => {
                 Self::Unavailable(e.to_string())
+            }
+            // query_canceled: what the statement timeout does to a statement that runs too long.
+            E::Database(db) if db.code().is_some_and(|c| c == "57014") => {
+                Self::Timeout(e.to_string())
             }
             _ => Self::Other(e.to_string()),
         }
@@ -238,6 +246,9 @@ pub struct PoolStats {
 pub struct PoolSettings {
     pub max_connections: u32,
     pub acquire_timeout: Duration,
+    /// PostgreSQL stops a statement that runs longer, so a call abandoned at its deadline does not
+    /// leave its query running.
+    pub statement_timeout: Option<Duration>,
 }
 
 /// Opens the database named by `url`, applies its migrations, and answers its store.

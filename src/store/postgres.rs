@@ -4,8 +4,8 @@
 use std::str::FromStr;
 
 use sqlx::{
-    Arguments,
-    postgres::{PgArguments, PgConnectOptions, PgPool, PgPoolOptions},
+    Arguments, Connection,
+    postgres::{PgArguments, PgConnectOptions, PgConnection, PgPool, PgPoolOptions},
 };
 
 use super::{
@@ -36,12 +36,23 @@ fn args<'q>(sql: &Sql<'q>) -> Result<PgArguments, StoreError> {
 impl PostgresStore {
     pub async fn connect(url: &str, pool: &PoolSettings) -> anyhow::Result<Self> {
         let options = PgConnectOptions::from_str(url)?.application_name("tagging-service");
+        // Migrations run on a connection of their own, free of the statement timeout.
+        let mut migrating = PgConnection::connect_with(&options).await?;
+        sqlx::migrate!("migrations/postgres")
+            .run(&mut migrating)
+            .await?;
+        migrating.close().await?;
+        let options = match pool.statement_timeout {
+            Some(limit) => {
+                options.options([("statement_timeout", format!("{}ms", limit.as_millis()))])
+            }
+            None => options,
+        };
         let pool = PgPoolOptions::new()
             .max_connections(pool.max_connections)
             .acquire_timeout(pool.acquire_timeout)
             .connect_with(options)
             .await?;
-        sqlx::migrate!("migrations/postgres").run(&pool).await?;
         Ok(Self { pool })
     }
 }

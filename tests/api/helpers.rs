@@ -164,6 +164,7 @@ impl TestApp {
         let pool = PoolSettings {
             max_connections: 2,
             acquire_timeout: std::time::Duration::from_secs(5),
+            statement_timeout: None,
         };
         let store = store::connect(&database_url, &pool)
             .await

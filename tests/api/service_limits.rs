@@ -218,6 +218,64 @@ async fn the_servers_request_timeout_bounds_a_call_that_sets_no_deadline(b: Back
     assert_recovered(&app, &["late-grpc", "late-rest"]).await;
 }
 
+async fn calls_beyond_max_concurrent_calls_are_shed_on_both_faces_and_the_admitted_one_completes(
+    b: Backend,
+) {
+    let app = TestApp::spawn_with(b, &["--max-concurrent-calls", "1"]).await;
+    let lock = WriteLock::take(&app).await;
+    // Start the write that will hold the only slot. It is in flight once it has not finished after
+    // a moment: now it could only finish by being shed (if a probe held the slot), then it starts
+    // again.
+    let blocked = loop {
+        let mut client = app.client.clone();
+        let token = app.token.clone();
+        let write = tokio::spawn(async move {
+            let req = tag_request(&["admitted"], &[("k", "v")]);
+            client.tag_resources(authed(&token, req)).await
+        });
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        if !write.is_finished() {
+            break write;
+        }
+    };
+
+    match app.resource_tags("CLUSTER", "anything").await {
+        Err(status) if status.code() == Code::ResourceExhausted => {}
+        other => panic!("a call beyond the limit was not shed: {other:?}"),
+    }
+    let rest = http()
+        .get(tags_url(&app))
+        .query(&[("resource_type", "CLUSTER"), ("resource_ids", r#"["x"]"#)])
+        .bearer_auth(&app.token)
+        .send()
+        .await
+        .expect("REST call");
+    assert_eq!(
+        rest.headers().get("retry-after").map(|v| v.as_bytes()),
+        Some(&b"1"[..])
+    );
+    let rest = answer(
+        http()
+            .get(tags_url(&app))
+            .query(&[("resource_type", "CLUSTER"), ("resource_ids", r#"["x"]"#)])
+            .bearer_auth(&app.token),
+    )
+    .await;
+    assert_error(&rest, 429, "Throttling", "too many calls");
+
+    lock.release().await;
+    blocked
+        .await
+        .expect("task")
+        .expect("the admitted write completes once the lock is gone");
+    assert_eq!(
+        app.resource_tags("CLUSTER", "admitted")
+            .await
+            .expect("listed"),
+        [("k".to_owned(), "v".to_owned())]
+    );
+}
+
 // ---------------------------------------------------------------------------------------------
 // 2. Limits
 // ---------------------------------------------------------------------------------------------
@@ -660,6 +718,7 @@ async fn grpc_answers_carry_the_callers_request_id_or_a_fresh_uuid(b: Backend) {
 }
 
 both_backends!(
+    calls_beyond_max_concurrent_calls_are_shed_on_both_faces_and_the_admitted_one_completes,
     a_write_blocked_past_the_callers_deadline_is_deadline_exceeded_and_leaves_nothing_behind,
     the_servers_request_timeout_bounds_a_call_that_sets_no_deadline,
     grpc_messages_above_max_message_bytes_are_out_of_range_and_write_nothing,
