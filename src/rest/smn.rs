@@ -148,8 +148,8 @@ fn path<T>(extracted: Result<Path<T>, PathRejection>) -> Result<T, Error> {
 }
 
 /// The project in the path; an `X-Project-Id` sent beside it must agree.
-fn project(call: &Call, in_path: String) -> Result<String, Error> {
-    match call.header("x-project-id").filter(|h| !h.is_empty()) {
+fn project(header: Option<&str>, in_path: String) -> Result<String, Error> {
+    match header.filter(|h| !h.is_empty()) {
         Some(header) if header != in_path => Err(Error::invalid(
             "X-Project-Id",
             "must be the project named in the path",
@@ -165,13 +165,10 @@ async fn resource_tags(
     let id_type = call
         .header("x-smn-resourceid-type")
         .map(str::to_ascii_lowercase);
-    let project_in_path = p
-        .as_ref()
-        .map(|Path((p, _, _))| p.clone())
-        .unwrap_or_default();
-    let project = project(&call, project_in_path);
+    let x_project = call.header("x-project-id").map(str::to_owned);
     call.run(|caller, core| async move {
-        let (_, resource_type, resource_id) = path(p)?;
+        let (in_path, resource_type, resource_id) = path(p)?;
+        let project_id = project(x_project.as_deref(), in_path)?;
         let resource_id_type = match id_type.as_deref() {
             None | Some("id") => pb::ResourceIdType::Id,
             Some("name") => pb::ResourceIdType::Name,
@@ -183,7 +180,7 @@ async fn resource_tags(
             }
         };
         let req = pb::ListResourceTagsRequest {
-            project_id: project?,
+            project_id,
             resource_type,
             resource_id,
             resource_id_type: resource_id_type.into(),
@@ -201,15 +198,11 @@ async fn batch(
     p: Result<Path<(String, String, String)>, PathRejection>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<StatusCode, RestError> {
-    let project_in_path = p
-        .as_ref()
-        .map(|Path((p, _, _))| p.clone())
-        .unwrap_or_default();
-    let project = project(&call, project_in_path);
+    let x_project = call.header("x-project-id").map(str::to_owned);
     call.run(|caller, core| async move {
-        let (_, resource_type, resource_id) = path(p)?;
+        let (in_path, resource_type, resource_id) = path(p)?;
+        let project_id = project(x_project.as_deref(), in_path)?;
         let b: BatchBody = json_body(body)?;
-        let project_id = project?;
         match b.action.as_str() {
             "create" => {
                 let req = pb::TagResourcesRequest {
@@ -244,11 +237,10 @@ async fn project_tags(
     call: Call,
     p: Result<Path<(String, String)>, PathRejection>,
 ) -> Result<Json<ProjectTagsAnswer>, RestError> {
-    let project_in_path = p.as_ref().map(|Path((p, _))| p.clone()).unwrap_or_default();
-    let project = project(&call, project_in_path);
+    let x_project = call.header("x-project-id").map(str::to_owned);
     call.run(|caller, core| async move {
-        let (_, resource_type) = path(p)?;
-        let project_id = project?;
+        let (in_path, resource_type) = path(p)?;
+        let project_id = project(x_project.as_deref(), in_path)?;
         // SMN's form has no pagination: gather every page.
         let mut tags = Vec::new();
         let mut next_token = String::new();
@@ -304,12 +296,11 @@ async fn instances(
     p: Result<Path<(String, String)>, PathRejection>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, RestError> {
-    let project_in_path = p.as_ref().map(|Path((p, _))| p.clone()).unwrap_or_default();
-    let project = project(&call, project_in_path);
+    let x_project = call.header("x-project-id").map(str::to_owned);
     call.run(|caller, core| async move {
-        let (_, resource_type) = path(p)?;
+        let (in_path, resource_type) = path(p)?;
+        let project_id = project(x_project.as_deref(), in_path)?;
         let b: InstancesBody = json_body(body)?;
-        let project_id = project?;
         let filters = |list: &[FilterJson]| {
             list.iter()
                 .cloned()
