@@ -17,7 +17,7 @@ use reqwest::{StatusCode, header::HeaderMap};
 use serde_json::json;
 use sqlx::{Connection, Executor, PgConnection, SqliteConnection};
 use tagging_service::proto::pb::{self, tagging_service_client::TaggingServiceClient};
-use tonic::{Code, Status, transport::Channel};
+use tonic::{Code, Status, codec::CompressionEncoding, transport::Channel};
 use tonic_health::pb::{
     HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient,
 };
@@ -274,6 +274,66 @@ async fn calls_beyond_max_concurrent_calls_are_shed_on_both_faces_and_the_admitt
             .expect("listed"),
         [("k".to_owned(), "v".to_owned())]
     );
+}
+
+#[tokio::test]
+async fn postgres_shutdown_stops_waiting_for_a_stuck_call_after_the_grace_period() {
+    // The call would wait on the lock for ten minutes; the grace period is one second.
+    let mut app = TestApp::spawn_with(
+        Backend::Postgres,
+        &[
+            "--request-timeout-ms",
+            "600000",
+            "--shutdown-grace-secs",
+            "1",
+        ],
+    )
+    .await;
+    let lock = WriteLock::take(&app).await;
+    let mut client = app.client.clone();
+    let token = app.token.clone();
+    let stuck = tokio::spawn(async move {
+        let req = tag_request(&["stuck"], &[("k", "v")]);
+        client.tag_resources(authed(&token, req)).await
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(!stuck.is_finished(), "the write is blocked by the lock");
+    // Without the bound this would wait for the stuck call, ten minutes.
+    tokio::time::timeout(Duration::from_secs(60), app.stop())
+        .await
+        .expect("the server stopped after its grace period");
+    lock.release().await;
+}
+
+async fn grpc_calls_may_be_gzip_compressed_both_ways(b: Backend) {
+    let app = TestApp::spawn(b).await;
+    app.tag("CLUSTER", &["z1"], &[("env", "dev")]).await;
+    let channel = Channel::from_shared(format!("http://{}", app.addr))
+        .expect("uri")
+        .connect()
+        .await
+        .expect("connect");
+    let mut client = TaggingServiceClient::new(channel)
+        .send_compressed(CompressionEncoding::Gzip)
+        .accept_compressed(CompressionEncoding::Gzip);
+    let req = pb::ListResourceTagsRequest {
+        resource_type: "CLUSTER".into(),
+        resource_id: "z1".into(),
+        ..Default::default()
+    };
+    let answer = client
+        .list_resource_tags(authed(&app.token, req))
+        .await
+        .expect("a gzip-compressed call is served");
+    assert_eq!(
+        answer
+            .metadata()
+            .get("grpc-encoding")
+            .map(|v| v.to_str().unwrap()),
+        Some("gzip"),
+        "the answer is compressed too"
+    );
+    assert_eq!(answer.into_inner().tags, [tag("env", "dev")]);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -718,6 +778,7 @@ async fn grpc_answers_carry_the_callers_request_id_or_a_fresh_uuid(b: Backend) {
 }
 
 both_backends!(
+    grpc_calls_may_be_gzip_compressed_both_ways,
     calls_beyond_max_concurrent_calls_are_shed_on_both_faces_and_the_admitted_one_completes,
     a_write_blocked_past_the_callers_deadline_is_deadline_exceeded_and_leaves_nothing_behind,
     the_servers_request_timeout_bounds_a_call_that_sets_no_deadline,
