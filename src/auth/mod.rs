@@ -114,6 +114,8 @@ impl Authenticator {
         if record.revoked || !bool::from(digest.as_slice().ct_eq(&record.secret_sha256)) {
             return Err(invalid());
         }
+        // Every call's log line names the caller's project; this is where it becomes known.
+        tracing::Span::current().record("project", record.project_id.as_str());
         Ok(Principal {
             scope: ProjectScope::One(record.project_id),
             read_only: record.read_only,

@@ -46,22 +46,7 @@ pub struct Visibility {
     pub hidden_prefixes: Vec<String>,
 }
 
-impl Visibility {
-    pub fn shows(&self, key: &str) -> bool {
-        !self
-            .hidden_prefixes
-            .iter()
-            .any(|p| key.starts_with(p.as_str()))
-    }
-}
-
 impl Rules {
-    pub fn is_reserved(&self, key: &str) -> bool {
-        self.reserved_prefixes
-            .iter()
-            .any(|p| key.starts_with(p.as_str()))
-    }
-
     pub fn visibility(&self, caller: &Principal) -> Visibility {
         Visibility {
             hidden_prefixes: if caller.system {

@@ -6,7 +6,7 @@ use tracing::{Instrument, field::Empty};
 use super::code_of;
 use crate::{
     auth::{Authenticator, presented_token},
-    domain::{Error, Principal, ProjectScope},
+    domain::{Error, Principal},
     proto::pb::{self, tagging_service_server::TaggingService},
     service::{Admission, TaggingCore, parse_grpc_timeout},
     telemetry::{Metrics, new_request_id, usable_request_id},
@@ -53,9 +53,6 @@ impl TaggingApi {
 
         let work = async {
             let caller = self.auth.authenticate(token.as_deref()).await?;
-            if let ProjectScope::One(project) = &caller.scope {
-                tracing::Span::current().record("project", project.as_str());
-            }
             op(&caller, request.into_inner()).await
         };
         let result = self

@@ -27,7 +27,7 @@ pub use request_line::LenientRequestLine;
 
 use crate::{
     auth::{Authenticator, presented_token},
-    domain::{Error, Principal, ProjectScope},
+    domain::{Error, Principal},
     service::{Admission, TaggingCore, parse_grpc_timeout},
     telemetry::{Metrics, new_request_id, usable_request_id},
 };
@@ -253,9 +253,6 @@ impl Call {
         let requested = self.header("grpc-timeout").and_then(parse_grpc_timeout);
         let work = async {
             let caller = self.state.auth.authenticate(token).await?;
-            if let ProjectScope::One(project) = &caller.scope {
-                tracing::Span::current().record("project", project.as_str());
-            }
             op(caller, self.state.core.clone()).await
         };
         let result = self.state.admission.run(requested, work).await;

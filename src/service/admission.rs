@@ -27,10 +27,6 @@ impl Admission {
         }
     }
 
-    pub fn request_timeout(&self) -> Duration {
-        self.request_timeout
-    }
-
     /// Runs `work` if there is room, within the shorter of `requested` and the server's timeout.
     pub async fn run<T>(
         &self,

@@ -36,10 +36,6 @@ impl TaggingCore {
         })
     }
 
-    pub fn rules(&self) -> &Rules {
-        &self.rules
-    }
-
     pub fn pool_stats(&self) -> PoolStats {
         self.store.pool_stats()
     }

@@ -1300,3 +1300,82 @@ async fn every_call_logs_one_line_with_its_request_id_method_project_status_and_
     let log = server.log.lock().expect("log lock").join("\n");
     assert!(!log.contains(secret), "the token's secret is in the log");
 }
+
+#[tokio::test]
+async fn the_binary_on_sqlite_answers_a_call_in_flight_at_sigterm_before_it_exits() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = format!("sqlite:{}", dir.path().join("drain.db").display());
+    let mut create = binary();
+    create.args(["token", "create", "--project", "p1", "--database-url", &db]);
+    let (status, stdout, stderr) = run_bounded(create);
+    assert!(status.success(), "token create: {stderr}");
+    let token = stdout.trim().to_owned();
+    let mut serve = binary();
+    serve.args([
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--database-url",
+        &db,
+        "--log-format",
+        "json",
+    ]);
+    let mut server = start_server(serve);
+
+    // The test holds SQLite's write lock, so the write below waits (the busy timeout is 5 s).
+    let mut lock = SqliteConnection::connect(&db).await.expect("connect");
+    lock.execute("BEGIN IMMEDIATE")
+        .await
+        .expect("take the write lock");
+    let mut client = TaggingServiceClient::connect(format!("http://{}", server.addr))
+        .await
+        .expect("client connects");
+    let in_flight = tokio::spawn({
+        let token = token.clone();
+        async move {
+            let req = tag_request(&["drained"], &[("k", "v")]);
+            client.tag_resources(authed(&token, req)).await
+        }
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(!in_flight.is_finished(), "the write waits for the lock");
+
+    let pid = server.child.id().to_string();
+    let signalled = Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .expect("kill");
+    assert!(signalled.success());
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    lock.execute("ROLLBACK")
+        .await
+        .expect("release the write lock");
+
+    in_flight
+        .await
+        .expect("task")
+        .expect("the call in flight at SIGTERM was answered");
+    let mut exited = None;
+    for _ in 0..100 {
+        exited = server.child.try_wait().expect("wait");
+        if exited.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        exited.is_some_and(|s| s.success()),
+        "the server exits cleanly: {exited:?}"
+    );
+    let stored: Option<String> = sqlx::query_scalar(
+        "SELECT t.value FROM tags t JOIN resources r ON r.pk = t.resource_pk WHERE r.resource_id = 'drained'",
+    )
+    .fetch_optional(&mut lock)
+    .await
+    .expect("read");
+    assert_eq!(
+        stored.as_deref(),
+        Some("v"),
+        "the acknowledged write is stored"
+    );
+}
