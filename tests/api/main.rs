@@ -7,6 +7,7 @@ mod helpers;
 mod auth;
 mod cli;
 mod clients;
+mod isolation;
 mod lifecycle;
 mod openapi;
 mod pagination;
