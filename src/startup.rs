@@ -41,6 +41,7 @@ pub struct Application {
     cors: Option<CorsLayer>,
     admission: Admission,
     max_body_bytes: usize,
+    max_query_bytes: usize,
     max_message_bytes: usize,
     shutdown_grace: Duration,
 }
@@ -93,6 +94,7 @@ impl Application {
                 Duration::from_millis(args.request_timeout_ms),
             ),
             max_body_bytes: args.max_body_bytes as usize,
+            max_query_bytes: args.max_query_bytes as usize,
             max_message_bytes: args.max_message_bytes as usize,
             shutdown_grace: Duration::from_secs(args.shutdown_grace_secs),
         })
@@ -157,6 +159,7 @@ impl Application {
             self.metrics.clone(),
             self.admission.clone(),
             self.max_body_bytes,
+            self.max_query_bytes,
         );
         let routes = Routes::from(rest)
             .add_service(health)

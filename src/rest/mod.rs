@@ -22,6 +22,7 @@ use axum::{
 };
 use tracing::Instrument;
 
+use error::query_too_long;
 pub use error::{Form, RestError, http_status};
 pub use request_line::LenientRequestLine;
 
@@ -72,6 +73,7 @@ pub fn router(
     metrics: Arc<Metrics>,
     admission: Admission,
     max_body_bytes: usize,
+    max_query_bytes: usize,
 ) -> Router {
     let state = RestState {
         core,
@@ -79,9 +81,19 @@ pub fn router(
         metrics,
         admission,
     };
+    // Inside the form's extension, so the refusal is rendered in that form's shape.
+    let query_limit = middleware::from_fn_with_state(QueryLimit(max_query_bytes), limit_query);
     Router::new()
-        .merge(ack::routes().layer(Extension(Form::Ack)))
-        .merge(smn::routes().layer(Extension(Form::Smn)))
+        .merge(
+            ack::routes()
+                .route_layer(query_limit.clone())
+                .layer(Extension(Form::Ack)),
+        )
+        .merge(
+            smn::routes()
+                .route_layer(query_limit)
+                .layer(Extension(Form::Smn)),
+        )
         .route("/openapi.json", get(openapi))
         .route("/metrics", get(metrics_text))
         .route_layer(middleware::from_fn_with_state(state.clone(), count_call))
@@ -125,6 +137,25 @@ async fn count_call(
         started.elapsed(),
     );
     response
+}
+
+/// The largest query string a form's route reads, in bytes as received.
+#[derive(Clone, Copy)]
+struct QueryLimit(usize);
+
+/// Refuses an over-long query string before a handler parses it (ACK's carries JSON).
+async fn limit_query(
+    State(QueryLimit(max)): State<QueryLimit>,
+    Extension(form): Extension<Form>,
+    Extension(id): Extension<RequestId>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let got = request.uri().query().map_or(0, str::len);
+    if got > max {
+        return query_too_long(form, &id, max, got);
+    }
+    next.run(request).await
 }
 
 /// Unknown routes: a gRPC caller gets gRPC's UNIMPLEMENTED, anyone else a JSON 404.

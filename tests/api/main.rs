@@ -9,6 +9,7 @@ mod cli;
 mod clients;
 mod isolation;
 mod lifecycle;
+mod limits;
 mod openapi;
 mod pagination;
 mod queries;
