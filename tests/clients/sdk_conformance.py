@@ -321,6 +321,7 @@ def ack_scenarios(run, args):
             ),
             "2-tag filter",
         )
+    def reserved_characters():
         # A space in the query is `+` on the wire and `%20` in the canonical query.
         odd = ack_list(run, client, tags=[special])
         run.equal(
@@ -365,6 +366,7 @@ def ack_scenarios(run, args):
         run.equal(ack_rows(ack_list(run, client, ids=["c-3"]))[0][0], "c-3", "others keep theirs")
 
     run.case("ack: tag and list", tags_and_lists)
+    run.case("ack: reserved characters in a filter", reserved_characters)
     run.case("ack: pages", pages)
     run.case("ack: untag", untags)
     ack_refusals(run, args, client)
@@ -548,7 +550,7 @@ def smn_scenarios(run, args):
     def instances():
         dev = [("env", ["dev"])]
         found = smn_instances(run, client, "filter", tags=dev)
-        run.equal([r.resource_id for r in found.resources], sorted([odd_id, "t-1", "t-3"]), "filter by tag")
+        run.equal(sorted(r.resource_id for r in found.resources), sorted([odd_id, "t-1", "t-3"]), "filter by tag")
         run.equal(found.total_count, 3, "filter total_count")
         first = found.resources[[r.resource_id for r in found.resources].index("t-1")]
         run.equal(first.tags[0].key if first.tags else None, "env", "filter: a resource's tags")
