@@ -573,8 +573,15 @@ fn rest(what: &str, expect: Expect, rest: Rest) -> Row {
 const ACK: &str = "/tags";
 const SMN_TAGS: &str = "/v2/{project_id}/{resource_type}/{resource_id}/tags";
 const SMN_ACTION: &str = "/v2/{project_id}/{resource_type}/{resource_id}/tags/action";
+const SMN_KEY: &str = "/v2/{project_id}/{resource_type}/{resource_id}/tags/{key}";
 const SMN_PROJECT_TAGS: &str = "/v2/{project_id}/{resource_type}/tags";
 const SMN_INSTANCES: &str = "/v2/{project_id}/{resource_type}/resource_instances/action";
+
+/// `rest` with its path's `{key}` filled in.
+fn with_key(mut rest: Rest, key: &str) -> Rest {
+    rest.path = rest.path.replace("{key}", key);
+    rest
+}
 
 fn ids_json(list: &[&str]) -> String {
     serde_json::to_string(list).expect("JSON")
@@ -813,6 +820,15 @@ fn matrix(t: &PageTokensOfB) -> Vec<Row> {
             .body(json!({"action": "create", "tags": [{"key": B_KEY, "value": "x"}]}))),
         rest("path B delete", Denied, v2(Method::POST, SMN_ACTION, B, "CLUSTER", c1)
             .body(json!({"action": "delete", "tags": [{"key": B_KEY}]}))),
+        rest("path B", Denied, v2(Method::POST, SMN_TAGS, B, "CLUSTER", c1)
+            .body(json!({"tag": {"key": B_KEY, "value": "x"}}))),
+        rest("X-Project-Id B", ProjectMismatch, v2(Method::POST, SMN_TAGS, A, "CLUSTER", c1)
+            .header("x-project-id", B)
+            .body(json!({"tag": {"key": B_KEY, "value": "x"}}))),
+        rest("path B", Denied, with_key(v2(Method::DELETE, SMN_KEY, B, "CLUSTER", c1), B_KEY)),
+        rest("path B, key `action`", Denied, with_key(v2(Method::DELETE, SMN_KEY, B, "CLUSTER", c1), "action")),
+        rest("X-Project-Id B", ProjectMismatch, with_key(v2(Method::DELETE, SMN_KEY, A, "CLUSTER", c1), B_KEY)
+            .header("x-project-id", B)),
         rest("X-Project-Id B delete", ProjectMismatch, v2(Method::POST, SMN_ACTION, A, "CLUSTER", c1)
             .header("x-project-id", B)
             .body(json!({"action": "delete", "tags": [{"key": B_KEY}]}))),
@@ -827,12 +843,15 @@ fn matrix(t: &PageTokensOfB) -> Vec<Row> {
             .query("all", "true")),
         rest("B's id, B's key", Empty, v2(Method::POST, SMN_ACTION, A, "CLUSTER", c1)
             .body(json!({"action": "delete", "tags": [{"key": B_KEY}]}))),
+        rest("B's id, B's key", Empty, with_key(v2(Method::DELETE, SMN_KEY, A, "CLUSTER", c1), B_KEY)),
         grpc("B's ids", Empty, tagr("", &B_CLUSTERS)),
         grpc("B's id and name", Own, put("", "smn_topic", B_TOPIC, B_TOPIC_NAME)),
         rest("B's ids", Empty, Rest::new(Method::PUT, ACK, ACK.into())
             .body(json!({"resource_type": "CLUSTER", "resource_ids": B_CLUSTERS, "tags": [{"key": B_KEY2, "value": "aaa"}]}))),
         rest("B's id", Empty, v2(Method::POST, SMN_ACTION, A, "CLUSTER", c1)
             .body(json!({"action": "create", "tags": [{"key": "aaa-k2", "value": "aaa"}]}))),
+        rest("B's id", Empty, v2(Method::POST, SMN_TAGS, A, "CLUSTER", B_CLUSTERS[1])
+            .body(json!({"tag": {"key": "aaa-k3", "value": "aaa"}}))),
         // Last, so every call above is in it.
         rest("", Public, Rest::new(Method::GET, "/metrics", "/metrics".into())),
     ]
@@ -898,6 +917,9 @@ fn read_only_matrix() -> Vec<Row> {
             .body(json!({"action": "create", "tags": [{"key": "new", "value": "x"}]}))),
         rest("delete", Denied, v2(Method::POST, SMN_ACTION, "CLUSTER", c1)
             .body(json!({"action": "delete", "tags": [{"key": B_KEY}]}))),
+        rest("", Denied, v2(Method::POST, SMN_TAGS, "CLUSTER", c1)
+            .body(json!({"tag": {"key": "new", "value": "x"}}))),
+        rest("", Denied, with_key(v2(Method::DELETE, SMN_KEY, "CLUSTER", c1), B_KEY)),
     ]
 }
 

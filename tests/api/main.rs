@@ -16,6 +16,7 @@ mod queries;
 mod raw_http;
 mod rest_ack;
 mod rest_smn;
+mod sdks;
 mod service_limits;
 mod tags;
 mod validation;
