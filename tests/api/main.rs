@@ -18,5 +18,6 @@ mod rest_ack;
 mod rest_smn;
 mod sdks;
 mod service_limits;
+mod signatures;
 mod tags;
 mod validation;

@@ -69,7 +69,7 @@ fn python(python: &PathBuf, home: &tempfile::TempDir, script: &str) -> Command {
 }
 
 /// Runs the real binary; answers its standard output.
-async fn tagging_service(env: &[(&str, &str)], args: &[&str]) -> String {
+pub(crate) async fn tagging_service(env: &[(&str, &str)], args: &[&str]) -> String {
     let out = tokio::process::Command::new(BIN)
         .args(args)
         .envs(env.iter().copied())
@@ -85,7 +85,11 @@ async fn tagging_service(env: &[(&str, &str)], args: &[&str]) -> String {
 }
 
 /// `credential create`: one line, `ACCESS_KEY_ID SECRET`.
-async fn credential(app: &TestApp, master_key: &str, read_only: bool) -> (String, String) {
+pub(crate) async fn credential(
+    app: &TestApp,
+    master_key: &str,
+    read_only: bool,
+) -> (String, String) {
     let mut args = vec![
         "credential",
         "create",
