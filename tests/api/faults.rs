@@ -319,13 +319,15 @@ impl Load {
         }
     }
 
-    /// Waits until each face of the load has a call sent after `since` and acknowledged.
-    async fn wait_for_acks_after(&self, since: Instant, what: &str) {
+    /// Waits until `count` calls sent after `since` are acknowledged, on each face of the load.
+    async fn wait_for_acks_after(&self, since: Instant, count: usize, what: &str) {
         self.wait_until(what, |records| {
             self.faces.iter().all(|face| {
                 records
                     .iter()
-                    .any(|r| r.face == *face && r.sent >= since && r.answer == Answer::Ok)
+                    .filter(|r| r.face == *face && r.sent >= since && r.answer == Answer::Ok)
+                    .count()
+                    >= count
             })
         })
         .await;
@@ -514,12 +516,12 @@ async fn postgres_restarted_and_stopped_under_load_refuses_calls_as_unavailable_
     wait_for_health(&mut health, ServingStatus::Serving).await;
 
     let load = Load::start("", service.addr, &token, 4, 1, one_resource).await;
-    load.wait_for_acks_after(Instant::now(), "acknowledged writes before any fault")
+    load.wait_for_acks_after(Instant::now(), 20, "acknowledged writes before any fault")
         .await;
 
     // A fast restart: the sessions of the service end under its calls.
     cluster.restart().await;
-    load.wait_for_acks_after(Instant::now(), "writes after the restart")
+    load.wait_for_acks_after(Instant::now(), 20, "writes after the restart")
         .await;
 
     // A real outage: the server stays down until health and both faces have seen it.
@@ -538,7 +540,7 @@ async fn postgres_restarted_and_stopped_under_load_refuses_calls_as_unavailable_
     let up = Instant::now();
     cluster.start_again().await;
     wait_for_health(&mut health, ServingStatus::Serving).await;
-    load.wait_for_acks_after(Instant::now(), "writes after the outage")
+    load.wait_for_acks_after(Instant::now(), 5, "writes after the outage")
         .await;
     let records = load.finish().await;
 
