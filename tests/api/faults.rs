@@ -579,15 +579,22 @@ async fn postgres_restarted_and_stopped_under_load_refuses_calls_as_unavailable_
         .filter(|r| applied(&stored, &r.call, one_resource) != Applied::All)
         .map(|r| r.call.as_str())
         .collect();
+    // A figure for the log, not a bound: the machine is shared, so times are not asserted.
+    let slowest_refusal = refused
+        .iter()
+        .map(|r| r.answered - r.sent)
+        .max()
+        .unwrap_or_default();
     report(&format!(
         "faults: postgres restart + outage: {} calls, {} acknowledged, {} refused ({at_restart} at \
          the fast restart, {} at the stop and start, {} of them sent and answered while down; \
-         {refused_applied} refused yet applied), lost {}",
+         {refused_applied} refused yet applied; slowest refusal {} ms), lost {}",
         records.len(),
         acked.len(),
         refused.len(),
         refused.len() - at_restart,
         in_outage.len(),
+        slowest_refusal.as_millis(),
         lost.len()
     ));
     assert!(lost.is_empty(), "acknowledged writes missing: {lost:?}");
