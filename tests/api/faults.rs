@@ -650,8 +650,8 @@ async fn a_service_killed_mid_load_keeps_every_acknowledged_batch_and_applies_no
     let acked = records.iter().filter(|r| r.answer == Answer::Ok).count();
     report(&format!(
         "faults: SIGKILL ×{KILLS} on {b:?}: {} batches of {} tags sent, {acked} acknowledged, {} \
-         not acknowledged (in flight at a kill or sent after it; {unacked_applied} of those applied in full, the rest not at all), \
-         lost {}, half applied {}",
+         not acknowledged (in flight at a kill or sent after it; {unacked_applied} of those \
+         applied in full, the rest not at all), lost {}, half applied {}",
         records.len(),
         BATCH_RESOURCES * BATCH_TAGS,
         records.len() - acked,
