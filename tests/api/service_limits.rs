@@ -509,7 +509,7 @@ fn frames(mut body: &[u8]) -> Vec<(u8, Vec<u8>)> {
 
 /// Calls `method` of the tagging service over gRPC-Web (HTTP/1.1) with `message`, as the project's
 /// token; answers the response headers and the body's frames.
-async fn grpc_web_call(
+pub(crate) async fn grpc_web_call(
     app: &TestApp,
     method: &str,
     message: &[u8],
@@ -538,7 +538,7 @@ async fn grpc_web_call(
 }
 
 /// The `grpc-status` of a gRPC-Web answer: from its trailer frame, else (trailers-only) its headers.
-fn grpc_web_status(headers: &HeaderMap, frames: &[(u8, Vec<u8>)]) -> Option<String> {
+pub(crate) fn grpc_web_status(headers: &HeaderMap, frames: &[(u8, Vec<u8>)]) -> Option<String> {
     let from_trailers = frames
         .iter()
         .filter(|(flag, _)| flag & 0x80 != 0)
