@@ -187,7 +187,8 @@ async fn a_write_blocked_past_the_callers_deadline_is_deadline_exceeded_and_leav
 }
 
 async fn the_servers_request_timeout_bounds_a_call_that_sets_no_deadline(b: Backend) {
-    let app = TestApp::spawn_with(b, &["--request-timeout-ms", "300"]).await;
+    // Long enough that the writes after the lock is released finish in time on a loaded machine.
+    let app = TestApp::spawn_with(b, &["--request-timeout-ms", "1500"]).await;
     let lock = WriteLock::take(&app).await;
 
     let status = app
