@@ -16,6 +16,7 @@ if ! command -v cargo-fuzz >/dev/null; then
   cargo install cargo-fuzz --locked --root "$tools"
 fi
 
+cargo fmt --manifest-path fuzz/Cargo.toml -- --check
 build=(--target-dir target/fuzz)
 cargo fuzz build "${build[@]}"
 

@@ -2,8 +2,9 @@
 //! SQLite file with some resources and tags already in it, and the runtime that drives it.
 
 use std::{
-    path::PathBuf,
-    sync::{Arc, LazyLock},
+    ffi::c_int,
+    path::{Path, PathBuf},
+    sync::{Arc, LazyLock, OnceLock},
     time::Duration,
 };
 
@@ -17,7 +18,6 @@ use tagging_service::{
     store::{self, PoolSettings, TagStore},
     telemetry::Metrics,
 };
-use tempfile::TempDir;
 use tokio::runtime::Runtime;
 
 /// The project the fuzzed requests' tokens belong to, and the one the seed data lives in.
@@ -42,8 +42,6 @@ pub struct Service {
     pub grpc: TaggingApi,
     pub grpc_no_auth: TaggingApi,
     pub tokens: Tokens,
-    /// Held so the database outlives the process's fuzzing.
-    _dir: TempDir,
 }
 
 /// A current-thread runtime: libFuzzer calls the target on one thread, one input at a time.
@@ -73,12 +71,58 @@ fn scratch_dir() -> PathBuf {
     }
 }
 
+const DIR_PREFIX: &str = "tagging-fuzz-";
+static DATABASE_DIR: OnceLock<PathBuf> = OnceLock::new();
+
+unsafe extern "C" {
+    fn atexit(callback: extern "C" fn()) -> c_int;
+}
+
+/// Statics are never dropped, so the database is removed when libFuzzer exits, and those of
+/// fuzzing processes that died (a crash exits without this) when the next one starts.
+extern "C" fn remove_database() {
+    if let Some(dir) = DATABASE_DIR.get() {
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}
+
+fn remove_stale_databases(parent: &Path) {
+    if !Path::new("/proc/self").exists() {
+        return;
+    }
+    for entry in std::fs::read_dir(parent).into_iter().flatten().flatten() {
+        let name = entry.file_name();
+        let pid = name
+            .to_str()
+            .and_then(|n| n.strip_prefix(DIR_PREFIX))
+            .and_then(|rest| rest.split('-').next())
+            .filter(|pid| pid.parse::<u32>().is_ok());
+        if let Some(pid) = pid
+            && !Path::new("/proc").join(pid).exists()
+        {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
+}
+
+fn database_dir() -> &'static Path {
+    DATABASE_DIR.get_or_init(|| {
+        let parent = scratch_dir();
+        remove_stale_databases(&parent);
+        let dir = tempfile::Builder::new()
+            .prefix(&format!("{DIR_PREFIX}{}-", std::process::id()))
+            .tempdir_in(parent)
+            .expect("a scratch directory")
+            .keep();
+        // SAFETY: registers a plain function with the C runtime; it only removes a directory.
+        unsafe { atexit(remove_database) };
+        dir
+    })
+}
+
 async fn build() -> Service {
-    let dir = tempfile::Builder::new()
-        .prefix("tagging-fuzz-")
-        .tempdir_in(scratch_dir())
-        .expect("a scratch directory");
-    let url = format!("sqlite:{}", dir.path().join("fuzz.db").display());
+    let dir = database_dir();
+    let url = format!("sqlite:{}", dir.join("fuzz.db").display());
     let pool = PoolSettings {
         max_connections: 4,
         acquire_timeout: Duration::from_secs(5),
@@ -129,7 +173,6 @@ async fn build() -> Service {
         grpc: api(&auth),
         grpc_no_auth: api(&no_auth),
         tokens,
-        _dir: dir,
     }
 }
 
