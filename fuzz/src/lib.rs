@@ -1,0 +1,234 @@
+//! What the service-level fuzz targets share: one real service per fuzzing process, over a real
+//! SQLite file with some resources and tags already in it, and the runtime that drives it.
+
+use std::{
+    ffi::c_int,
+    path::{Path, PathBuf},
+    sync::{Arc, LazyLock, OnceLock},
+    time::Duration,
+};
+
+use tagging_service::{
+    auth::{Authenticator, Grant, create_token},
+    domain::{Catalog, Limits, Principal, ProjectScope, Rules},
+    grpc::TaggingApi,
+    proto::pb,
+    rest,
+    service::{Admission, TaggingCore},
+    store::{self, PoolSettings, TagStore},
+    telemetry::Metrics,
+};
+use tokio::runtime::Runtime;
+
+/// The project the fuzzed requests' tokens belong to, and the one the seed data lives in.
+pub const PROJECT: &str = "demo";
+pub const OTHER_PROJECT: &str = "other";
+/// The service's default reserved prefixes: only a system caller may ever see keys under them.
+pub const RESERVED_PREFIXES: [&str; 3] = ["acs:", "aliyun", "_sys_"];
+const MAX_BODY_BYTES: usize = 1 << 20;
+
+/// One token per kind of caller.
+pub struct Tokens {
+    pub demo: String,
+    pub read_only: String,
+    pub system: String,
+    pub other: String,
+}
+
+/// The service, assembled as `startup` assembles it, with authentication on and, beside it, off.
+pub struct Service {
+    pub rest: axum::Router,
+    pub rest_no_auth: axum::Router,
+    pub grpc: TaggingApi,
+    pub grpc_no_auth: TaggingApi,
+    pub tokens: Tokens,
+}
+
+/// A current-thread runtime: libFuzzer calls the target on one thread, one input at a time.
+pub fn runtime() -> &'static Runtime {
+    static RUNTIME: LazyLock<Runtime> = LazyLock::new(|| {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a tokio runtime")
+    });
+    &RUNTIME
+}
+
+pub fn service() -> &'static Service {
+    static SERVICE: LazyLock<Service> = LazyLock::new(|| runtime().block_on(build()));
+    &SERVICE
+}
+
+/// Where the database goes: shared memory when there is some, since SQLite here syncs every write
+/// to disk and a fuzzer writes thousands of times a second.
+fn scratch_dir() -> PathBuf {
+    let shm = PathBuf::from("/dev/shm");
+    if shm.is_dir() {
+        shm
+    } else {
+        std::env::temp_dir()
+    }
+}
+
+const DIR_PREFIX: &str = "tagging-fuzz-";
+static DATABASE_DIR: OnceLock<PathBuf> = OnceLock::new();
+
+unsafe extern "C" {
+    fn atexit(callback: extern "C" fn()) -> c_int;
+}
+
+/// Statics are never dropped, so the database is removed when libFuzzer exits, and those of
+/// fuzzing processes that died (a crash exits without this) when the next one starts.
+extern "C" fn remove_database() {
+    if let Some(dir) = DATABASE_DIR.get() {
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}
+
+fn remove_stale_databases(parent: &Path) {
+    if !Path::new("/proc/self").exists() {
+        return;
+    }
+    for entry in std::fs::read_dir(parent).into_iter().flatten().flatten() {
+        let name = entry.file_name();
+        let pid = name
+            .to_str()
+            .and_then(|n| n.strip_prefix(DIR_PREFIX))
+            .and_then(|rest| rest.split('-').next())
+            .filter(|pid| pid.parse::<u32>().is_ok());
+        if let Some(pid) = pid
+            && !Path::new("/proc").join(pid).exists()
+        {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
+}
+
+fn database_dir() -> &'static Path {
+    DATABASE_DIR.get_or_init(|| {
+        let parent = scratch_dir();
+        remove_stale_databases(&parent);
+        let dir = tempfile::Builder::new()
+            .prefix(&format!("{DIR_PREFIX}{}-", std::process::id()))
+            .tempdir_in(parent)
+            .expect("a scratch directory")
+            .keep();
+        // SAFETY: registers a plain function with the C runtime; it only removes a directory.
+        unsafe { atexit(remove_database) };
+        dir
+    })
+}
+
+async fn build() -> Service {
+    let dir = database_dir();
+    let url = format!("sqlite:{}", dir.join("fuzz.db").display());
+    let pool = PoolSettings {
+        max_connections: 4,
+        acquire_timeout: Duration::from_secs(5),
+        statement_timeout: None,
+    };
+    let store = store::connect(&url, &pool).await.expect("the SQLite store");
+    let rules = Rules {
+        catalog: Catalog::default(),
+        reserved_prefixes: RESERVED_PREFIXES.map(str::to_owned).to_vec(),
+        limits: Limits::default(),
+    };
+    let core = Arc::new(
+        TaggingCore::new(store.clone(), Arc::new(rules))
+            .await
+            .expect("the core"),
+    );
+    let tokens = Tokens {
+        demo: token(store.as_ref(), PROJECT, false, false).await,
+        read_only: token(store.as_ref(), PROJECT, true, false).await,
+        system: token(store.as_ref(), PROJECT, false, true).await,
+        other: token(store.as_ref(), OTHER_PROJECT, false, false).await,
+    };
+    seed(&core).await;
+    let metrics = Arc::new(Metrics::default());
+    let admission = Admission::new(64, Duration::from_secs(30));
+    let auth = Arc::new(Authenticator::new(store.clone(), true));
+    let no_auth = Arc::new(Authenticator::new(store, false));
+    let router = |auth: &Arc<Authenticator>| {
+        rest::router(
+            core.clone(),
+            auth.clone(),
+            metrics.clone(),
+            admission.clone(),
+            MAX_BODY_BYTES,
+        )
+    };
+    let api = |auth: &Arc<Authenticator>| {
+        TaggingApi::new(
+            core.clone(),
+            auth.clone(),
+            metrics.clone(),
+            admission.clone(),
+        )
+    };
+    Service {
+        rest: router(&auth),
+        rest_no_auth: router(&no_auth),
+        grpc: api(&auth),
+        grpc_no_auth: api(&no_auth),
+        tokens,
+    }
+}
+
+async fn token(store: &dyn TagStore, project: &str, read_only: bool, system: bool) -> String {
+    let grant = Grant {
+        project_id: project.to_owned(),
+        read_only,
+        system,
+    };
+    create_token(store, &grant).await.expect("a token").1
+}
+
+/// More clusters than a default page, tagged as in the README, some with a system tag, and SMN
+/// topics with names, so reads find rows, pages and names to follow.
+async fn seed(core: &TaggingCore) {
+    let system = Principal {
+        scope: ProjectScope::One(PROJECT.to_owned()),
+        read_only: false,
+        system: true,
+    };
+    let tag = |key: &str, value: &str| pb::Tag {
+        key: key.to_owned(),
+        value: value.to_owned(),
+    };
+    for (i, env) in ["dev", "prod", "test"].into_iter().enumerate() {
+        let ids = (0..25).map(|n| format!("c-{}", i * 25 + n + 1)).collect();
+        let tags = vec![tag("env", env), tag("team", "IT"), tag("acs:owner", "ops")];
+        let req = pb::TagResourcesRequest {
+            project_id: String::new(),
+            resource_type: "CLUSTER".to_owned(),
+            resource_ids: ids,
+            tags,
+        };
+        core.tag_resources(&system, req)
+            .await
+            .expect("seed clusters");
+    }
+    for (id, name) in [("t-1", "orders"), ("t-2", "billing"), ("t-3", "audit")] {
+        let req = pb::PutResourceRequest {
+            project_id: String::new(),
+            resource_type: "smn_topic".to_owned(),
+            resource_id: id.to_owned(),
+            name: name.to_owned(),
+        };
+        core.put_resource(&system, req).await.expect("seed topics");
+        let req = pb::TagResourcesRequest {
+            project_id: String::new(),
+            resource_type: "smn_topic".to_owned(),
+            resource_ids: vec![id.to_owned()],
+            tags: vec![tag("owner", name), tag("_sys_quota", "10")],
+        };
+        core.tag_resources(&system, req).await.expect("seed tags");
+    }
+}
+
+/// Whether `key` is a system tag's, which no caller but a system one may see.
+pub fn is_reserved(key: &str) -> bool {
+    RESERVED_PREFIXES.iter().any(|p| key.starts_with(p))
+}
