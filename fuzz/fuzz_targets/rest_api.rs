@@ -10,7 +10,9 @@
 //! ```
 //!
 //! In header values `$TOKEN`, `$RO`, `$SYS` and `$OTHER` stand for a token of project `demo`, a
-//! read-only one, a system one and one of project `other`; a header `X-Fuzz-No-Auth` sends the
+//! read-only one, a system one and one of project `other`; `$AK` for an access key id of `demo`
+//! and `$ACSDATE` / `$SDKDATE` for the time now in the two signature schemes' formats, so signed
+//! requests reach the canonical request and the key lookup; a header `X-Fuzz-No-Auth` sends the
 //! request to the router with authentication off. Checked: no panic, never a 5xx (a 504 only when
 //! the request asked for a deadline), every error answer a JSON error body carrying the request's
 //! id, and no system tag shown to a caller without a system token.
@@ -23,7 +25,7 @@ use axum::{
 };
 use libfuzzer_sys::fuzz_target;
 use serde_json::Value;
-use tagging_service_fuzz::{is_reserved, runtime, service};
+use tagging_service_fuzz::{is_reserved, runtime, service, signature_dates};
 use tower::ServiceExt;
 
 const METHODS: [Method; 7] = [
@@ -86,6 +88,7 @@ fn parse(data: &[u8]) -> Option<(Request<Body>, Flags)> {
         .body(Body::from(body.to_vec()))
         .ok()?;
     let tokens = &service().tokens;
+    let (acs_date, sdk_date) = signature_dates();
     let (mut no_auth, mut system, mut deadline, mut grpc) = (false, false, false, false);
     for line in lines {
         let Some((name, value)) = split_once(line, b":") else {
@@ -101,6 +104,9 @@ fn parse(data: &[u8]) -> Option<(Request<Body>, Flags)> {
             (&b"$RO"[..], &tokens.read_only),
             (&b"$SYS"[..], &tokens.system),
             (&b"$OTHER"[..], &tokens.other),
+            (&b"$AK"[..], &tokens.access_key_id),
+            (&b"$ACSDATE"[..], &acs_date),
+            (&b"$SDKDATE"[..], &sdk_date),
         ] {
             value = replace(&value, stand_in, token.as_bytes());
         }

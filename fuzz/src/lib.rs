@@ -9,7 +9,7 @@ use std::{
 };
 
 use tagging_service::{
-    auth::{Authenticator, Grant, create_token},
+    auth::{Authenticator, Grant, MasterKey, create_access_key, create_token},
     domain::{Catalog, Limits, Principal, ProjectScope, Rules},
     grpc::TaggingApi,
     proto::pb,
@@ -26,13 +26,16 @@ pub const OTHER_PROJECT: &str = "other";
 /// The service's default reserved prefixes: only a system caller may ever see keys under them.
 pub const RESERVED_PREFIXES: [&str; 3] = ["acs:", "aliyun", "_sys_"];
 const MAX_BODY_BYTES: usize = 1 << 20;
+const MAX_QUERY_BYTES: usize = 8 << 10;
 
-/// One token per kind of caller.
+/// One token per kind of caller, and an access key id of project `demo` (its secret stays unknown:
+/// a fuzzed signature never matches, but every check before the HMAC runs).
 pub struct Tokens {
     pub demo: String,
     pub read_only: String,
     pub system: String,
     pub other: String,
+    pub access_key_id: String,
 }
 
 /// The service, assembled as `startup` assembles it, with authentication on and, beside it, off.
@@ -139,24 +142,38 @@ async fn build() -> Service {
             .await
             .expect("the core"),
     );
+    let master = MasterKey::generate();
+    let key_grant = Grant {
+        project_id: PROJECT.to_owned(),
+        read_only: false,
+        system: false,
+    };
+    let (access_key_id, _) = create_access_key(store.as_ref(), &master, &key_grant)
+        .await
+        .expect("an access key");
     let tokens = Tokens {
         demo: token(store.as_ref(), PROJECT, false, false).await,
         read_only: token(store.as_ref(), PROJECT, true, false).await,
         system: token(store.as_ref(), PROJECT, false, true).await,
         other: token(store.as_ref(), OTHER_PROJECT, false, false).await,
+        access_key_id,
     };
     seed(&core).await;
     let metrics = Arc::new(Metrics::default());
     let admission = Admission::new(64, Duration::from_secs(30));
-    let auth = Arc::new(Authenticator::new(store.clone(), true));
-    let no_auth = Arc::new(Authenticator::new(store, false));
+    let auth = Arc::new(Authenticator::new(store.clone(), true, Some(master)));
+    let no_auth = Arc::new(Authenticator::new(store, false, None));
     let router = |auth: &Arc<Authenticator>| {
         rest::router(
             core.clone(),
             auth.clone(),
             metrics.clone(),
             admission.clone(),
-            MAX_BODY_BYTES,
+            rest::Options {
+                max_body_bytes: MAX_BODY_BYTES,
+                max_query_bytes: MAX_QUERY_BYTES,
+                region_id: None,
+            },
         )
     };
     let api = |auth: &Arc<Authenticator>| {
@@ -231,4 +248,49 @@ async fn seed(core: &TaggingCore) {
 /// Whether `key` is a system tag's, which no caller but a system one may see.
 pub fn is_reserved(key: &str) -> bool {
     RESERVED_PREFIXES.iter().any(|p| key.starts_with(p))
+}
+
+/// Now in the two signature schemes' date formats (`2026-11-23T20:43:50Z`, `20261123T204350Z`), so
+/// a fuzzed signed request gets past the clock check to the canonical request.
+pub fn signature_dates() -> (String, String) {
+    let unix = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let (mut days, secs) = (unix / 86_400, unix % 86_400);
+    let leap = |y: u64| (y.is_multiple_of(4) && !y.is_multiple_of(100)) || y.is_multiple_of(400);
+    let mut year = 1970;
+    while days >= if leap(year) { 366 } else { 365 } {
+        days -= if leap(year) { 366 } else { 365 };
+        year += 1;
+    }
+    let lengths = [
+        31,
+        if leap(year) { 29 } else { 28 },
+        31,
+        30,
+        31,
+        30,
+        31,
+        31,
+        30,
+        31,
+        30,
+        31,
+    ];
+    let mut month = 0;
+    while days >= lengths[month] {
+        days -= lengths[month];
+        month += 1;
+    }
+    let (mo, d, h, mi, s) = (
+        month + 1,
+        days + 1,
+        secs / 3600,
+        secs % 3600 / 60,
+        secs % 60,
+    );
+    (
+        format!("{year:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}Z"),
+        format!("{year:04}{mo:02}{d:02}T{h:02}{mi:02}{s:02}Z"),
+    )
 }
