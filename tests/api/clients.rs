@@ -62,7 +62,7 @@ fn staging_dir(prefix: &str) -> tempfile::TempDir {
 }
 
 /// Runs `cmd` to its end; panics, with its output, unless it succeeds.
-fn check(cmd: &mut Command) -> Output {
+pub(crate) fn check(cmd: &mut Command) -> Output {
     let out = cmd
         .output()
         .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
@@ -78,7 +78,7 @@ fn check(cmd: &mut Command) -> Output {
 
 /// Runs blocking work off the test's runtime, which keeps serving the server meanwhile; a panic
 /// in it is the test's.
-async fn blocking<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> T {
+pub(crate) async fn blocking<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> T {
     tokio::task::spawn_blocking(work)
         .await
         .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))
@@ -169,11 +169,18 @@ fn install_grpcurl(bin: &Path) {
 /// The `python` of a virtual environment with grpcio-tools.
 async fn venv_python() -> PathBuf {
     static PYTHON: OnceLock<PathBuf> = OnceLock::new();
-    blocking(|| PYTHON.get_or_init(find_or_install_venv).clone()).await
+    blocking(|| {
+        PYTHON
+            .get_or_init(|| find_or_install_venv(PYTHON_PACKAGES))
+            .clone()
+    })
+    .await
 }
 
-fn find_or_install_venv() -> PathBuf {
-    let venv = tools_dir().join(format!("python-{}", PYTHON_PACKAGES.join("-")));
+/// The `python` of a cached virtual environment holding exactly `packages` (pinned), one venv per
+/// distinct list.
+pub(crate) fn find_or_install_venv(packages: &[&str]) -> PathBuf {
+    let venv = tools_dir().join(format!("python-{}", packages.join("-")));
     let python = venv.join("bin").join("python");
     if !python.is_file() {
         let work = staging_dir("python-venv-");
@@ -189,7 +196,7 @@ fn find_or_install_venv() -> PathBuf {
                     "--disable-pip-version-check",
                 ])
                 .arg("--no-input")
-                .args(PYTHON_PACKAGES),
+                .args(packages),
         );
         // A venv holds no path of its own that this uses (`bin/python` and `pyvenv.cfg` find the
         // base interpreter), so it may move. Renaming onto a complete venv of a concurrent
