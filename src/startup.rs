@@ -18,7 +18,7 @@ use tower::{Layer, ServiceBuilder};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
 use crate::{
-    auth::Authenticator,
+    auth::{self, Authenticator},
     config::{ServeArgs, redacted},
     grpc::TaggingApi,
     proto::{FILE_DESCRIPTOR_SET, pb::tagging_service_server::TaggingServiceServer},
@@ -32,6 +32,7 @@ use crate::{
 const HEALTH_INTERVAL: Duration = Duration::from_secs(2);
 const SERVICE_NAME: &str = "tagging.v1.TaggingService";
 const STATEMENT_GRACE: Duration = Duration::from_secs(1);
+const NONCE_SWEEP_INTERVAL: Duration = Duration::from_secs(60);
 
 pub struct Application {
     listener: TcpListener,
@@ -40,7 +41,7 @@ pub struct Application {
     metrics: Arc<Metrics>,
     cors: Option<CorsLayer>,
     admission: Admission,
-    max_body_bytes: usize,
+    rest: rest::Options,
     max_message_bytes: usize,
     shutdown_grace: Duration,
 }
@@ -68,6 +69,16 @@ impl Application {
         let core = TaggingCore::new(store.clone(), Arc::new(rules))
             .await
             .context("cannot read the page-token key from the database")?;
+        let master_key = args.master_key.load()?;
+        match &master_key {
+            Some(key) => auth::check_master_key(store.as_ref(), key)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?,
+            None if !store.list_access_keys().await?.is_empty() => tracing::warn!(
+                "access keys exist but no master key is set (TAGGING_MASTER_KEY or --master-key-file): signed requests will be refused"
+            ),
+            None => {}
+        }
         if args.insecure_no_auth {
             tracing::warn!(
                 "authentication is OFF (--insecure-no-auth): any caller may read and change any project; use this for local experiments only"
@@ -85,14 +96,21 @@ impl Application {
         Ok(Self {
             listener,
             core: Arc::new(core),
-            auth: Arc::new(Authenticator::new(store, !args.insecure_no_auth)),
+            auth: Arc::new(Authenticator::new(
+                store,
+                !args.insecure_no_auth,
+                master_key,
+            )),
             metrics: Arc::new(Metrics::default()),
             cors,
             admission: Admission::new(
                 args.max_concurrent_calls as usize,
                 Duration::from_millis(args.request_timeout_ms),
             ),
-            max_body_bytes: args.max_body_bytes as usize,
+            rest: rest::Options {
+                max_body_bytes: args.max_body_bytes as usize,
+                region_id: args.region_id.clone(),
+            },
             max_message_bytes: args.max_message_bytes as usize,
             shutdown_grace: Duration::from_secs(args.shutdown_grace_secs),
         })
@@ -118,6 +136,7 @@ impl Application {
             reporter.clone(),
             initial,
         ));
+        let nonce_sweeper = tokio::spawn(forget_expired_nonces(self.auth.clone()));
         let reflection = || {
             tonic_reflection::server::Builder::configure()
                 .register_encoded_file_descriptor_set(FILE_DESCRIPTOR_SET)
@@ -145,6 +164,7 @@ impl Application {
                 shutdown.await;
                 tracing::info!("shutting down: draining in-flight calls");
                 watcher.abort();
+                nonce_sweeper.abort();
                 set_health(&reporter, ServingStatus::NotServing).await;
                 draining.notify_one();
             }
@@ -156,7 +176,7 @@ impl Application {
             self.auth.clone(),
             self.metrics.clone(),
             self.admission.clone(),
-            self.max_body_bytes,
+            self.rest,
         );
         let routes = Routes::from(rest)
             .add_service(health)
@@ -255,6 +275,17 @@ async fn follow_database(
             }
             set_health(&reporter, status).await;
             last = status;
+        }
+    }
+}
+
+/// Keeps the table of used signature nonces to those still inside the accepted clock skew.
+async fn forget_expired_nonces(auth: Arc<Authenticator>) {
+    let mut tick = tokio::time::interval(NONCE_SWEEP_INTERVAL);
+    loop {
+        tick.tick().await;
+        if let Err(e) = auth.forget_expired_nonces().await {
+            tracing::warn!(error = %e, "cannot forget expired signature nonces");
         }
     }
 }

@@ -1,6 +1,12 @@
-//! API tokens. A token is `tgs_<id>_<secret>`: the id finds the stored record, and only a SHA-256 of
-//! the whole token is stored, compared in constant time. Tokens are 256-bit random, so a plain hash
-//! is enough (no password stretching needed).
+//! Who is calling. Two kinds of credential:
+//! - API tokens, `tgs_<id>_<secret>`: the id finds the stored record, and only a SHA-256 of the
+//!   whole token is stored, compared in constant time. Tokens are 256-bit random, so a plain hash is
+//!   enough (no password stretching needed).
+//! - Access key pairs, for the clouds' SDKs, which sign each REST request (see [`signature`]).
+
+mod access_keys;
+mod master_key;
+pub mod signature;
 
 use std::{
     sync::Arc,
@@ -11,8 +17,11 @@ use rand::RngCore;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
+pub use access_keys::{check_master_key, create_access_key, revoke_access_key};
+pub use master_key::MasterKey;
+
 use crate::{
-    domain::{Error, Principal, ProjectScope, check_project_id},
+    domain::{Error, Principal, ProjectScope, SignatureFault, check_project_id},
     store::{TagStore, TokenRecord},
 };
 
@@ -90,11 +99,114 @@ fn parse(token: &str) -> Option<(&str, &str)> {
 pub struct Authenticator {
     store: Arc<dyn TagStore>,
     enabled: bool,
+    master_key: Option<MasterKey>,
 }
 
 impl Authenticator {
-    pub fn new(store: Arc<dyn TagStore>, enabled: bool) -> Self {
-        Self { store, enabled }
+    pub fn new(store: Arc<dyn TagStore>, enabled: bool, master_key: Option<MasterKey>) -> Self {
+        Self {
+            store,
+            enabled,
+            master_key,
+        }
+    }
+
+    pub fn enabled(&self) -> bool {
+        self.enabled
+    }
+
+    /// The caller of a signed request that may also carry a token: both must be valid and for
+    /// the same project, and the narrower grant applies.
+    pub async fn authenticate_signed(
+        &self,
+        signed: &signature::SignedRequest,
+        token: Option<&str>,
+    ) -> Result<Principal, Error> {
+        let by_key = self.verify_signature(signed).await?;
+        let Some(token) = token else {
+            return Ok(by_key);
+        };
+        let by_token = self.authenticate(Some(token)).await?;
+        if by_token.scope != by_key.scope {
+            return Err(Error::PermissionDenied(
+                "the token and the access key belong to different projects".into(),
+            ));
+        }
+        Ok(Principal {
+            scope: by_key.scope,
+            read_only: by_key.read_only || by_token.read_only,
+            system: false,
+        })
+    }
+
+    /// Forgets the nonces of signed requests whose date is no longer accepted anyway.
+    pub async fn forget_expired_nonces(&self) -> Result<u64, Error> {
+        Ok(self.store.purge_nonces(unix_now()).await?)
+    }
+
+    /// The caller of a signed request: the key's project and grant, once the key is known and live,
+    /// the signature is the one its secret gives, and (ACS3) the nonce is new.
+    pub async fn verify_signature(
+        &self,
+        signed: &signature::SignedRequest,
+    ) -> Result<Principal, Error> {
+        let master = self.master_key.as_ref().ok_or_else(|| {
+            Error::BadSignature(
+                SignatureFault::NotEnabled,
+                "this server checks no signatures: it was started without a master key (TAGGING_MASTER_KEY or --master-key-file)".into(),
+            )
+        })?;
+        let id = signed.access_key_id.as_str();
+        let record = match access_keys::well_formed_id(id) {
+            true => self.store.find_access_key(id).await?,
+            false => None,
+        };
+        let record = record.filter(|r| !r.revoked).ok_or_else(|| {
+            Error::BadSignature(
+                SignatureFault::UnknownKey,
+                "the access key id is not a live key of this service".into(),
+            )
+        })?;
+        let secret = master
+            .open(
+                &access_keys::sealing_context(&record),
+                &record.secret_sealed,
+            )
+            .ok_or_else(|| {
+                Error::Internal(format!(
+                    "the sealed secret of access key {id} does not open under the master key"
+                ))
+            })?;
+        let expected = signature::sign(&secret, &signed.string_to_sign);
+        if !bool::from(expected.as_bytes().ct_eq(signed.signature.as_bytes())) {
+            // The string to sign holds no secret, and it is what a client needs to find its mistake.
+            return Err(Error::BadSignature(
+                SignatureFault::Mismatch,
+                format!(
+                    "the signature does not match; the server's string to sign is {:?}",
+                    signed.string_to_sign
+                ),
+            ));
+        }
+        if let Some(nonce) = &signed.nonce {
+            let expires = signed.date + signature::MAX_SKEW_SECS;
+            if !self
+                .store
+                .claim_nonce(id, nonce, expires, unix_now())
+                .await?
+            {
+                return Err(Error::BadSignature(
+                    SignatureFault::NonceUsed,
+                    "`x-acs-signature-nonce` was already used: a replayed request".into(),
+                ));
+            }
+        }
+        tracing::Span::current().record("project", record.project_id.as_str());
+        Ok(Principal {
+            scope: ProjectScope::One(record.project_id),
+            read_only: record.read_only,
+            system: false,
+        })
     }
 
     pub async fn authenticate(&self, presented: Option<&str>) -> Result<Principal, Error> {

@@ -5,6 +5,7 @@ use std::{net::SocketAddr, time::Duration};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::{
+    auth::MasterKey,
     domain::{Catalog, Limits, Rules, catalog::DEFAULT_CATALOG},
     store::PoolSettings,
 };
@@ -44,6 +45,85 @@ pub enum Command {
         #[command(subcommand)]
         command: TokenCommand,
     },
+    /// Create, list and revoke access key pairs, for the clouds' SDKs and their signed requests.
+    Credential {
+        #[command(subcommand)]
+        command: CredentialCommand,
+    },
+    /// Make master keys, which seal access-key secrets at rest.
+    MasterKey {
+        #[command(subcommand)]
+        command: MasterKeyCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CredentialCommand {
+    /// Create an access key pair and print `ACCESS_KEY_ID SECRET`, and only that, on standard
+    /// output. The secret is shown only now.
+    Create {
+        /// The project the key acts on.
+        #[arg(long)]
+        project: String,
+        /// The key may read but not change anything.
+        #[arg(long)]
+        read_only: bool,
+        #[command(flatten)]
+        master_key: MasterKeyArgs,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+    /// Revoke an access key, given its id.
+    Revoke {
+        id: String,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+    /// List access keys (ids and grants, never secrets).
+    List {
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MasterKeyCommand {
+    /// Print a new random master key (base64 of 32 bytes) for TAGGING_MASTER_KEY or a key file.
+    Generate,
+}
+
+/// Where the master key comes from: never the database, so a copy of it alone opens no secret.
+#[derive(Debug, Clone, Default, Args)]
+pub struct MasterKeyArgs {
+    /// A file holding the master key (base64 of 32 bytes; `master-key generate` makes one).
+    #[arg(long, env = "TAGGING_MASTER_KEY_FILE", value_name = "FILE")]
+    pub master_key_file: Option<std::path::PathBuf>,
+    /// The master key itself. Give it in the environment (TAGGING_MASTER_KEY), not as a flag, so it
+    /// never shows in a process listing.
+    #[arg(long, env = "TAGGING_MASTER_KEY", hide = true, hide_env_values = true)]
+    pub master_key: Option<String>,
+}
+
+impl MasterKeyArgs {
+    /// The configured key, if any; an error names the option at fault and never shows the key.
+    pub fn load(&self) -> anyhow::Result<Option<MasterKey>> {
+        let (text, option) = match (&self.master_key, &self.master_key_file) {
+            (Some(_), Some(_)) => anyhow::bail!(
+                "give the master key once: TAGGING_MASTER_KEY or --master-key-file, not both"
+            ),
+            (Some(text), None) => (text.clone(), "TAGGING_MASTER_KEY".to_owned()),
+            (None, Some(path)) => (
+                std::fs::read_to_string(path).map_err(|e| {
+                    anyhow::anyhow!("--master-key-file: cannot read {}: {e}", path.display())
+                })?,
+                format!("--master-key-file {}", path.display()),
+            ),
+            (None, None) => return Ok(None),
+        };
+        MasterKey::from_base64(&text)
+            .map(Some)
+            .map_err(|rule| anyhow::anyhow!("{option}: the master key {rule}"))
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -147,6 +227,13 @@ pub struct ServeArgs {
     /// Longest wait for in-flight calls after SIGTERM or SIGINT, in seconds.
     #[arg(long, env = "TAGGING_SHUTDOWN_GRACE_SECS", default_value_t = 10)]
     pub shutdown_grace_secs: u64,
+    /// The region this service stands for: the ACK form's `region_id`, when sent, must be this one.
+    /// Unset: any region is accepted.
+    #[arg(long, env = "TAGGING_REGION_ID")]
+    pub region_id: Option<String>,
+    /// Without a master key the service checks no AK/SK signatures (tokens still work).
+    #[command(flatten)]
+    pub master_key: MasterKeyArgs,
 }
 
 impl ServeArgs {
@@ -228,6 +315,12 @@ fn with_config_file(
         let long = key.replace('_', "-");
         if !known.iter().any(|a| a.get_long() == Some(long.as_str())) || long == "config" {
             anyhow::bail!("--config: {path}: unknown option `{key}`");
+        }
+        // Config files get copied and committed; a key belongs in a file of its own.
+        if long == "master-key" {
+            anyhow::bail!(
+                "--config: {path}: `master_key` is not read from a config file; name a key file with `master_key_file`"
+            );
         }
         let Some(arg) = command
             .get_arguments()

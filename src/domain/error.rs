@@ -7,13 +7,47 @@ pub struct FieldViolation {
     pub description: String,
 }
 
+/// Why a signed request was refused. Each has a stable code that the REST error bodies carry, so an
+/// SDK's exception says which check failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SignatureFault {
+    /// The `Authorization` header is malformed, or a header that must be signed is not.
+    Incomplete,
+    /// No live access key has that id.
+    UnknownKey,
+    /// The signature is not the one the request and the key's secret give.
+    Mismatch,
+    /// The request's date is too far from the server's clock.
+    TimeSkewed,
+    /// The request's nonce was already used.
+    NonceUsed,
+    /// The server has no master key, so it can check no signature.
+    NotEnabled,
+}
+
+impl SignatureFault {
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::Incomplete => "IncompleteSignature",
+            Self::UnknownKey => "InvalidAccessKeyId.NotFound",
+            Self::Mismatch => "SignatureDoesNotMatch",
+            Self::TimeSkewed => "RequestTimeTooSkewed",
+            Self::NonceUsed => "SignatureNonceUsed",
+            Self::NotEnabled => "SignatureNotEnabled",
+        }
+    }
+}
+
 /// The one error type of the service; the gRPC and REST faces each map it once.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum Error {
     #[error("{}", ViolationList(.0))]
     InvalidArgument(Vec<FieldViolation>),
     #[error("{0}")]
     Unauthenticated(String),
+    /// A signed request that does not verify; the fault names which check failed.
+    #[error("{1}")]
+    BadSignature(SignatureFault, String),
     #[error("{0}")]
     PermissionDenied(String),
     #[error("{0}")]
@@ -39,7 +73,7 @@ impl Error {
     pub fn kind(&self) -> &'static str {
         match self {
             Self::InvalidArgument(_) => "invalid_argument",
-            Self::Unauthenticated(_) => "unauthenticated",
+            Self::Unauthenticated(_) | Self::BadSignature(..) => "unauthenticated",
             Self::PermissionDenied(_) => "permission_denied",
             Self::NotFound(_) => "not_found",
             Self::AlreadyExists(_) => "already_exists",

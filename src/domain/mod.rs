@@ -8,7 +8,7 @@ mod principal;
 mod rules;
 
 pub use catalog::{Catalog, ResourceType};
-pub use error::{Error, FieldViolation, Violations};
+pub use error::{Error, FieldViolation, SignatureFault, Violations};
 pub use filter::{KeyFilter, ResourceFilter, TagRowQuery};
 pub use page_token::{Cursor, PageTokens, QueryBinding};
 pub use principal::{Access, Principal, ProjectScope, check_project_id};

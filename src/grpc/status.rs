@@ -9,7 +9,7 @@ use crate::domain::Error;
 pub fn code_of(e: &Error) -> Code {
     match e {
         Error::InvalidArgument(_) => Code::InvalidArgument,
-        Error::Unauthenticated(_) => Code::Unauthenticated,
+        Error::Unauthenticated(_) | Error::BadSignature(..) => Code::Unauthenticated,
         Error::PermissionDenied(_) => Code::PermissionDenied,
         Error::NotFound(_) => Code::NotFound,
         Error::AlreadyExists(_) => Code::AlreadyExists,

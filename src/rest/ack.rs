@@ -59,9 +59,11 @@ impl From<TagIn> for pb::Tag {
     }
 }
 
-/// `PUT /tags` body; `region_id` is accepted and not used.
+/// `PUT /tags` body.
 #[derive(Deserialize)]
 struct TagBody {
+    #[serde(default)]
+    region_id: String,
     #[serde(default)]
     resource_type: String,
     #[serde(default)]
@@ -171,8 +173,10 @@ const IDS_EXAMPLE: &str = r#"["c1","c2"]"#;
 async fn list(call: Call, RawQuery(query): RawQuery) -> Result<Json<ListAnswer>, RestError> {
     let request_id = call.request_id.0.clone();
     let project_id = call.header("x-project-id").unwrap_or_default().to_owned();
+    let region = call.region();
     call.run(|caller, core| async move {
         let p = Params::parse(query.as_deref())?;
+        region.check(&p.text("region_id")?)?;
         let tags: Vec<TagIn> = p.json("tags", r#"[{"key":"env","value":"dev"}]"#)?;
         let req = pb::ListTagResourcesRequest {
             project_id,
@@ -209,8 +213,10 @@ async fn tag(
 ) -> Result<Json<WriteAnswer>, RestError> {
     let request_id = call.request_id.0.clone();
     let project_id = call.header("x-project-id").unwrap_or_default().to_owned();
+    let region = call.region();
     call.run(|caller, core| async move {
         let b: TagBody = json_body(body)?;
+        region.check(&b.region_id)?;
         let req = pb::TagResourcesRequest {
             project_id,
             resource_type: b.resource_type,
@@ -226,8 +232,10 @@ async fn tag(
 async fn untag(call: Call, RawQuery(query): RawQuery) -> Result<Json<WriteAnswer>, RestError> {
     let request_id = call.request_id.0.clone();
     let project_id = call.header("x-project-id").unwrap_or_default().to_owned();
+    let region = call.region();
     call.run(|caller, core| async move {
         let p = Params::parse(query.as_deref())?;
+        region.check(&p.text("region_id")?)?;
         let req = pb::UntagResourcesRequest {
             project_id,
             resource_type: p.text("resource_type")?,

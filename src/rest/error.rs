@@ -36,6 +36,9 @@ struct Body<'a> {
     request_id: &'a str,
     code: &'a str,
     message: String,
+    /// ACK's SDK reads the request id of an error from `requestId`.
+    #[serde(rename = "requestId", skip_serializing_if = "Option::is_none")]
+    request_id_camel: Option<&'a str>,
 }
 
 /// grpc-gateway v2's mapping (runtime/errors.go).
@@ -92,8 +95,12 @@ impl IntoResponse for RestError {
         };
         let body = Body {
             request_id: &self.request_id.0,
-            code: error_code(self.form, code),
+            code: match &self.error {
+                Error::BadSignature(fault, _) => fault.code(),
+                _ => error_code(self.form, code),
+            },
             message: self.error.to_string(),
+            request_id_camel: (self.form == Form::Ack).then_some(&*self.request_id.0),
         };
         let mut response = (status, Json(body)).into_response();
         if status == StatusCode::TOO_MANY_REQUESTS {

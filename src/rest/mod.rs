@@ -15,7 +15,11 @@ use axum::{
     extract::{
         DefaultBodyLimit, FromRequestParts, MatchedPath, Request, State, rejection::BytesRejection,
     },
-    http::{HeaderMap, HeaderValue, StatusCode, header::CONTENT_TYPE, request::Parts},
+    http::{
+        HeaderMap, HeaderValue, StatusCode,
+        header::{AUTHORIZATION, CONTENT_TYPE},
+        request::Parts,
+    },
     middleware::{self, Next},
     response::{IntoResponse, Response},
     routing::get,
@@ -26,7 +30,11 @@ pub use error::{Form, RestError, http_status};
 pub use request_line::LenientRequestLine;
 
 use crate::{
-    auth::{Authenticator, presented_token},
+    auth::{
+        Authenticator, presented_token,
+        signature::{self, SignedRequest},
+        unix_now,
+    },
     domain::{Error, Principal},
     service::{Admission, TaggingCore, parse_grpc_timeout},
     telemetry::{Metrics, new_request_id, usable_request_id},
@@ -41,6 +49,14 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("PUT", "/tags"),
     ("DELETE", "/tags"),
     ("GET", "/v2/{project_id}/{resource_type}/{resource_id}/tags"),
+    (
+        "POST",
+        "/v2/{project_id}/{resource_type}/{resource_id}/tags",
+    ),
+    (
+        "DELETE",
+        "/v2/{project_id}/{resource_type}/{resource_id}/tags/{key}",
+    ),
     (
         "POST",
         "/v2/{project_id}/{resource_type}/{resource_id}/tags/action",
@@ -60,6 +76,15 @@ pub struct RestState {
     auth: Arc<Authenticator>,
     metrics: Arc<Metrics>,
     admission: Admission,
+    options: Arc<Options>,
+}
+
+/// Settings of the REST face alone.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    pub max_body_bytes: usize,
+    /// The ACK form's `region_id`, when sent, must be this one.
+    pub region_id: Option<String>,
 }
 
 /// The id of one REST request: the caller's `X-Request-Id` when it sends a usable one, else new.
@@ -71,17 +96,20 @@ pub fn router(
     auth: Arc<Authenticator>,
     metrics: Arc<Metrics>,
     admission: Admission,
-    max_body_bytes: usize,
+    options: Options,
 ) -> Router {
+    let max_body_bytes = options.max_body_bytes;
     let state = RestState {
         core,
         auth,
         metrics,
         admission,
+        options: Arc::new(options),
     };
+    let signed = || middleware::from_fn_with_state(state.clone(), read_signature);
     Router::new()
-        .merge(ack::routes().layer(Extension(Form::Ack)))
-        .merge(smn::routes().layer(Extension(Form::Smn)))
+        .merge(ack::routes().layer(signed()).layer(Extension(Form::Ack)))
+        .merge(smn::routes().layer(signed()).layer(Extension(Form::Smn)))
         .route("/openapi.json", get(openapi))
         .route("/metrics", get(metrics_text))
         .route_layer(middleware::from_fn_with_state(state.clone(), count_call))
@@ -207,12 +235,58 @@ async fn request_id(mut request: Request, next: Next) -> Response {
     response
 }
 
+/// A signed request as far as it could be checked without the key; [`Call::run`] finishes it.
+#[derive(Clone)]
+struct Signed(Arc<Result<SignedRequest, Error>>);
+
+/// The signature covers the body, so a signed request's body is read here, once, and handed on.
+async fn read_signature(
+    State(state): State<RestState>,
+    Extension(form): Extension<Form>,
+    Extension(request_id): Extension<RequestId>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let signed = request
+        .headers()
+        .get(AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(signature::scheme_of)
+        .is_some();
+    if !signed || !state.auth.enabled() {
+        return next.run(request).await;
+    }
+    let (mut parts, body) = request.into_parts();
+    let limit = state.options.max_body_bytes;
+    let Ok(body) = axum::body::to_bytes(body, limit).await else {
+        let error = Error::invalid("body", format!("must be at most {limit} bytes"));
+        return RestError {
+            form,
+            request_id,
+            error,
+        }
+        .into_response();
+    };
+    let received = signature::Received {
+        method: parts.method.as_str(),
+        path: parts.uri.path(),
+        query: parts.uri.query(),
+        headers: &parts.headers,
+        body: &body,
+    };
+    if let Some(inspected) = signature::inspect(&received, unix_now()) {
+        parts.extensions.insert(Signed(Arc::new(inspected)));
+    }
+    next.run(Request::from_parts(parts, body.into())).await
+}
+
 /// What every handler starts from: the core, the form, the request id and the headers.
 pub struct Call {
     state: RestState,
     form: Form,
     request_id: RequestId,
     headers: HeaderMap,
+    signed: Option<Signed>,
 }
 
 impl FromRequestParts<RestState> for Call {
@@ -234,6 +308,7 @@ impl FromRequestParts<RestState> for Call {
             form,
             request_id,
             headers: parts.headers.clone(),
+            signed: parts.extensions.get::<Signed>().cloned(),
         })
     }
 }
@@ -247,16 +322,31 @@ impl Call {
             .map(|v| std::str::from_utf8(v.as_bytes()).unwrap_or("\u{FFFD}"))
     }
 
+    fn region(&self) -> Region {
+        Region(self.state.options.region_id.clone())
+    }
+
     /// Authenticates the caller, runs `op`, and renders its error in the form's shape.
     async fn run<T, F, Fut>(self, op: F) -> Result<T, RestError>
     where
         F: FnOnce(Principal, Arc<TaggingCore>) -> Fut,
         Fut: Future<Output = Result<T, Error>>,
     {
-        let token = presented_token(self.header("authorization"), self.header("x-auth-token"));
         let requested = self.header("grpc-timeout").and_then(parse_grpc_timeout);
         let work = async {
-            let caller = self.state.auth.authenticate(token).await?;
+            let caller = match &self.signed {
+                // `Authorization` holds the signature; a token may come beside it in X-Auth-Token.
+                Some(Signed(signed)) => {
+                    let signed = signed.as_ref().as_ref().map_err(Clone::clone)?;
+                    let token = self.header("x-auth-token");
+                    self.state.auth.authenticate_signed(signed, token).await?
+                }
+                None => {
+                    let token =
+                        presented_token(self.header("authorization"), self.header("x-auth-token"));
+                    self.state.auth.authenticate(token).await?
+                }
+            };
             op(caller, self.state.core.clone()).await
         };
         let result = self.state.admission.run(requested, work).await;
@@ -268,6 +358,22 @@ impl Call {
                 error,
             }
         })
+    }
+}
+
+/// The region this service stands for, if one is configured.
+struct Region(Option<String>);
+
+impl Region {
+    /// A `region_id` the caller sent must be ours; an empty one says nothing.
+    fn check(&self, sent: &str) -> Result<(), Error> {
+        match &self.0 {
+            Some(ours) if !sent.is_empty() && sent != ours => Err(Error::invalid(
+                "region_id",
+                format!("must be `{ours}`, the region of this service"),
+            )),
+            _ => Ok(()),
+        }
     }
 }
 

@@ -11,7 +11,7 @@ use axum::{
     },
     http::StatusCode,
     response::{IntoResponse, Response},
-    routing::{get, post},
+    routing::{delete, get, post},
 };
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -23,11 +23,16 @@ pub fn routes() -> Router<RestState> {
     Router::new()
         .route(
             "/v2/{project_id}/{resource_type}/{resource_id}/tags",
-            get(resource_tags),
+            get(resource_tags).post(create_tag),
         )
         .route(
+            "/v2/{project_id}/{resource_type}/{resource_id}/tags/{key}",
+            delete(delete_tag),
+        )
+        // `action` is also a key one may delete: the static route must not hide it.
+        .route(
             "/v2/{project_id}/{resource_type}/{resource_id}/tags/action",
-            post(batch),
+            post(batch).delete(delete_action_tag),
         )
         .route("/v2/{project_id}/{resource_type}/tags", get(project_tags))
         .route(
@@ -80,6 +85,12 @@ struct BatchBody {
     action: String,
     #[serde(default)]
     tags: Vec<TagJson>,
+}
+
+/// `POST …/tags` body (CreateResourceTag).
+#[derive(Deserialize)]
+struct CreateTagBody {
+    tag: TagJson,
 }
 
 #[derive(Deserialize, Clone)]
@@ -228,6 +239,69 @@ async fn batch(
             }
             _ => return Err(Error::invalid("action", "must be `create` or `delete`")),
         }
+        Ok(StatusCode::NO_CONTENT)
+    })
+    .await
+}
+
+/// CreateResourceTag: one tag on one resource.
+async fn create_tag(
+    call: Call,
+    p: Result<Path<(String, String, String)>, PathRejection>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<StatusCode, RestError> {
+    let x_project = call.header("x-project-id").map(str::to_owned);
+    call.run(|caller, core| async move {
+        let (in_path, resource_type, resource_id) = path(p)?;
+        let project_id = project(x_project.as_deref(), in_path)?;
+        let b: CreateTagBody = json_body(body)?;
+        let req = pb::TagResourcesRequest {
+            project_id,
+            resource_type,
+            resource_ids: vec![resource_id],
+            tags: vec![b.tag.into()],
+        };
+        core.tag_resources(&caller, req).await?;
+        Ok(StatusCode::NO_CONTENT)
+    })
+    .await
+}
+
+/// `{project_id}`, `{resource_type}`, `{resource_id}`.
+type ResourcePath = (String, String, String);
+
+/// DeleteResourceTag: one key off one resource; an absent key is not an error.
+async fn delete_tag(
+    call: Call,
+    p: Result<Path<(String, String, String, String)>, PathRejection>,
+) -> Result<StatusCode, RestError> {
+    let p =
+        p.map(|Path((project, resource_type, id, key))| Path(((project, resource_type, id), key)));
+    untag_one(call, p).await
+}
+
+async fn delete_action_tag(
+    call: Call,
+    p: Result<Path<(String, String, String)>, PathRejection>,
+) -> Result<StatusCode, RestError> {
+    untag_one(call, p.map(|Path(p)| Path((p, "action".to_owned())))).await
+}
+
+async fn untag_one(
+    call: Call,
+    p: Result<Path<(ResourcePath, String)>, PathRejection>,
+) -> Result<StatusCode, RestError> {
+    let x_project = call.header("x-project-id").map(str::to_owned);
+    call.run(|caller, core| async move {
+        let ((in_path, resource_type, resource_id), key) = path(p)?;
+        let req = pb::UntagResourcesRequest {
+            project_id: project(x_project.as_deref(), in_path)?,
+            resource_type,
+            resource_ids: vec![resource_id],
+            tag_keys: vec![key],
+            all: false,
+        };
+        core.untag_resources(&caller, req).await?;
         Ok(StatusCode::NO_CONTENT)
     })
     .await

@@ -239,6 +239,80 @@ macro_rules! impl_tag_store {
                     .await?;
                 Ok(rows.into_iter().map(super::token_record).collect())
             }
+
+            async fn insert_access_key(&self, k: &AccessKeyRecord) -> Result<(), StoreError> {
+                sqlx::query(sql::INSERT_ACCESS_KEY)
+                    .bind(&k.id)
+                    .bind(&k.secret_sealed)
+                    .bind(&k.project_id)
+                    .bind(k.read_only)
+                    .bind(k.created_at)
+                    .execute(self.writer())
+                    .await?;
+                Ok(())
+            }
+
+            async fn find_access_key(
+                &self,
+                id: &str,
+            ) -> Result<Option<AccessKeyRecord>, StoreError> {
+                let row = sqlx::query_as(sql::SELECT_ACCESS_KEY)
+                    .bind(id)
+                    .fetch_optional(self.reader())
+                    .await?;
+                Ok(row.map(super::access_key_record))
+            }
+
+            async fn revoke_access_key(&self, id: &str, now: i64) -> Result<bool, StoreError> {
+                let done = sqlx::query(sql::REVOKE_ACCESS_KEY)
+                    .bind(id)
+                    .bind(now)
+                    .execute(self.writer())
+                    .await?;
+                Ok(done.rows_affected() > 0)
+            }
+
+            async fn list_access_keys(&self) -> Result<Vec<AccessKeyRecord>, StoreError> {
+                let rows = sqlx::query_as(sql::SELECT_ACCESS_KEYS)
+                    .fetch_all(self.reader())
+                    .await?;
+                Ok(rows.into_iter().map(super::access_key_record).collect())
+            }
+
+            async fn master_key_check(&self, fresh: &[u8]) -> Result<Vec<u8>, StoreError> {
+                sqlx::query(sql::INSERT_MASTER_KEY_CHECK)
+                    .bind(fresh)
+                    .execute(self.writer())
+                    .await?;
+                Ok(sqlx::query_scalar(sql::SELECT_MASTER_KEY_CHECK)
+                    .fetch_one(self.writer())
+                    .await?)
+            }
+
+            async fn claim_nonce(
+                &self,
+                access_key_id: &str,
+                nonce: &str,
+                expires_at: i64,
+                now: i64,
+            ) -> Result<bool, StoreError> {
+                let done = sqlx::query(sql::CLAIM_NONCE)
+                    .bind(access_key_id)
+                    .bind(nonce)
+                    .bind(expires_at)
+                    .bind(now)
+                    .execute(self.writer())
+                    .await?;
+                Ok(done.rows_affected() > 0)
+            }
+
+            async fn purge_nonces(&self, now: i64) -> Result<u64, StoreError> {
+                let done = sqlx::query(sql::PURGE_NONCES)
+                    .bind(now)
+                    .execute(self.writer())
+                    .await?;
+                Ok(done.rows_affected())
+            }
         }
     };
 }

@@ -68,6 +68,18 @@ pub struct TokenRecord {
     pub revoked: bool,
 }
 
+/// An access key as stored: its secret sealed under the master key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccessKeyRecord {
+    pub id: String,
+    pub secret_sealed: Vec<u8>,
+    pub project_id: String,
+    pub read_only: bool,
+    /// Unix seconds.
+    pub created_at: i64,
+    pub revoked: bool,
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("database unavailable: {0}")]
@@ -232,6 +244,25 @@ pub trait TagStore: Send + Sync {
     /// Answers whether a live token of that id was revoked.
     async fn revoke_token(&self, id: &str, now: i64) -> Result<bool, StoreError>;
     async fn list_tokens(&self) -> Result<Vec<TokenRecord>, StoreError>;
+
+    async fn insert_access_key(&self, key: &AccessKeyRecord) -> Result<(), StoreError>;
+    async fn find_access_key(&self, id: &str) -> Result<Option<AccessKeyRecord>, StoreError>;
+    /// Answers whether a live access key of that id was revoked.
+    async fn revoke_access_key(&self, id: &str, now: i64) -> Result<bool, StoreError>;
+    async fn list_access_keys(&self) -> Result<Vec<AccessKeyRecord>, StoreError>;
+    /// The stored check value of the master key, storing `fresh` if there is none yet.
+    async fn master_key_check(&self, fresh: &[u8]) -> Result<Vec<u8>, StoreError>;
+    /// Records a signed request's nonce; answers false when it was already used and has not
+    /// expired by `now`.
+    async fn claim_nonce(
+        &self,
+        access_key_id: &str,
+        nonce: &str,
+        expires_at: i64,
+        now: i64,
+    ) -> Result<bool, StoreError>;
+    /// Forgets nonces that expired before `now`; answers how many.
+    async fn purge_nonces(&self, now: i64) -> Result<u64, StoreError>;
 }
 
 /// How many connections the pool holds, and how many of them are idle.
@@ -357,6 +388,21 @@ fn token_record(
         project_id,
         read_only,
         system,
+        created_at,
+        revoked,
+    }
+}
+
+type AccessKeyRow = (String, Vec<u8>, String, bool, i64, bool);
+
+fn access_key_record(
+    (id, secret_sealed, project_id, read_only, created_at, revoked): AccessKeyRow,
+) -> AccessKeyRecord {
+    AccessKeyRecord {
+        id,
+        secret_sealed,
+        project_id,
+        read_only,
         created_at,
         revoked,
     }

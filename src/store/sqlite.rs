@@ -13,8 +13,8 @@ use sqlx::{
 };
 
 use super::{
-    KeyValues, PoolSettings, Removal, ResourceRecord, StoreError, TagLimit, TagRow, TokenRecord,
-    attach_tags,
+    AccessKeyRecord, KeyValues, PoolSettings, Removal, ResourceRecord, StoreError, TagLimit,
+    TagRow, TokenRecord, attach_tags,
     backend::impl_tag_store,
     group_values,
     sql::{self, Arg, Sql},
