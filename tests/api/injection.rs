@@ -10,7 +10,7 @@ use tagging_service::proto::pb;
 
 use crate::{
     helpers::{Backend, PROJECT, TestApp, assert_invalid, authed, ids, tag},
-    rest_ack::{Answer, answer, assert_error, http},
+    rest_ack::{Answer, answer, http},
 };
 
 /// Text that is a valid key, value, id and name, so must come back exactly as sent.
@@ -111,6 +111,20 @@ fn text(v: &Value, key: &str) -> String {
 #[track_caller]
 fn ok(a: &Answer) {
     assert!(a.status.is_success(), "{} {}", a.status, a.body);
+}
+
+/// Asserts a refusal: `status`, the form's `code`, the header's request id, and a message that
+/// names `field`.
+#[track_caller]
+fn refused(a: &Answer, status: u16, code: &str, field: &str) {
+    assert_eq!(a.status.as_u16(), status, "{}", a.body);
+    assert_eq!(a.body["code"], code, "{}", a.body);
+    assert_eq!(a.body["request_id"], a.request_id.as_str(), "{}", a.body);
+    let message = a.body["message"].as_str().expect("a message");
+    assert!(
+        message.contains(field),
+        "message should name `{field}`: {message}"
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -344,6 +358,28 @@ async fn hostile_text_is_stored_and_answered_byte_exact_by_every_face(b: Backend
             }
         }
     }
+    // SMN's single-tag routes: create one tag, then delete it by the key in the path.
+    for s in ACCEPTED {
+        let url = v2(&app, &format!("CLUSTER/{}/tags", segment(s)));
+        let body = json!({"tag": {"key": s, "value": s}});
+        ok(&answer(
+            http()
+                .post(url)
+                .header("x-auth-token", &app.token)
+                .json(&body),
+        )
+        .await);
+        assert_eq!(
+            app.resource_tags("CLUSTER", s).await.unwrap(),
+            [pair(s, s)],
+            "{s:?}"
+        );
+    }
+    for s in ACCEPTED {
+        let url = v2(&app, &format!("CLUSTER/{}/tags/{}", segment(s), segment(s)));
+        ok(&answer(http().delete(url).header("x-auth-token", &app.token)).await);
+        assert_eq!(app.resource_tags("CLUSTER", s).await.unwrap(), [], "{s:?}");
+    }
     // The project's tags: each key once, with exactly its own value.
     let expected = sorted(
         ACCEPTED
@@ -544,6 +580,15 @@ async fn wildcards_and_quotes_in_filters_names_and_removals_match_only_themselve
         sorted(app.resource_tags("CLUSTER", "c1").await.unwrap()),
         remaining(&["%", "_"])
     );
+    for (i, key) in ["k%", "_k"].into_iter().enumerate() {
+        let url = v2(&app, &format!("CLUSTER/c1/tags/{}", segment(key)));
+        ok(&answer(http().delete(url).header("x-auth-token", &app.token)).await);
+        let gone = &["%", "_", "k%", "_k"][..3 + i];
+        assert_eq!(
+            sorted(app.resource_tags("CLUSTER", "c1").await.unwrap()),
+            remaining(gone)
+        );
+    }
     let req = pb::UntagResourcesRequest {
         resource_type: "CLUSTER".into(),
         resource_ids: ids(&["c1"]),
@@ -557,7 +602,7 @@ async fn wildcards_and_quotes_in_filters_names_and_removals_match_only_themselve
         .expect("UntagResources");
     assert_eq!(
         sorted(app.resource_tags("CLUSTER", "c1").await.unwrap()),
-        remaining(&["%", "_", "'; DROP TABLE tags; --"])
+        remaining(&["%", "_", "k%", "_k", "'; DROP TABLE tags; --"])
     );
 }
 
@@ -644,7 +689,7 @@ async fn text_at_each_length_limit_is_kept_and_one_character_more_is_refused_by_
                 .header("x-smn-resourceid-type", id_type),
         )
         .await;
-        assert_error(&a, 400, "SMN.00010400", "resource_id");
+        refused(&a, 400, "SMN.00010400", "resource_id");
     }
 }
 
@@ -682,7 +727,7 @@ async fn expect_refused(app: &TestApp, face: Face, id: &str, tags: &[(&str, &str
                 (Face::Smn, "resource_ids[0]") => "resource_id",
                 _ => field,
             };
-            assert_error(&a, 400, code, field);
+            refused(&a, 400, code, field);
         }
     }
     let req = pb::ListResourceTagsRequest {
@@ -722,31 +767,31 @@ async fn control_characters_are_refused_naming_the_field_by_every_face(b: Backen
             &[("resource_ids", json!([bad]).to_string())],
         )
         .await;
-        assert_error(&a, 400, "InvalidParameter", "resource_ids[0]");
+        refused(&a, 400, "InvalidParameter", "resource_ids[0]");
         let a = ack_list(
             &app,
             "CLUSTER",
             &[("tags", json!([{"key": "k", "value": bad}]).to_string())],
         )
         .await;
-        assert_error(&a, 400, "InvalidParameter", "tags[0].value");
+        refused(&a, 400, "InvalidParameter", "tags[0].value");
         let a = smn_instances(
             &app,
             "smn_topic",
             &json!({"action": "count", "tags": [{"key": bad}]}),
         )
         .await;
-        assert_error(&a, 400, "SMN.00010400", "tags[0].key");
+        refused(&a, 400, "SMN.00010400", "tags[0].key");
         let a = smn_instances(
             &app,
             "smn_topic",
             &json!({"action": "filter", "matches": [{"key": "resource_name", "value": bad}]}),
         )
         .await;
-        assert_error(&a, 400, "SMN.00010400", "matches[0].value");
+        refused(&a, 400, "SMN.00010400", "matches[0].value");
         let url = v2(&app, &format!("smn_topic/{}/tags", segment(bad)));
         let a = answer(http().get(url).header("x-auth-token", &app.token)).await;
-        assert_error(&a, 400, "SMN.00010400", "resource_id");
+        refused(&a, 400, "SMN.00010400", "resource_id");
     }
 }
 
@@ -760,13 +805,13 @@ async fn bytes_that_are_not_utf8_are_refused_never_replaced(b: Backend) {
         tags_url(&app)
     );
     let a = answer(http().get(url).header("x-auth-token", &app.token)).await;
-    assert_error(&a, 400, "InvalidParameter", "resource_ids");
+    refused(&a, 400, "InvalidParameter", "resource_ids");
     let url = format!(
         "{}?resource_type=CLUSTER&resource_ids=%5B%22c%EF%BF%BD%22%5D&tag_keys=%5B%22k%FF%22%5D",
         tags_url(&app)
     );
     let a = answer(http().delete(url).header("x-auth-token", &app.token)).await;
-    assert_error(&a, 400, "InvalidParameter", "tag_keys");
+    refused(&a, 400, "InvalidParameter", "tag_keys");
     assert_eq!(
         app.resource_tags("CLUSTER", "c\u{FFFD}").await.unwrap(),
         [pair("k\u{FFFD}", "v")]
@@ -781,14 +826,14 @@ async fn bytes_that_are_not_utf8_are_refused_never_replaced(b: Backend) {
             .body(body),
     )
     .await;
-    assert_error(&a, 400, "InvalidParameter", "body");
+    refused(&a, 400, "InvalidParameter", "body");
     let a = answer(
         http()
             .get(v2(&app, "CLUSTER/c%FF/tags"))
             .header("x-auth-token", &app.token),
     )
     .await;
-    assert_error(&a, 400, "SMN.00010400", "path");
+    refused(&a, 400, "SMN.00010400", "path");
 
     // Headers that are not visible ASCII are read, not skipped as if absent.
     let header =
@@ -815,7 +860,7 @@ async fn bytes_that_are_not_utf8_are_refused_never_replaced(b: Backend) {
                 .header("x-project-id", header(project)),
         )
         .await;
-        assert_error(&a, 400, "SMN.00010400", "X-Project-Id");
+        refused(&a, 400, "SMN.00010400", "X-Project-Id");
     }
     let a = answer(
         http()
@@ -824,7 +869,7 @@ async fn bytes_that_are_not_utf8_are_refused_never_replaced(b: Backend) {
             .header("x-smn-resourceid-type", header(b"n\xc3\xa4me")),
     )
     .await;
-    assert_error(&a, 400, "SMN.00010400", "X-SMN-RESOURCEID-TYPE");
+    refused(&a, 400, "SMN.00010400", "X-SMN-RESOURCEID-TYPE");
 }
 
 async fn malformed_json_of_any_depth_or_shape_is_a_400_naming_the_body(b: Backend) {
@@ -861,7 +906,7 @@ async fn malformed_json_of_any_depth_or_shape_is_a_400_naming_the_body(b: Backen
                 .body(body.to_owned()),
         )
         .await;
-        assert_error(&a, 400, "SMN.00010400", "body");
+        refused(&a, 400, "SMN.00010400", "body");
         let a = answer(
             http()
                 .put(tags_url(&app))
@@ -870,12 +915,12 @@ async fn malformed_json_of_any_depth_or_shape_is_a_400_naming_the_body(b: Backen
                 .body(body.to_owned()),
         )
         .await;
-        assert_error(&a, 400, "InvalidParameter", ack_field);
+        refused(&a, 400, "InvalidParameter", ack_field);
     }
     // Past serde_json's nesting limit, yet short enough for a request line.
     let deep_param = format!("{}{}", "[".repeat(1000), "]".repeat(1000));
     let a = ack_list(&app, "CLUSTER", &[("resource_ids", deep_param)]).await;
-    assert_error(&a, 400, "InvalidParameter", "resource_ids");
+    refused(&a, 400, "InvalidParameter", "resource_ids");
     let err = app.resource_tags("CLUSTER", "c1").await.unwrap_err();
     assert_eq!(err.code(), tonic::Code::NotFound, "{err:?}");
 }
