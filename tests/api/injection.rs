@@ -4,9 +4,16 @@
 //! Each is either stored and answered byte for byte, and matches only itself in every filter, or
 //! refused with 400/INVALID_ARGUMENT naming the field; never a 500, never a changed query.
 
+use prost::bytes::{Buf, BufMut};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use tagging_service::proto::pb;
+use tonic::{
+    Status,
+    codec::{Codec, DecodeBuf, Decoder, EncodeBuf, Encoder},
+    codegen::http::uri::PathAndQuery,
+    transport::Channel,
+};
 
 use crate::{
     helpers::{Backend, PROJECT, TestApp, assert_invalid, authed, ids, tag},
@@ -925,6 +932,94 @@ async fn malformed_json_of_any_depth_or_shape_is_a_400_naming_the_body(b: Backen
     assert_eq!(err.code(), tonic::Code::NotFound, "{err:?}");
 }
 
+/// Sends and receives gRPC messages as the bytes they are, to send what no generated client would.
+#[derive(Clone, Copy, Default)]
+struct RawBytes;
+
+impl Codec for RawBytes {
+    type Encode = Vec<u8>;
+    type Decode = Vec<u8>;
+    type Encoder = Self;
+    type Decoder = Self;
+
+    fn encoder(&mut self) -> Self {
+        Self
+    }
+
+    fn decoder(&mut self) -> Self {
+        Self
+    }
+}
+
+impl Encoder for RawBytes {
+    type Item = Vec<u8>;
+    type Error = Status;
+
+    fn encode(&mut self, item: Vec<u8>, dst: &mut EncodeBuf<'_>) -> Result<(), Status> {
+        dst.put_slice(&item);
+        Ok(())
+    }
+}
+
+impl Decoder for RawBytes {
+    type Item = Vec<u8>;
+    type Error = Status;
+
+    fn decode(&mut self, src: &mut DecodeBuf<'_>) -> Result<Option<Vec<u8>>, Status> {
+        Ok(Some(src.copy_to_bytes(src.remaining()).to_vec()))
+    }
+}
+
+async fn raw_call(app: &TestApp, method: &'static str, message: &[u8]) -> Result<Vec<u8>, Status> {
+    let channel = Channel::from_shared(format!("http://{}", app.addr))
+        .expect("a URI")
+        .connect()
+        .await
+        .expect("connects");
+    let mut grpc = tonic::client::Grpc::new(channel);
+    grpc.ready().await.expect("ready");
+    let path = PathAndQuery::from_static(method);
+    grpc.unary(authed(&app.token, message.to_vec()), path, RawBytes)
+        .await
+        .map(tonic::Response::into_inner)
+}
+
+async fn grpc_strings_that_are_not_utf8_are_invalid_argument_naming_the_field(b: Backend) {
+    let app = TestApp::spawn(b).await;
+    app.tag("CLUSTER", &["c\u{FFFD}"], &[("k", "v")]).await;
+    let list = "/tagging.v1.TaggingService/ListResourceTags";
+    let write = "/tagging.v1.TaggingService/TagResources";
+    // Protobuf by hand: field 2 `resource_type`, field 3 `resource_id` / `resource_ids`, field 4
+    // `tags` holding a Tag of field 1 `key` and field 2 `value`.
+    let cases: [(&str, &[u8], &str); 5] = [
+        (list, b"\x12\x07CLUSTER\x1a\x02c\xff", "resource_id"),
+        (
+            write,
+            b"\x12\x07CLUSTER\x1a\x02c2\x22\x06\x0a\x01k\x12\x01\xff",
+            "tags.value",
+        ),
+        (
+            write,
+            b"\x12\x07CLUSTER\x1a\x02c2\x22\x06\x0a\x01\xc3\x12\x01v",
+            "tags.key",
+        ),
+        (list, b"\x12\x07CLUST", "resource_type"),
+        (list, b"\xff", "request"),
+    ];
+    for (method, message, field) in cases {
+        let err = raw_call(&app, method, message).await.expect_err("refused");
+        assert_invalid(&err, field);
+    }
+    // The same bytes, valid, are answered: the refusals above are about the bytes alone.
+    let answer = raw_call(&app, list, b"\x12\x07CLUSTER\x1a\x04c\xef\xbf\xbd").await;
+    assert_eq!(
+        answer.expect("a valid request"),
+        b"\x0a\x06\x0a\x01k\x12\x01v"
+    );
+    let err = app.resource_tags("CLUSTER", "c2").await.unwrap_err();
+    assert_eq!(err.code(), tonic::Code::NotFound, "{err:?}");
+}
+
 both_backends!(
     hostile_text_is_stored_and_answered_byte_exact_by_every_face,
     wildcards_and_quotes_in_filters_names_and_removals_match_only_themselves,
@@ -933,4 +1028,5 @@ both_backends!(
     control_characters_are_refused_naming_the_field_by_every_face,
     bytes_that_are_not_utf8_are_refused_never_replaced,
     malformed_json_of_any_depth_or_shape_is_a_400_naming_the_body,
+    grpc_strings_that_are_not_utf8_are_invalid_argument_naming_the_field,
 );
