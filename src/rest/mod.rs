@@ -197,6 +197,7 @@ fn route_error(
 ) -> Response {
     let body = RouteError {
         request_id: &id.0,
+        request_id_camel: &id.0,
         code,
         message: format!("{what} {} {}", request.method(), request.uri().path()),
     };
@@ -206,6 +207,9 @@ fn route_error(
 #[derive(serde::Serialize)]
 struct RouteError<'a> {
     request_id: &'a str,
+    /// Where ACK's SDK reads the request id; a stray path may come from it.
+    #[serde(rename = "requestId")]
+    request_id_camel: &'a str,
     code: &'a str,
     message: String,
 }

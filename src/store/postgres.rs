@@ -1,10 +1,10 @@
 //! The production backend: a sized pool of connections whose statements sqlx prepares once per
 //! connection and caches.
 
-use std::str::FromStr;
+use std::{str::FromStr, time::Duration};
 
 use sqlx::{
-    Arguments, Connection,
+    Arguments, Connection, Executor,
     postgres::{PgArguments, PgConnectOptions, PgConnection, PgPool, PgPoolOptions},
 };
 
@@ -16,6 +16,15 @@ use super::{
     sql::{self, Arg, Sql},
 };
 use crate::domain::{Locator, ResourceFilter, Scope, Tag, TagRowQuery, Visibility};
+
+/// How long a connection given back to the pool may take to become idle. A call abandoned at its
+/// deadline gives back a connection whose statement still runs (waiting for a lock, say); rather
+/// than let it hold a place in the pool until the statement ends, the pool closes it, and the
+/// server, checking every [`CLIENT_CHECK_MS`] that its client is still there, cancels the statement.
+const RELEASE_WAIT: Duration = Duration::from_secs(1);
+const CLIENT_CHECK_MS: u32 = 1000;
+/// `client_connection_check_interval` came with PostgreSQL 14.
+const CLIENT_CHECK_SINCE: u32 = 140_000;
 
 pub struct PostgresStore {
     pool: PgPool,
@@ -51,6 +60,26 @@ impl PostgresStore {
         let pool = PgPoolOptions::new()
             .max_connections(pool.max_connections)
             .acquire_timeout(pool.acquire_timeout)
+            .after_connect(|conn, _| {
+                Box::pin(async move {
+                    if conn.server_version_num() >= Some(CLIENT_CHECK_SINCE) {
+                        conn.execute(
+                            format!("SET client_connection_check_interval = {CLIENT_CHECK_MS}")
+                                .as_str(),
+                        )
+                        .await?;
+                    }
+                    Ok(())
+                })
+            })
+            .after_release(|conn, _| {
+                Box::pin(async move {
+                    match tokio::time::timeout(RELEASE_WAIT, conn.ping()).await {
+                        Ok(answered) => answered.map(|()| true),
+                        Err(_) => Ok(false),
+                    }
+                })
+            })
             .connect_with(options)
             .await?;
         Ok(Self { pool })

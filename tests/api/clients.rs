@@ -49,7 +49,7 @@ fn tools_dir() -> PathBuf {
     dir
 }
 
-fn repo_dir() -> &'static Path {
+pub(crate) fn repo_dir() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
 
@@ -169,18 +169,19 @@ fn install_grpcurl(bin: &Path) {
 /// The `python` of a virtual environment with grpcio-tools.
 async fn venv_python() -> PathBuf {
     static PYTHON: OnceLock<PathBuf> = OnceLock::new();
-    blocking(|| {
+    let name = format!("python-{}", PYTHON_PACKAGES.join("-"));
+    blocking(move || {
         PYTHON
-            .get_or_init(|| find_or_install_venv(PYTHON_PACKAGES))
+            .get_or_init(|| find_or_install_venv(&name, PYTHON_PACKAGES))
             .clone()
     })
     .await
 }
 
-/// The `python` of a cached virtual environment holding exactly `packages` (pinned), one venv per
-/// distinct list.
-pub(crate) fn find_or_install_venv(packages: &[&str]) -> PathBuf {
-    let venv = tools_dir().join(format!("python-{}", packages.join("-")));
+/// The `python` of the virtual environment `name` of the tools directory, made with `packages`
+/// (pinned) unless it exists. `name` must change whenever `packages` do.
+pub(crate) fn find_or_install_venv(name: &str, packages: &[&str]) -> PathBuf {
+    let venv = tools_dir().join(name);
     let python = venv.join("bin").join("python");
     if !python.is_file() {
         let work = staging_dir("python-venv-");

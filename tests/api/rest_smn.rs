@@ -224,6 +224,90 @@ async fn batch_create_and_delete_answer_204_and_change_the_tags(b: Backend) {
     );
 }
 
+/// CreateResourceTag and DeleteResourceTag, the single-tag routes the SMN SDK calls; a key named
+/// `action` or holding an encoded `/` is still one key.
+async fn single_tag_create_and_delete_answer_204_and_change_one_tag(b: Backend) {
+    let app = TestApp::spawn(b).await;
+    let tags = "p1/smn_topic/t1/tags";
+    for (key, value) in [("env", "dev"), ("action", "x"), ("a b/é", "y")] {
+        let created = post(
+            &app,
+            &app.token,
+            tags,
+            &json!({"tag": {"key": key, "value": value}}),
+        )
+        .await;
+        assert_eq!(created.status, StatusCode::NO_CONTENT, "{}", created.body);
+        assert_eq!(created.body, Value::Null);
+    }
+    let replaced = post(
+        &app,
+        &app.token,
+        tags,
+        &json!({"tag": {"key": "env", "value": "prod"}}),
+    )
+    .await;
+    assert_eq!(replaced.status, StatusCode::NO_CONTENT, "{}", replaced.body);
+    assert_eq!(
+        app.resource_tags("smn_topic", "t1").await.unwrap(),
+        owned(&[("a b/é", "y"), ("action", "x"), ("env", "prod")])
+    );
+
+    let delete = |key: &str| {
+        answer(
+            http()
+                .delete(v2(&app, &format!("{tags}/{key}")))
+                .header("x-auth-token", &app.token),
+        )
+    };
+    for (encoded, left) in [
+        ("action", vec![("a b/é", "y"), ("env", "prod")]),
+        ("a%20b%2F%C3%A9", vec![("env", "prod")]),
+        ("absent", vec![("env", "prod")]),
+    ] {
+        let deleted = delete(encoded).await;
+        assert_eq!(
+            deleted.status,
+            StatusCode::NO_CONTENT,
+            "{encoded}: {}",
+            deleted.body
+        );
+        assert_eq!(
+            app.resource_tags("smn_topic", "t1").await.unwrap(),
+            owned(&left)
+        );
+    }
+
+    let no_tag = post(
+        &app,
+        &app.token,
+        tags,
+        &json!({"key": "env", "value": "dev"}),
+    )
+    .await;
+    assert_error(&no_tag, 400, "SMN.00010400", "body");
+    let blank_key = post(
+        &app,
+        &app.token,
+        tags,
+        &json!({"tag": {"key": "", "value": "v"}}),
+    )
+    .await;
+    assert_error(&blank_key, 400, "SMN.00010400", "key");
+    let read_only = app.token_for("p1", true, false).await;
+    let refused = answer(
+        http()
+            .delete(v2(&app, &format!("{tags}/env")))
+            .header("x-auth-token", &read_only),
+    )
+    .await;
+    assert_error(&refused, 403, "SMN.00010403", "read");
+    assert_eq!(
+        app.resource_tags("smn_topic", "t1").await.unwrap(),
+        owned(&[("env", "prod")])
+    );
+}
+
 async fn batch_bodies_with_unknown_actions_or_duplicate_keys_are_400_and_change_nothing(
     b: Backend,
 ) {
@@ -676,6 +760,7 @@ both_backends!(
     an_untagged_registered_resource_has_no_tags_and_an_unknown_one_is_404,
     the_name_header_finds_a_resource_by_the_name_it_was_registered_with,
     batch_create_and_delete_answer_204_and_change_the_tags,
+    single_tag_create_and_delete_answer_204_and_change_one_tag,
     batch_bodies_with_unknown_actions_or_duplicate_keys_are_400_and_change_nothing,
     project_tags_list_every_key_with_its_values_for_that_type_only,
     count_answers_only_the_total_of_the_matching_resources,

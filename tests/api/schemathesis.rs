@@ -87,7 +87,8 @@ fn run_schemathesis(python: &Path, url: &str, token: &str) -> (bool, String) {
 }
 
 async fn every_documented_operation_answers_within_its_schema_for_generated_requests(b: Backend) {
-    let python = blocking(|| find_or_install_venv(PACKAGES)).await;
+    let venv = format!("python-{}", PACKAGES.join("-"));
+    let python = blocking(move || find_or_install_venv(&venv, PACKAGES)).await;
     let version = blocking({
         let python = python.clone();
         move || check(Command::new(python).args(["-m", "schemathesis.cli", "--version"]))

@@ -469,7 +469,7 @@ fn frames(mut body: &[u8]) -> Vec<(u8, Vec<u8>)> {
 
 /// Calls `method` of the tagging service over gRPC-Web (HTTP/1.1) with `message`, as the project's
 /// token; answers the response headers and the body's frames.
-async fn grpc_web_call(
+pub(crate) async fn grpc_web_call(
     app: &TestApp,
     method: &str,
     message: &[u8],
@@ -498,7 +498,7 @@ async fn grpc_web_call(
 }
 
 /// The `grpc-status` of a gRPC-Web answer: from its trailer frame, else (trailers-only) its headers.
-fn grpc_web_status(headers: &HeaderMap, frames: &[(u8, Vec<u8>)]) -> Option<String> {
+pub(crate) fn grpc_web_status(headers: &HeaderMap, frames: &[(u8, Vec<u8>)]) -> Option<String> {
     let from_trailers = frames
         .iter()
         .filter(|(flag, _)| flag & 0x80 != 0)
@@ -927,7 +927,7 @@ async fn postgres_health_goes_not_serving_while_the_database_refuses_connections
 const BINARY: &str = env!("CARGO_BIN_EXE_tagging-service");
 
 /// The binary with a clean environment of its own: no `TAGGING_…` variable of the test's.
-fn binary() -> Command {
+pub(crate) fn binary() -> Command {
     let mut cmd = Command::new(BINARY);
     for (name, _) in std::env::vars_os() {
         if name.to_string_lossy().starts_with("TAGGING_") {
@@ -952,7 +952,7 @@ fn drain(pipe: impl Read + Send + 'static) -> thread::JoinHandle<String> {
 
 /// Runs `cmd` to its exit, killing it after 10 s (which fails the test); answers the exit status,
 /// standard output and standard error.
-fn run_bounded(mut cmd: Command) -> (ExitStatus, String, String) {
+pub(crate) fn run_bounded(mut cmd: Command) -> (ExitStatus, String, String) {
     let mut child = cmd.spawn().expect("the binary starts");
     let out = drain(child.stdout.take().expect("stdout"));
     let err = drain(child.stderr.take().expect("stderr"));
@@ -1065,11 +1065,11 @@ fn the_binary_on_sqlite_exits_non_zero_at_start_naming_each_bad_option() {
 }
 
 /// A running server process, killed when dropped.
-struct Server {
+pub(crate) struct Server {
     child: Child,
-    addr: std::net::SocketAddr,
+    pub(crate) addr: std::net::SocketAddr,
     /// Every log line after the ready line, as it arrives.
-    log: Arc<Mutex<Vec<String>>>,
+    pub(crate) log: Arc<Mutex<Vec<String>>>,
 }
 
 impl Drop for Server {
@@ -1080,7 +1080,7 @@ impl Drop for Server {
 }
 
 /// Starts `serve` with JSON logs and waits (at most 15 s) for its `tagging-service ready` line.
-fn start_server(mut cmd: Command) -> Server {
+pub(crate) fn start_server(mut cmd: Command) -> Server {
     let mut child = cmd.spawn().expect("the binary starts");
     let stderr = child.stderr.take().expect("stderr");
     let _ = drain(child.stdout.take().expect("stdout"));
@@ -1209,7 +1209,11 @@ async fn the_binary_on_sqlite_takes_the_config_file_unless_the_environment_overr
 
 /// The JSON log lines whose span carries `request_id`, polled until `want` of them arrived (the
 /// server writes a call's line just after answering it).
-async fn log_lines_of(server: &Server, request_id: &str, want: usize) -> Vec<serde_json::Value> {
+pub(crate) async fn log_lines_of(
+    server: &Server,
+    request_id: &str,
+    want: usize,
+) -> Vec<serde_json::Value> {
     for _ in 0..100 {
         let lines: Vec<serde_json::Value> = server
             .log
