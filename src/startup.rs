@@ -109,6 +109,7 @@ impl Application {
             ),
             rest: rest::Options {
                 max_body_bytes: args.max_body_bytes as usize,
+                max_query_bytes: args.max_query_bytes as usize,
                 region_id: args.region_id.clone(),
             },
             max_message_bytes: args.max_message_bytes as usize,

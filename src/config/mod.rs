@@ -207,6 +207,16 @@ pub struct ServeArgs {
     /// Tags one resource may carry (system tags do not count).
     #[arg(long, env = "TAGGING_MAX_TAGS_PER_RESOURCE", default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub max_tags_per_resource: u32,
+    /// Resource ids one request may name.
+    #[arg(long, env = "TAGGING_MAX_RESOURCE_IDS", default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub max_resource_ids: u32,
+    /// Largest page a list call answers (`page_size`, SMN's `limit`).
+    #[arg(long, env = "TAGGING_MAX_PAGE_SIZE", default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub max_page_size: u32,
+    /// Largest REST query string, in bytes as received (percent-encoded); a longer one is refused
+    /// with 414. HTTP/1 itself refuses a request target above 64 KiB.
+    #[arg(long, env = "TAGGING_MAX_QUERY_BYTES", default_value_t = 8 * 1024, value_parser = clap::value_parser!(u32).range(256..=32 * 1024))]
+    pub max_query_bytes: u32,
     /// Largest gRPC message, received or sent, in bytes.
     #[arg(long, env = "TAGGING_MAX_MESSAGE_BYTES", default_value_t = 4 * 1024 * 1024, value_parser = clap::value_parser!(u32).range(1024..=64 * 1024 * 1024))]
     pub max_message_bytes: u32,
@@ -252,6 +262,10 @@ impl ServeArgs {
             reserved_prefixes,
             limits: Limits {
                 max_tags_per_resource: self.max_tags_per_resource as usize,
+                max_resource_ids: self.max_resource_ids as usize,
+                max_page_size: self.max_page_size,
+                // The default page never exceeds the largest one.
+                default_page_size: Limits::default().default_page_size.min(self.max_page_size),
                 ..Limits::default()
             },
         })
@@ -498,6 +512,54 @@ mod tests {
             "{merged:?}"
         );
         assert!(!merged.contains(&"--listen".to_owned()));
+    }
+
+    #[test]
+    fn limit_options_reach_the_rules_and_the_default_page_never_exceeds_the_largest() {
+        let file = config_file("max_resource_ids = 7\nmax_query_bytes = 4096\n");
+        let path = file.path().to_str().unwrap().to_owned();
+        let args = [
+            "tagging-service",
+            "serve",
+            "--config",
+            &path,
+            "--max-page-size",
+            "20",
+        ]
+        .map(String::from)
+        .to_vec();
+        let s = serve(with_config_file(args, |_| None).unwrap());
+        assert_eq!(s.max_query_bytes, 4096);
+        let limits = s.rules().unwrap().limits;
+        assert_eq!(
+            (
+                limits.max_resource_ids,
+                limits.max_page_size,
+                limits.default_page_size
+            ),
+            (7, 20, 20)
+        );
+        let defaults = serve(["tagging-service", "serve"].map(String::from).to_vec());
+        let limits = defaults.rules().unwrap().limits;
+        assert_eq!(
+            (
+                limits.max_resource_ids,
+                limits.max_page_size,
+                limits.default_page_size
+            ),
+            (50, 1000, 50)
+        );
+        assert_eq!(defaults.max_query_bytes, 8192);
+        for bad in [
+            ["--max-resource-ids", "0"],
+            ["--max-page-size", "0"],
+            ["--max-query-bytes", "100"],
+        ] {
+            let err = Cli::try_parse_from(["tagging-service", "serve", bad[0], bad[1]])
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(bad[0]), "{err}");
+        }
     }
 
     #[test]

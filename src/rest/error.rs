@@ -85,6 +85,21 @@ fn error_code(form: Form, code: Code) -> &'static str {
     }
 }
 
+/// A request target whose query string is over `--max-query-bytes`: HTTP's own 414, in the form's
+/// error shape. It has no gRPC code: it is refused before any call begins.
+pub fn query_too_long(form: Form, request_id: &RequestId, max: usize, got: usize) -> Response {
+    let body = Body {
+        request_id: &request_id.0,
+        code: match form {
+            Form::Ack => "URITooLong",
+            Form::Smn => "SMN.00010414",
+        },
+        message: format!("query string: must be at most {max} bytes (percent-encoded), got {got}"),
+        request_id_camel: (form == Form::Ack).then_some(&*request_id.0),
+    };
+    (StatusCode::URI_TOO_LONG, Json(body)).into_response()
+}
+
 impl IntoResponse for RestError {
     fn into_response(self) -> Response {
         log_hidden_cause(&self.error);

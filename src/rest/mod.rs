@@ -26,6 +26,7 @@ use axum::{
 };
 use tracing::Instrument;
 
+use error::query_too_long;
 pub use error::{Form, RestError, http_status};
 pub use request_line::LenientRequestLine;
 
@@ -83,6 +84,8 @@ pub struct RestState {
 #[derive(Debug, Clone, Default)]
 pub struct Options {
     pub max_body_bytes: usize,
+    /// The longest query string a form's route reads, in bytes as received.
+    pub max_query_bytes: usize,
     /// The ACK form's `region_id`, when sent, must be this one.
     pub region_id: Option<String>,
 }
@@ -107,9 +110,22 @@ pub fn router(
         options: Arc::new(options),
     };
     let signed = || middleware::from_fn_with_state(state.clone(), read_signature);
+    // Inside the form's extension, so the refusal is in that form's shape, and before the
+    // signature check, which would otherwise read the whole query first.
+    let query_limit = || middleware::from_fn_with_state(state.clone(), limit_query);
     Router::new()
-        .merge(ack::routes().layer(signed()).layer(Extension(Form::Ack)))
-        .merge(smn::routes().layer(signed()).layer(Extension(Form::Smn)))
+        .merge(
+            ack::routes()
+                .layer(signed())
+                .route_layer(query_limit())
+                .layer(Extension(Form::Ack)),
+        )
+        .merge(
+            smn::routes()
+                .layer(signed())
+                .route_layer(query_limit())
+                .layer(Extension(Form::Smn)),
+        )
         .route("/openapi.json", get(openapi))
         .route("/metrics", get(metrics_text))
         .route_layer(middleware::from_fn_with_state(state.clone(), count_call))
@@ -153,6 +169,22 @@ async fn count_call(
         started.elapsed(),
     );
     response
+}
+
+/// Refuses an over-long query string before a handler parses it (ACK's carries JSON).
+async fn limit_query(
+    State(state): State<RestState>,
+    Extension(form): Extension<Form>,
+    Extension(id): Extension<RequestId>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let max = state.options.max_query_bytes;
+    let got = request.uri().query().map_or(0, str::len);
+    if got > max {
+        return query_too_long(form, &id, max, got);
+    }
+    next.run(request).await
 }
 
 /// Unknown routes: a gRPC caller gets gRPC's UNIMPLEMENTED, anyone else a JSON 404.

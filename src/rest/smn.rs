@@ -41,8 +41,8 @@ pub fn routes() -> Router<RestState> {
         )
 }
 
-/// SMN's default and largest `limit`, and our largest page.
-const MAX_LIMIT: u64 = 1000;
+/// SMN's default `limit`; a smaller `--max-page-size` lowers it.
+const DEFAULT_LIMIT: u64 = 1000;
 
 #[derive(Serialize, Deserialize)]
 struct TagJson {
@@ -316,13 +316,14 @@ async fn project_tags(
         let (in_path, resource_type) = path(p)?;
         let project_id = project(x_project.as_deref(), in_path)?;
         // SMN's form has no pagination: gather every page.
+        let page_size = core.limits().max_page_size as i32;
         let mut tags = Vec::new();
         let mut next_token = String::new();
         loop {
             let req = pb::ListProjectTagsRequest {
                 project_id: project_id.clone(),
                 resource_type: resource_type.clone(),
-                page_size: MAX_LIMIT as i32,
+                page_size,
                 next_token,
             };
             let page = core.list_project_tags(&caller, req).await?;
@@ -405,7 +406,8 @@ async fn instances(
                 Ok(Json(CountAnswer { total_count }).into_response())
             }
             "filter" => {
-                let limit = number("limit", b.limit.as_ref(), MAX_LIMIT, 1..=MAX_LIMIT)?;
+                let max = u64::from(core.limits().max_page_size);
+                let limit = number("limit", b.limit.as_ref(), DEFAULT_LIMIT.min(max), 1..=max)?;
                 let offset = number("offset", b.offset.as_ref(), 0, 0..=u64::from(u32::MAX))?;
                 let page = |page_size: u64, next_token: String| pb::ListResourcesRequest {
                     project_id: count.project_id.clone(),
@@ -426,7 +428,7 @@ async fn instances(
                 let mut exhausted = false;
                 while skip > 0 {
                     let skipped = core
-                        .list_resources(&caller, page(skip.min(MAX_LIMIT), next_token))
+                        .list_resources(&caller, page(skip.min(max), next_token))
                         .await?;
                     skip -= skipped.resources.len() as u64;
                     next_token = skipped.next_token;

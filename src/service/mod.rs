@@ -14,7 +14,7 @@ use rand::RngCore;
 pub use admission::{Admission, parse_grpc_timeout};
 
 use crate::{
-    domain::{Cursor, Error, PageTokens, QueryBinding, Rules},
+    domain::{Cursor, Error, Limits, PageTokens, QueryBinding, Rules},
     store::{PoolStats, TagStore},
 };
 
@@ -34,6 +34,11 @@ impl TaggingCore {
             rules,
             pages: PageTokens::new(key),
         })
+    }
+
+    /// The configured size limits, for the REST forms that page on the caller's behalf.
+    pub fn limits(&self) -> &Limits {
+        &self.rules.limits
     }
 
     pub fn pool_stats(&self) -> PoolStats {

@@ -187,7 +187,8 @@ async fn a_write_blocked_past_the_callers_deadline_is_deadline_exceeded_and_leav
 }
 
 async fn the_servers_request_timeout_bounds_a_call_that_sets_no_deadline(b: Backend) {
-    let app = TestApp::spawn_with(b, &["--request-timeout-ms", "300"]).await;
+    // Long enough that the writes after the lock is released finish in time on a loaded machine.
+    let app = TestApp::spawn_with(b, &["--request-timeout-ms", "1500"]).await;
     let lock = WriteLock::take(&app).await;
 
     let status = app
@@ -389,60 +390,100 @@ async fn grpc_messages_above_max_message_bytes_are_out_of_range_and_write_nothin
     assert_eq!(written, expected);
 }
 
+async fn grpc_answers_above_max_message_bytes_are_refused_and_at_it_are_sent(b: Backend) {
+    let app = TestApp::spawn_with(b, &["--max-message-bytes", "2048"]).await;
+    let mut c = app.client.clone();
+    // Ten tags of 200-character values, written in two requests each well under the limit; the
+    // last value is sized so that the answer of ListResourceTags is exactly 2048 bytes.
+    let tags = |last: usize| -> Vec<pb::Tag> {
+        (0..10)
+            .map(|i| {
+                tag(
+                    &format!("k{i}"),
+                    &"v".repeat(if i == 9 { last } else { 200 }),
+                )
+            })
+            .collect()
+    };
+    let answer_len = |last| pb::ListResourceTagsResponse { tags: tags(last) }.encoded_len();
+    let last = 200 + 2048 - answer_len(200);
+    assert_eq!(answer_len(last), 2048);
+    let read = |id: &str| pb::ListResourceTagsRequest {
+        resource_type: "CLUSTER".into(),
+        resource_id: id.into(),
+        ..Default::default()
+    };
+    for (id, last) in [("at", last), ("over", last + 1)] {
+        let all = tags(last);
+        for half in all.chunks(5) {
+            let mut req = tag_request(&[id], &[]);
+            req.tags = half.to_vec();
+            c.tag_resources(authed(&app.token, req))
+                .await
+                .expect("each half is a small request");
+        }
+    }
+    let at = c
+        .list_resource_tags(authed(&app.token, read("at")))
+        .await
+        .expect("an answer of exactly 2048 bytes is sent")
+        .into_inner();
+    assert_eq!(at.encoded_len(), 2048);
+    let over = c
+        .list_resource_tags(authed(&app.token, read("over")))
+        .await
+        .expect_err("an answer of 2049 bytes is not sent");
+    assert_eq!(over.code(), Code::OutOfRange, "{over:?}");
+}
+
 /// A valid `PUT /tags` body of `resource_id` that is exactly `size` bytes long.
 fn json_body_of_size(resource_id: &str, size: usize) -> String {
-    let body = |last: usize| {
-        let mut tags: Vec<serde_json::Value> = (0..8)
-            .map(|i| json!({"key": format!("k{i}"), "value": "v".repeat(200)}))
+    let body = |values: &[usize]| {
+        let tags: Vec<serde_json::Value> = values
+            .iter()
+            .enumerate()
+            .map(|(i, n)| json!({"key": format!("k{i}"), "value": "v".repeat(*n)}))
             .collect();
-        tags.push(json!({"key": "k8", "value": "v".repeat(last)}));
         json!({"resource_type": "CLUSTER", "resource_ids": [resource_id], "tags": tags}).to_string()
     };
-    let last = (size + 1)
-        .checked_sub(body(1).len())
-        .expect("size reachable");
-    assert!(last <= 255, "value of {last} characters");
-    let text = body(last);
+    // Whole tags of 200-character values, then one shorter value to land exactly on `size`.
+    let mut values = Vec::new();
+    while body(&[values.as_slice(), &[200, 0]].concat()).len() <= size {
+        values.push(200);
+    }
+    let short = size - body(&[values.as_slice(), &[0]].concat()).len();
+    values.push(short);
+    let text = body(&values);
     assert_eq!(text.len(), size);
     text
 }
 
-async fn rest_bodies_above_max_body_bytes_are_invalid_parameter_naming_body(b: Backend) {
+async fn rest_bodies_pass_at_max_body_bytes_and_are_refused_one_byte_beyond(b: Backend) {
     let app = TestApp::spawn_with(b, &["--max-body-bytes", "1024"]).await;
-
-    let big = answer(
-        http()
-            .put(tags_url(&app))
-            .bearer_auth(&app.token)
-            .header("content-type", "application/json")
-            .body(json_body_of_size("big-body", 2000)),
-    )
-    .await;
-    assert_error(&big, 400, "InvalidParameter", "body");
-    assert_never_written(&app, "big-body").await;
-
-    // Below the limit, the same kind of body is written.
-    let small_body = json!({
-        "resource_type": "CLUSTER",
-        "resource_ids": ["small-body"],
-        "tags": [{"key": "pad", "value": "v".repeat(200)}],
-    })
-    .to_string();
-    assert!(small_body.len() < 1024);
-    let small = answer(
-        http()
-            .put(tags_url(&app))
-            .bearer_auth(&app.token)
-            .header("content-type", "application/json")
-            .body(small_body),
-    )
-    .await;
-    assert_eq!(small.status, StatusCode::OK, "{}", small.body);
+    let put = |body: String| {
+        answer(
+            http()
+                .put(format!("http://{}/tags", app.addr))
+                .bearer_auth(&app.token)
+                .header("content-type", "application/json")
+                .body(body),
+        )
+    };
+    let over = put(json_body_of_size("over", 1025)).await;
+    assert_error(&over, 400, "InvalidParameter", "body");
+    assert_never_written(&app, "over").await;
+    let body = json_body_of_size("at-limit", 1024);
+    let sent: serde_json::Value = serde_json::from_str(&body).expect("JSON");
+    let at = put(body).await;
+    assert_eq!(at.status, StatusCode::OK, "{}", at.body);
+    let written = app
+        .resource_tags("CLUSTER", "at-limit")
+        .await
+        .expect("read");
     assert_eq!(
-        app.resource_tags("CLUSTER", "small-body")
-            .await
-            .expect("read"),
-        [("pad".to_owned(), "v".repeat(200))]
+        written.len(),
+        sent["tags"].as_array().expect("tags").len(),
+        "every tag of the body was written"
     );
 }
 
@@ -783,7 +824,8 @@ both_backends!(
     a_write_blocked_past_the_callers_deadline_is_deadline_exceeded_and_leaves_nothing_behind,
     the_servers_request_timeout_bounds_a_call_that_sets_no_deadline,
     grpc_messages_above_max_message_bytes_are_out_of_range_and_write_nothing,
-    rest_bodies_above_max_body_bytes_are_invalid_parameter_naming_body,
+    grpc_answers_above_max_message_bytes_are_refused_and_at_it_are_sent,
+    rest_bodies_pass_at_max_body_bytes_and_are_refused_one_byte_beyond,
     grpc_web_over_http1_answers_a_data_frame_and_a_trailer_frame,
     cors_allows_only_the_configured_origins_and_exposes_the_request_id,
     metrics_count_calls_by_transport_method_and_code,
