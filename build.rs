@@ -30,6 +30,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     tonic_prost_build::configure()
         .build_client(true)
         .build_server(true)
+        // Undecodable requests are INVALID_ARGUMENT, not tonic-prost's INTERNAL.
+        .codec_path("crate::grpc::TaggingCodec")
         .compile_fds(descriptors)?;
     Ok(())
 }

@@ -1,7 +1,9 @@
 //! The gRPC face: the tagging service, server reflection and health, over the shared core.
 
 mod api;
+mod codec;
 mod status;
 
 pub use api::TaggingApi;
+pub use codec::TaggingCodec;
 pub use status::{code_of, log_hidden_cause};

@@ -77,13 +77,24 @@ struct TagBody {
 struct Params(Vec<(String, String)>);
 
 impl Params {
-    fn parse(raw: Option<&str>) -> Self {
-        let pairs = url::form_urlencoded::parse(raw.unwrap_or_default().as_bytes());
-        Self(
-            pairs
-                .map(|(k, v)| (k.into_owned(), v.into_owned()))
-                .collect(),
-        )
+    /// Decodes `a=b&c=d` as forms do (`+` is a space). Unlike `form_urlencoded`, which replaces
+    /// bytes that are not UTF-8 with U+FFFD and so would store or match another value, such a
+    /// parameter is refused.
+    fn parse(raw: Option<&str>) -> Result<Self, Error> {
+        let mut pairs = Vec::new();
+        for pair in raw.unwrap_or_default().split('&').filter(|p| !p.is_empty()) {
+            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+            let name = String::from_utf8(form_decode(name)).map_err(|_| {
+                Error::invalid(
+                    "query",
+                    "parameter names must be UTF-8 once percent-decoded",
+                )
+            })?;
+            let value = String::from_utf8(form_decode(value))
+                .map_err(|_| Error::invalid(name.as_str(), "must be UTF-8 once percent-decoded"))?;
+            pairs.push((name, value));
+        }
+        Ok(Self(pairs))
     }
 
     fn one(&self, name: &str) -> Result<Option<&str>, Error> {
@@ -132,6 +143,31 @@ impl Params {
     }
 }
 
+/// `+` as a space and `%XX` as its byte; a `%` not followed by two hex digits stays as it is.
+fn form_decode(s: &str) -> Vec<u8> {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |at: usize| bytes.get(at).and_then(|b| (*b as char).to_digit(16));
+        match (bytes[i], hex(i + 1), hex(i + 2)) {
+            (b'%', Some(hi), Some(lo)) => {
+                out.push((hi * 16 + lo) as u8);
+                i += 3;
+            }
+            (b'+', _, _) => {
+                out.push(b' ');
+                i += 1;
+            }
+            (b, _, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    out
+}
+
 const IDS_EXAMPLE: &str = r#"["c1","c2"]"#;
 
 async fn list(call: Call, RawQuery(query): RawQuery) -> Result<Json<ListAnswer>, RestError> {
@@ -139,7 +175,7 @@ async fn list(call: Call, RawQuery(query): RawQuery) -> Result<Json<ListAnswer>,
     let project_id = call.header("x-project-id").unwrap_or_default().to_owned();
     let region = call.region();
     call.run(|caller, core| async move {
-        let p = Params::parse(query.as_deref());
+        let p = Params::parse(query.as_deref())?;
         region.check(&p.text("region_id")?)?;
         let tags: Vec<TagIn> = p.json("tags", r#"[{"key":"env","value":"dev"}]"#)?;
         let req = pb::ListTagResourcesRequest {
@@ -198,7 +234,7 @@ async fn untag(call: Call, RawQuery(query): RawQuery) -> Result<Json<WriteAnswer
     let project_id = call.header("x-project-id").unwrap_or_default().to_owned();
     let region = call.region();
     call.run(|caller, core| async move {
-        let p = Params::parse(query.as_deref());
+        let p = Params::parse(query.as_deref())?;
         region.check(&p.text("region_id")?)?;
         let req = pb::UntagResourcesRequest {
             project_id,
@@ -211,4 +247,36 @@ async fn untag(call: Call, RawQuery(query): RawQuery) -> Result<Json<WriteAnswer
         Ok(Json(WriteAnswer { request_id }))
     })
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parameters_decode_as_forms_do() {
+        for raw in [
+            "a=b+c&d=%22%E4%B8%AD%22",
+            "x=100%&y=%zz&z&&w=",
+            "k=%25_%5F%2B",
+        ] {
+            let theirs: Vec<(String, String)> = url::form_urlencoded::parse(raw.as_bytes())
+                .into_owned()
+                .collect();
+            assert_eq!(Params::parse(Some(raw)).expect("UTF-8").0, theirs, "{raw}");
+        }
+    }
+
+    #[test]
+    fn a_parameter_that_is_not_utf8_is_refused_by_name() {
+        for (raw, field) in [
+            ("resource_ids=%5B%22%FF%22%5D", "resource_ids"),
+            ("%C3=1", "query"),
+        ] {
+            match Params::parse(Some(raw)) {
+                Err(Error::InvalidArgument(v)) => assert_eq!(v[0].field, field, "{raw}"),
+                other => panic!("{raw}: {:?}", other.map(|p| p.0)),
+            }
+        }
+    }
 }

@@ -350,8 +350,12 @@ impl FromRequestParts<RestState> for Call {
 }
 
 impl Call {
+    /// A header as UTF-8 text. One that is not UTF-8 reads as U+FFFD rather than as absent, so
+    /// it is refused or matches nothing instead of being silently ignored.
     fn header(&self, name: &str) -> Option<&str> {
-        self.headers.get(name).and_then(|v| v.to_str().ok())
+        self.headers
+            .get(name)
+            .map(|v| std::str::from_utf8(v.as_bytes()).unwrap_or("\u{FFFD}"))
     }
 
     fn region(&self) -> Region {
