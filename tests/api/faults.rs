@@ -7,7 +7,6 @@
 
 use std::{
     collections::{HashMap, HashSet},
-    io::Write,
     net::SocketAddr,
     process::Stdio,
     sync::{
@@ -33,7 +32,7 @@ use tonic_health::pb::{
 };
 
 use crate::{
-    helpers::{Backend, PROJECT, TestApp, TestDb, authed, ids, tag},
+    helpers::{Backend, PROJECT, TestApp, TestDb, authed, ids, report, tag},
     pg_cluster::PgCluster,
     rest_ack::{answer, assert_error, http},
     service_limits::{grpc_web_call, grpc_web_status},
@@ -47,12 +46,6 @@ const CLIENT_LIMIT: Duration = Duration::from_secs(60);
 /// statement); reaching it fails the test.
 const STATE_LIMIT: Duration = Duration::from_secs(30);
 const RESOURCE_TYPE: &str = "CLUSTER";
-
-/// Writes a test's figures to the process's standard error, which the test harness does not
-/// capture (`eprintln!` is captured and shown only for failing tests), so CI's log shows them.
-fn report(line: &str) {
-    let _ = writeln!(std::io::stderr(), "{line}");
-}
 
 // ---------------------------------------------------------------------------------------------
 // The service as a process of its own

@@ -292,3 +292,10 @@ impl TestApp {
         Ok(tags.into_iter().map(|t| (t.key, t.value)).collect())
     }
 }
+
+/// Writes a test's figures to the process's standard error, which the test harness does not
+/// capture (`eprintln!` is captured and shown only for failing tests), so CI's log shows them.
+pub fn report(line: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "{line}");
+}

@@ -17,7 +17,7 @@ use tagging_service::{
 use tonic::{Code, Status, metadata::MetadataMap};
 
 use crate::{
-    helpers::{Backend, TestApp, authed, ids, tag},
+    helpers::{Backend, TestApp, authed, ids, report, tag},
     rest_ack::http,
 };
 
@@ -1010,6 +1010,11 @@ async fn a_token_of_project_a_reaches_nothing_of_project_b_through_any_rpc_or_ro
         failures.push(format!("B's rows changed from {before:#?} to {after:#?}"));
     }
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+    report(&format!(
+        "isolation ({b:?}): {} calls of project A at project B (every RPC and route): each answered as its row expects, 0 bytes of B in any answer, B's {} rows unchanged",
+        rows.len(),
+        before.len()
+    ));
 
     // B still reads its data, and its token pages on: nothing A did disturbed it.
     let next = app
@@ -1056,6 +1061,10 @@ async fn a_read_only_token_is_refused_every_write_rpc_and_route_and_changes_noth
         failures.push(format!("B's rows changed from {before:#?} to {after:#?}"));
     }
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+    report(&format!(
+        "isolation ({b:?}): {} writes with a read-only token, all refused, nothing changed",
+        rows.len()
+    ));
 }
 
 both_backends!(
