@@ -3,7 +3,7 @@
 
 mod backend;
 mod postgres;
-mod sql;
+pub mod sql;
 mod sqlite;
 
 use std::{sync::Arc, time::Duration};
