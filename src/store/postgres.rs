@@ -5,7 +5,7 @@ use std::str::FromStr;
 
 use sqlx::{
     Arguments, Connection,
-    postgres::{PgArguments, PgConnectOptions, PgConnection, PgPool, PgPoolOptions},
+    postgres::{PgArguments, PgConnectOptions, PgConnection, PgPool},
 };
 
 use super::{
@@ -48,11 +48,7 @@ impl PostgresStore {
             }
             None => options,
         };
-        let pool = PgPoolOptions::new()
-            .max_connections(pool.max_connections)
-            .acquire_timeout(pool.acquire_timeout)
-            .connect_with(options)
-            .await?;
+        let pool = super::pool_options(pool).connect_with(options).await?;
         Ok(Self { pool })
     }
 }
