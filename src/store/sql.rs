@@ -186,10 +186,13 @@ pub fn upsert_tags<'a>(pks: &'a [i64], tags: &'a [Tag]) -> Sql<'a> {
     sql
 }
 
-/// The first resource among `pks` that carries more counted tags than the limit, if any.
+/// The first resource among `pks` that carries more counted tags than the limit, if any. Counted
+/// per internal id through the tags' primary key first, and only offenders joined to their ids:
+/// joining before grouping let PostgreSQL hash a scan of every resource while its statistics lagged
+/// a growing table (0.5–0.8 s a call during the bulk seed).
 pub fn over_limit<'a>(pks: &'a [i64], limit: TagLimit<'a>) -> Sql<'a> {
     let mut sql = Sql::new(
-        "SELECT r.resource_id, COUNT(*) FROM tags t JOIN resources r ON r.pk = t.resource_pk WHERE t.resource_pk IN ",
+        "SELECT r.resource_id, c.n FROM (SELECT t.resource_pk, COUNT(*) AS n FROM tags t WHERE t.resource_pk IN ",
     );
     sql.list(pks, |pk| Arg::Int(*pk));
     for prefix in limit.exempt_prefixes {
@@ -197,9 +200,9 @@ pub fn over_limit<'a>(pks: &'a [i64], limit: TagLimit<'a>) -> Sql<'a> {
         write!(sql.text, " AND substr(t.key, 1, {len}) <> ").expect("writing to a String");
         sql.text(prefix);
     }
-    sql.push(" GROUP BY r.resource_id HAVING COUNT(*) > ")
+    sql.push(" GROUP BY t.resource_pk HAVING COUNT(*) > ")
         .int(i64::try_from(limit.max).unwrap_or(i64::MAX))
-        .push(" ORDER BY r.resource_id LIMIT 1");
+        .push(") c JOIN resources r ON r.pk = c.resource_pk ORDER BY r.resource_id LIMIT 1");
     sql
 }
 

@@ -11,6 +11,7 @@ mod lifecycle;
 mod openapi;
 mod pagination;
 mod queries;
+mod query_plans;
 mod raw_http;
 mod rest_ack;
 mod rest_smn;
