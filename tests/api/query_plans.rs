@@ -76,7 +76,8 @@ async fn plan(app: &TestApp, b: Backend, q: &Sql<'_>) -> String {
         }
         Backend::Sqlite => {
             let mut conn = SqliteConnection::connect(&app.database_url).await.unwrap();
-            let mut query = sqlx::query(&format!("EXPLAIN QUERY PLAN {}", q.text));
+            let text = format!("EXPLAIN QUERY PLAN {}", q.text);
+            let mut query = sqlx::query(&text);
             for a in &q.args {
                 query = match *a {
                     Arg::Text(s) => query.bind(s),
