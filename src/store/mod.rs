@@ -3,7 +3,7 @@
 
 mod backend;
 mod postgres;
-mod sql;
+pub mod sql;
 mod sqlite;
 
 use std::{sync::Arc, time::Duration};
@@ -280,6 +280,27 @@ pub struct PoolSettings {
     /// PostgreSQL stops a statement that runs longer, so a call abandoned at its deadline does not
     /// leave its query running.
     pub statement_timeout: Option<Duration>,
+}
+
+/// sqlx pings every pooled connection before handing it out, one extra round trip per statement
+/// (per call, twice: token, then query). Only a connection idle this long is pinged now: one in
+/// steady use has just proved itself, and one broken since is discarded on its first error.
+const PING_IDLE_AFTER: Duration = Duration::from_secs(1);
+
+/// Pool options both backends share: size, acquire timeout, and the ping rule above.
+fn pool_options<DB: sqlx::Database>(pool: &PoolSettings) -> sqlx::pool::PoolOptions<DB> {
+    sqlx::pool::PoolOptions::new()
+        .max_connections(pool.max_connections)
+        .acquire_timeout(pool.acquire_timeout)
+        .test_before_acquire(false)
+        .before_acquire(|conn, meta| {
+            Box::pin(async move {
+                if meta.idle_for >= PING_IDLE_AFTER {
+                    sqlx::Connection::ping(conn).await?;
+                }
+                Ok(true)
+            })
+        })
 }
 
 /// Opens the database named by `url`, applies its migrations, and answers its store.

@@ -5,7 +5,7 @@ use std::{str::FromStr, time::Duration};
 
 use sqlx::{
     Arguments, Connection, Executor,
-    postgres::{PgArguments, PgConnectOptions, PgConnection, PgPool, PgPoolOptions},
+    postgres::{PgArguments, PgConnectOptions, PgConnection, PgPool},
 };
 
 use super::{
@@ -51,15 +51,17 @@ impl PostgresStore {
             .run(&mut migrating)
             .await?;
         migrating.close().await?;
+        // Every statement is one of a few fixed shapes whose generic plans are committed in
+        // bench/explain/. Left to choose, PostgreSQL re-plans a tag filter on every call (its
+        // custom plan looks cheaper), and planning costs five times what executing does.
+        let options = options.options([("plan_cache_mode", "force_generic_plan")]);
         let options = match pool.statement_timeout {
             Some(limit) => {
                 options.options([("statement_timeout", format!("{}ms", limit.as_millis()))])
             }
             None => options,
         };
-        let pool = PgPoolOptions::new()
-            .max_connections(pool.max_connections)
-            .acquire_timeout(pool.acquire_timeout)
+        let pool = super::pool_options(pool)
             .after_connect(|conn, _| {
                 Box::pin(async move {
                     if conn.server_version_num() >= Some(CLIENT_CHECK_SINCE) {

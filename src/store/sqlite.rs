@@ -7,8 +7,7 @@ use std::{str::FromStr, time::Duration};
 use sqlx::{
     Arguments,
     sqlite::{
-        SqliteArguments, SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
-        SqliteSynchronous,
+        SqliteArguments, SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqliteSynchronous,
     },
 };
 
@@ -55,15 +54,12 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Full)
             .busy_timeout(BUSY_TIMEOUT)
             .foreign_keys(true);
-        let write = SqlitePoolOptions::new()
+        let write = super::pool_options(pool)
             .max_connections(1)
-            .acquire_timeout(pool.acquire_timeout)
             .connect_with(options.clone())
             .await?;
         sqlx::migrate!("migrations/sqlite").run(&write).await?;
-        let read = SqlitePoolOptions::new()
-            .max_connections(pool.max_connections)
-            .acquire_timeout(pool.acquire_timeout)
+        let read = super::pool_options(pool)
             .connect_with(options.read_only(true))
             .await?;
         Ok(Self { read, write })

@@ -16,6 +16,7 @@ mod openapi;
 mod pagination;
 mod pg_cluster;
 mod queries;
+mod query_plans;
 mod raw_http;
 mod rest_ack;
 mod rest_smn;

@@ -1,0 +1,277 @@
+//! Direct access to the benchmark's database: the internal id a page cursor holds, query plans, and
+//! the database's own rate for a statement (SQLite; PostgreSQL uses pgbench).
+
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicBool, AtomicU64, Ordering},
+    },
+    time::{Duration, Instant},
+};
+
+use anyhow::Context;
+use serde::{Deserialize, Serialize};
+use sqlx::{
+    Arguments, Row,
+    postgres::{PgArguments, PgPool, PgPoolOptions},
+    sqlite::{SqliteArguments, SqliteConnectOptions, SqlitePool, SqlitePoolOptions},
+};
+use tagging_service::store::sql::{Arg, Sql};
+
+/// A statement with owned arguments, as stored in `shapes.json`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Shape {
+    pub name: String,
+    pub text: String,
+    pub args: Vec<Value>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Value {
+    Int(i64),
+    Text(String),
+}
+
+impl Shape {
+    pub fn new(name: &str, sql: &Sql<'_>) -> Self {
+        Self {
+            name: name.to_owned(),
+            text: sql.text.clone(),
+            args: sql
+                .args
+                .iter()
+                .map(|a| match *a {
+                    Arg::Text(s) => Value::Text(s.to_owned()),
+                    Arg::Int(i) => Value::Int(i),
+                })
+                .collect(),
+        }
+    }
+
+    /// The text with `$n` as pgbench variables `:pn`; highest first so `$1` never eats `$10`.
+    pub fn pgbench_text(&self) -> String {
+        (1..=self.args.len()).rev().fold(self.text.clone(), |t, n| {
+            t.replace(&format!("${n}"), &format!(":p{n}"))
+        })
+    }
+
+    /// Literal SQL for `EXECUTE` of the prepared statement.
+    pub fn literal_args(&self) -> String {
+        self.args
+            .iter()
+            .map(|v| match v {
+                Value::Int(i) => i.to_string(),
+                Value::Text(s) => format!("'{}'", s.replace('\'', "''")),
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+#[derive(Clone)]
+pub enum Db {
+    Postgres(PgPool),
+    Sqlite(SqlitePool),
+}
+
+fn pg_args(shape: &Shape) -> anyhow::Result<PgArguments> {
+    let mut out = PgArguments::default();
+    for v in &shape.args {
+        match v {
+            Value::Int(i) => out.add(*i),
+            Value::Text(s) => out.add(s.clone()),
+        }
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    }
+    Ok(out)
+}
+
+fn lite_args(shape: &Shape) -> anyhow::Result<SqliteArguments<'static>> {
+    let mut out = SqliteArguments::default();
+    for v in &shape.args {
+        match v {
+            Value::Int(i) => out.add(*i),
+            Value::Text(s) => out.add(s.clone()),
+        }
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    }
+    Ok(out)
+}
+
+impl Db {
+    pub async fn open(url: &str, connections: u32) -> anyhow::Result<Self> {
+        Ok(if url.starts_with("sqlite:") {
+            let options: SqliteConnectOptions = url.parse()?;
+            Db::Sqlite(
+                SqlitePoolOptions::new()
+                    .max_connections(connections)
+                    .connect_with(options.read_only(true))
+                    .await?,
+            )
+        } else {
+            Db::Postgres(
+                PgPoolOptions::new()
+                    .max_connections(connections)
+                    .connect(url)
+                    .await?,
+            )
+        })
+    }
+
+    pub async fn resource_pk(&self, project: &str, rtype: &str, id: &str) -> anyhow::Result<i64> {
+        const Q: &str = "SELECT pk FROM resources WHERE project_id = $1 AND resource_type = $2 AND resource_id = $3";
+        Ok(match self {
+            Db::Postgres(p) => {
+                sqlx::query_scalar(Q)
+                    .bind(project)
+                    .bind(rtype)
+                    .bind(id)
+                    .fetch_one(p)
+                    .await?
+            }
+            Db::Sqlite(p) => {
+                sqlx::query_scalar(Q)
+                    .bind(project)
+                    .bind(rtype)
+                    .bind(id)
+                    .fetch_one(p)
+                    .await?
+            }
+        })
+    }
+
+    /// The plan of `shape`: on PostgreSQL executed, as planned for these values (custom plan) and
+    /// as planned once for any values (the generic plan a cached prepared statement may switch to).
+    pub async fn explain(&self, shape: &Shape) -> anyhow::Result<String> {
+        let mut out = format!(
+            "-- {}\n{}\n-- arguments: {}\n",
+            shape.name,
+            shape.text,
+            shape.literal_args()
+        );
+        match self {
+            Db::Postgres(p) => {
+                let mut conn = p.acquire().await?;
+                for mode in ["force_custom_plan", "force_generic_plan"] {
+                    sqlx::query(&format!("SET plan_cache_mode = {mode}"))
+                        .execute(&mut *conn)
+                        .await?;
+                    sqlx::query(&format!("PREPARE bench_q AS {}", shape.text))
+                        .execute(&mut *conn)
+                        .await?;
+                    let explain = format!(
+                        "EXPLAIN (ANALYZE, BUFFERS) EXECUTE bench_q({})",
+                        shape.literal_args()
+                    );
+                    let lines: Vec<String> =
+                        sqlx::query_scalar(&explain).fetch_all(&mut *conn).await?;
+                    sqlx::query("DEALLOCATE bench_q")
+                        .execute(&mut *conn)
+                        .await?;
+                    out.push_str(&format!(
+                        "\n-- plan_cache_mode = {mode}\n{}\n",
+                        lines.join("\n")
+                    ));
+                }
+                sqlx::query("RESET plan_cache_mode")
+                    .execute(&mut *conn)
+                    .await?;
+            }
+            Db::Sqlite(p) => {
+                let rows = sqlx::query_with(
+                    &format!("EXPLAIN QUERY PLAN {}", shape.text),
+                    lite_args(shape)?,
+                )
+                .fetch_all(p)
+                .await?;
+                out.push_str("\n-- EXPLAIN QUERY PLAN\n");
+                for row in rows {
+                    let (id, parent): (i64, i64) = (row.try_get(0)?, row.try_get(1)?);
+                    let detail: String = row.try_get(3)?;
+                    out.push_str(&format!("{id} {parent} {detail}\n"));
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Runs `shapes` one after the other, as one call does.
+    async fn run_once(&self, shapes: &[Shape]) -> anyhow::Result<()> {
+        for shape in shapes {
+            match self {
+                Db::Postgres(p) => {
+                    sqlx::query_with(&shape.text, pg_args(shape)?)
+                        .fetch_all(p)
+                        .await?;
+                }
+                Db::Sqlite(p) => {
+                    sqlx::query_with(&shape.text, lite_args(shape)?)
+                        .fetch_all(p)
+                        .await?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+#[derive(clap::Args)]
+pub struct DbbenchArgs {
+    #[arg(long)]
+    db_url: String,
+    /// `shapes.json` written by `prepare`.
+    #[arg(long)]
+    shapes: std::path::PathBuf,
+    /// Statements to run per iteration, in order, by name (e.g. `token,list_resource_tags`).
+    #[arg(long, value_delimiter = ',')]
+    run: Vec<String>,
+    /// Pool size and tasks: the service's pool size.
+    #[arg(long, default_value_t = 16)]
+    connections: u32,
+    #[arg(long, default_value_t = 10)]
+    seconds: u64,
+}
+
+pub async fn dbbench(args: DbbenchArgs) -> anyhow::Result<()> {
+    let all: Vec<Shape> = serde_json::from_slice(&std::fs::read(&args.shapes)?)?;
+    let shapes: Vec<Shape> = args
+        .run
+        .iter()
+        .map(|name| {
+            all.iter()
+                .find(|s| &s.name == name)
+                .cloned()
+                .with_context(|| format!("no shape `{name}`"))
+        })
+        .collect::<anyhow::Result<_>>()?;
+    let db = Db::open(&args.db_url, args.connections).await?;
+    let shapes = Arc::new(shapes);
+    let (done, stop) = (
+        Arc::new(AtomicU64::new(0)),
+        Arc::new(AtomicBool::new(false)),
+    );
+    let mut tasks = Vec::new();
+    for _ in 0..args.connections {
+        let (db, shapes, done, stop) = (db.clone(), shapes.clone(), done.clone(), stop.clone());
+        tasks.push(tokio::spawn(async move {
+            while !stop.load(Ordering::Relaxed) {
+                db.run_once(&shapes).await?;
+                done.fetch_add(1, Ordering::Relaxed);
+            }
+            anyhow::Ok(())
+        }));
+    }
+    // A second's warm-up, as h2load and pgbench get.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let (start, started) = (done.load(Ordering::Relaxed), Instant::now());
+    tokio::time::sleep(Duration::from_secs(args.seconds)).await;
+    let n = done.load(Ordering::Relaxed) - start;
+    let secs = started.elapsed().as_secs_f64();
+    stop.store(true, Ordering::Relaxed);
+    for t in tasks {
+        t.await??;
+    }
+    println!("dbbench {} rate={:.0}", args.run.join("+"), n as f64 / secs);
+    Ok(())
+}

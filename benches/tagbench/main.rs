@@ -1,0 +1,44 @@
+//! The benchmark's helper, driven by `bench/run.sh`: seeds a dataset through the service's own
+//! bulk path, writes the request bodies h2load sends (gRPC frames of the real prost types) and the
+//! service's own SQL for pgbench, records query plans, and measures SQLite's own rate.
+
+mod dataset;
+mod db;
+mod prepare;
+mod seed;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Tags `--resources` resources with `--tags-per-resource` tags each, through `TagResources`.
+    Seed(seed::SeedArgs),
+    /// Writes frames, REST paths, SQL scripts and query plans for the measured calls into `--out`.
+    Prepare(prepare::PrepareArgs),
+    /// Runs each prepared statement on the database alone (the SQLite analogue of pgbench).
+    Dbbench(db::DbbenchArgs),
+}
+
+fn main() -> anyhow::Result<()> {
+    // `cargo bench` passes `--bench`; a run without a subcommand (plain `cargo bench`) does nothing.
+    let argv: Vec<String> = std::env::args().filter(|a| a != "--bench").collect();
+    if argv.len() < 2 {
+        eprintln!("tagbench: run through bench/run.sh");
+        return Ok(());
+    }
+    let cli = Cli::parse_from(argv);
+    let rt = tokio::runtime::Runtime::new()?;
+    rt.block_on(async {
+        match cli.command {
+            Command::Seed(args) => seed::run(args).await,
+            Command::Prepare(args) => prepare::run(args).await,
+            Command::Dbbench(args) => db::dbbench(args).await,
+        }
+    })
+}

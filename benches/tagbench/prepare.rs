@@ -1,0 +1,306 @@
+//! Everything the load phases need, made from the seeded data: the gRPC frames h2load sends (one
+//! zero byte, a 4-byte big-endian length, the protobuf bytes), the REST paths wrk asks for, the
+//! service's own statements for each call (for pgbench and the SQLite run), and their plans.
+
+use std::{fmt::Write as _, fs, path::PathBuf};
+
+use anyhow::Context;
+use clap::Parser;
+use prost::Message;
+use tagging_service::{
+    config::{Cli, Command},
+    domain::{KeyFilter, Scope, TagRowQuery, Visibility},
+    proto::pb,
+    store::sql,
+};
+
+use crate::{
+    dataset::{self, PROJECT, RESOURCE_TYPE},
+    db::{Db, Shape},
+    seed::{authed, client},
+};
+
+const PAGE: i32 = 100;
+
+#[derive(clap::Args)]
+pub struct PrepareArgs {
+    #[arg(long)]
+    url: String,
+    #[arg(long, env = "BENCH_TOKEN")]
+    token: String,
+    #[arg(long)]
+    db_url: String,
+    /// The page the deep-page phases ask for (the last one when there are fewer).
+    #[arg(long, default_value_t = 1000)]
+    deep_page: u32,
+    #[arg(long)]
+    out: PathBuf,
+    /// Where the plans go, as `<backend>-<shape>.txt`.
+    #[arg(long)]
+    explain_dir: PathBuf,
+}
+
+/// The gRPC length-prefixed message of `m`, uncompressed.
+fn frame(m: &impl Message) -> Vec<u8> {
+    let body = m.encode_to_vec();
+    let len = u32::try_from(body.len()).expect("small message");
+    let mut out = Vec::with_capacity(body.len() + 5);
+    out.push(0);
+    out.extend_from_slice(&len.to_be_bytes());
+    out.extend_from_slice(&body);
+    out
+}
+
+fn list_request(
+    ids: Vec<String>,
+    tags: Vec<pb::Tag>,
+    next_token: String,
+) -> pb::ListTagResourcesRequest {
+    pb::ListTagResourcesRequest {
+        project_id: String::new(),
+        resource_type: RESOURCE_TYPE.into(),
+        resource_ids: ids,
+        tags,
+        page_size: PAGE,
+        next_token,
+    }
+}
+
+/// The visibility of an ordinary (non-system) caller under the default options.
+fn visibility() -> anyhow::Result<Visibility> {
+    match Cli::parse_from(["tagging-service", "serve"]).command {
+        Command::Serve(args) => Ok(Visibility {
+            hidden_prefixes: args.rules()?.reserved_prefixes,
+        }),
+        _ => anyhow::bail!("`serve` parses as serve"),
+    }
+}
+
+/// A page deep into a filter: the page number reached, its request token, and the last row
+/// (resource id, key) of the page before it, which is the store's cursor.
+struct Deep {
+    page: u32,
+    token: String,
+    after: Option<(String, String)>,
+    rows: usize,
+}
+
+async fn walk(args: &PrepareArgs, tags: &[pb::Tag]) -> anyhow::Result<Deep> {
+    let mut client = client(&args.url).await?;
+    let (mut page, mut token, mut after) = (1, String::new(), None);
+    let call = |token: String| list_request(Vec::new(), tags.to_vec(), token);
+    while page < args.deep_page {
+        let answer = client
+            .list_tag_resources(authed(call(token.clone()), &args.token)?)
+            .await?
+            .into_inner();
+        if answer.next_token.is_empty() {
+            break;
+        }
+        let last = answer
+            .tag_resources
+            .last()
+            .context("a full page has rows")?;
+        after = Some((last.resource_id.clone(), last.tag_key.clone()));
+        token = answer.next_token;
+        page += 1;
+    }
+    let rows = client
+        .list_tag_resources(authed(call(token.clone()), &args.token)?)
+        .await?
+        .into_inner()
+        .tag_resources
+        .len();
+    Ok(Deep {
+        page,
+        token,
+        after,
+        rows,
+    })
+}
+
+pub async fn run(args: PrepareArgs) -> anyhow::Result<()> {
+    let db = Db::open(&args.db_url, 2).await?;
+    let backend = match db {
+        Db::Postgres(_) => "postgres",
+        Db::Sqlite(_) => "sqlite",
+    };
+    let scope = Scope {
+        project_id: PROJECT.into(),
+        resource_type: RESOURCE_TYPE.into(),
+    };
+    let vis = visibility()?;
+    let token_id = args
+        .token
+        .split('_')
+        .nth(1)
+        .context("a token is tgs_<id>_<secret>")?;
+    let limit = u32::try_from(PAGE + 1).expect("small");
+    let mut shapes = Vec::new();
+    let mut frames: Vec<(String, Vec<u8>)> = vec![(
+        "health".into(),
+        frame(&tonic_health::pb::HealthCheckRequest {
+            service: String::new(),
+        }),
+    )];
+    let mut env = String::new();
+
+    shapes.push(Shape {
+        name: "token".into(),
+        text: sql::SELECT_TOKEN.into(),
+        args: vec![crate::db::Value::Text(token_id.into())],
+    });
+    let one = dataset::one_id();
+    shapes.push(Shape::new(
+        "list_resource_tags",
+        &sql::resource_tags(&scope, "resource_id", &one, &vis),
+    ));
+    frames.push((
+        "list_resource_tags".into(),
+        frame(&pb::ListResourceTagsRequest {
+            project_id: String::new(),
+            resource_type: RESOURCE_TYPE.into(),
+            resource_id: one.clone(),
+            resource_id_type: 0,
+        }),
+    ));
+    writeln!(env, "SMN_PATH='/v2/{PROJECT}/{RESOURCE_TYPE}/{one}/tags'")?;
+
+    let ids = dataset::some_ids();
+    let by_ids = TagRowQuery {
+        resource_ids: ids.clone(),
+        tags: Vec::new(),
+    };
+    shapes.push(Shape::new(
+        "by_ids",
+        &sql::tag_rows(&scope, &by_ids, &vis, None, limit),
+    ));
+    frames.push((
+        "by_ids".into(),
+        frame(&list_request(ids.clone(), Vec::new(), String::new())),
+    ));
+    let ack_query = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("resource_type", RESOURCE_TYPE)
+        .append_pair("resource_ids", &serde_json::to_string(&ids)?)
+        .append_pair("page_size", &PAGE.to_string())
+        .finish();
+    writeln!(env, "ACK_PATH='/tags?{ack_query}'")?;
+
+    for n in [1, 2] {
+        let tags = dataset::filter(n);
+        let query = TagRowQuery {
+            resource_ids: Vec::new(),
+            tags: tags
+                .iter()
+                .map(|t| KeyFilter {
+                    key: t.key.clone(),
+                    values: vec![t.value.clone()],
+                })
+                .collect(),
+        };
+        let first = format!("tag{n}_p1");
+        shapes.push(Shape::new(
+            &first,
+            &sql::tag_rows(&scope, &query, &vis, None, limit),
+        ));
+        frames.push((
+            first,
+            frame(&list_request(Vec::new(), tags.clone(), String::new())),
+        ));
+
+        let deep = walk(&args, &tags).await?;
+        let after = match &deep.after {
+            Some((id, key)) => Some((
+                db.resource_pk(PROJECT, RESOURCE_TYPE, id).await?,
+                key.as_str(),
+            )),
+            None => None,
+        };
+        let name = format!("tag{n}_deep");
+        shapes.push(Shape::new(
+            &name,
+            &sql::tag_rows(&scope, &query, &vis, after, limit),
+        ));
+        frames.push((
+            name,
+            frame(&list_request(Vec::new(), tags, deep.token.clone())),
+        ));
+        writeln!(
+            env,
+            "DEEP_PAGE_TAG{n}={}\nDEEP_ROWS_TAG{n}={}",
+            deep.page, deep.rows
+        )?;
+    }
+
+    for dir in ["frames", "sql"] {
+        fs::create_dir_all(args.out.join(dir))?;
+    }
+    fs::create_dir_all(&args.explain_dir)?;
+    for (name, bytes) in &frames {
+        fs::write(args.out.join("frames").join(format!("{name}.bin")), bytes)?;
+    }
+    let token_shape = shapes[0].clone();
+    for shape in &shapes {
+        fs::write(
+            args.out.join("sql").join(format!("{}.sql", shape.name)),
+            format!("{};\n", shape.pgbench_text()),
+        )?;
+        fs::write(
+            args.out.join("sql").join(format!("{}.vars", shape.name)),
+            pgbench_vars(shape, "p"),
+        )?;
+        // The whole of a call: the token lookup, then the call's statement.
+        let call = format!(
+            "{};\n{};\n",
+            token_shape.pgbench_text().replace(":p1", ":t1"),
+            shape.pgbench_text()
+        );
+        fs::write(
+            args.out
+                .join("sql")
+                .join(format!("call_{}.sql", shape.name)),
+            call,
+        )?;
+        fs::write(
+            args.out
+                .join("sql")
+                .join(format!("call_{}.vars", shape.name)),
+            format!(
+                "{}{}",
+                pgbench_vars(&token_shape, "t"),
+                pgbench_vars(shape, "p")
+            ),
+        )?;
+        if shape.name != "token" {
+            let plan = db
+                .explain(shape)
+                .await
+                .with_context(|| format!("explaining {}", shape.name))?;
+            fs::write(
+                args.explain_dir
+                    .join(format!("{backend}-{}.txt", shape.name)),
+                plan,
+            )?;
+        }
+    }
+    fs::write(
+        args.out.join("shapes.json"),
+        serde_json::to_vec_pretty(&shapes)?,
+    )?;
+    fs::write(args.out.join("paths.env"), &env)?;
+    print!("{env}");
+    Ok(())
+}
+
+/// `-D` arguments for pgbench, one `name=value` a line.
+fn pgbench_vars(shape: &Shape, prefix: &str) -> String {
+    shape
+        .args
+        .iter()
+        .enumerate()
+        .map(|(i, v)| match v {
+            crate::db::Value::Int(n) => format!("{prefix}{}={n}\n", i + 1),
+            crate::db::Value::Text(s) => format!("{prefix}{}={s}\n", i + 1),
+        })
+        .collect()
+}
