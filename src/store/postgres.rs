@@ -61,7 +61,7 @@ impl PostgresStore {
             }
             None => options,
         };
-        let pool = super::pool_options(pool)
+        let pool = super::pool_options::<sqlx::Postgres>(pool)
             .after_connect(|conn, _| {
                 Box::pin(async move {
                     if conn.server_version_num() >= Some(CLIENT_CHECK_SINCE) {
