@@ -433,16 +433,7 @@ mod tests {
         for v in vectors {
             let text = |k: &str| v[k].as_str().unwrap_or_else(|| panic!("{k}"));
             let name = text("name");
-            let mut headers = HeaderMap::new();
-            for (k, value) in v["headers"].as_object().expect("headers") {
-                let name = axum::http::HeaderName::from_bytes(k.as_bytes()).expect("header name");
-                let value = value
-                    .as_str()
-                    .expect("header value")
-                    .parse()
-                    .expect("value");
-                headers.append(name, value);
-            }
+            let headers = headers_of(v);
             let scheme = scheme_of(text("authorization")).expect("a signature scheme");
             let date_text = headers[scheme.date_header()].to_str().unwrap().to_owned();
             let query = text("query");
@@ -472,6 +463,114 @@ mod tests {
             assert_eq!(signed.signature, text("signature"), "{name}");
             assert_eq!(signed.access_key_id, text("access_key_id"), "{name}");
         }
+    }
+
+    /// A vector's headers, as its SDK sent them.
+    fn headers_of(v: &serde_json::Value) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        for (k, value) in v["headers"].as_object().expect("headers") {
+            let name = axum::http::HeaderName::from_bytes(k.as_bytes()).expect("header name");
+            headers.append(name, value.as_str().expect("text").parse().expect("value"));
+        }
+        headers
+    }
+
+    fn vector(name: &str) -> serde_json::Value {
+        let file: serde_json::Value =
+            serde_json::from_str(include_str!("../../tests/fixtures/signature_vectors.json"))
+                .expect("the vectors are JSON");
+        file["vectors"]
+            .as_array()
+            .expect("vectors")
+            .iter()
+            .find(|v| v["name"] == name)
+            .unwrap_or_else(|| panic!("no vector {name}"))
+            .clone()
+    }
+
+    /// A vector's request with its `Authorization` naming `signed` as the signed headers, inspected
+    /// `late` seconds after its date.
+    fn inspect_altered(
+        v: &serde_json::Value,
+        signed: &str,
+        body: &str,
+        late: i64,
+    ) -> Result<SignedRequest, Error> {
+        let mut headers = headers_of(v);
+        let scheme = scheme_of(v["authorization"].as_str().unwrap()).unwrap();
+        let (field, gap) = match scheme {
+            Scheme::Acs3 => ("Credential", ","),
+            Scheme::SdkHmac => ("Access", ", "),
+        };
+        let authorization = format!(
+            "{} {field}=AK{gap}SignedHeaders={signed}{gap}Signature={}",
+            scheme.name(),
+            "0".repeat(64)
+        );
+        headers.insert("authorization", authorization.parse().unwrap());
+        let date = parse_date(scheme, headers[scheme.date_header()].to_str().unwrap()).unwrap();
+        let query = v["query"].as_str().unwrap();
+        let received = Received {
+            method: v["method"].as_str().unwrap(),
+            path: v["path"].as_str().unwrap(),
+            query: (!query.is_empty()).then_some(query),
+            headers: &headers,
+            body: body.as_bytes(),
+        };
+        inspect(&received, date + late).expect("a signed request")
+    }
+
+    #[track_caller]
+    fn assert_fault(result: Result<SignedRequest, Error>, fault: SignatureFault, says: &str) {
+        match result {
+            Err(Error::BadSignature(f, message)) => {
+                assert_eq!(f, fault, "{message}");
+                assert!(message.contains(says), "`{says}` in {message}");
+            }
+            other => panic!("expected {fault:?}, got {other:?}"),
+        }
+    }
+
+    /// What is checked before any key: the headers that must be signed, the body hash, the clock.
+    #[test]
+    fn unsigned_required_headers_an_altered_body_and_a_skewed_date_are_refused() {
+        let ack = vector("ack_tag_resources_json_body");
+        let body = ack["body"].as_str().unwrap();
+        let all = "host;x-acs-content-sha256;x-acs-date;x-acs-signature-nonce";
+        assert!(inspect_altered(&ack, all, body, 0).is_ok());
+        assert!(inspect_altered(&ack, all, body, MAX_SKEW_SECS).is_ok());
+        assert!(inspect_altered(&ack, all, body, -MAX_SKEW_SECS).is_ok());
+        for (signed, missing) in [
+            (
+                "x-acs-content-sha256;x-acs-date;x-acs-signature-nonce",
+                "host",
+            ),
+            (
+                "host;x-acs-content-sha256;x-acs-signature-nonce",
+                "x-acs-date",
+            ),
+            (
+                "host;x-acs-content-sha256;x-acs-date",
+                "x-acs-signature-nonce",
+            ),
+        ] {
+            let refused = inspect_altered(&ack, signed, body, 0);
+            assert_fault(refused, SignatureFault::Incomplete, missing);
+        }
+        let altered = inspect_altered(&ack, all, &body.replace("dev", "prod"), 0);
+        assert_fault(altered, SignatureFault::Mismatch, "x-acs-content-sha256");
+        for late in [MAX_SKEW_SECS + 1, -MAX_SKEW_SECS - 1] {
+            let skewed = inspect_altered(&ack, all, body, late);
+            assert_fault(skewed, SignatureFault::TimeSkewed, "x-acs-date");
+        }
+
+        let smn = vector("smn_list_resource_tags");
+        let body = smn["body"].as_str().unwrap();
+        assert!(inspect_altered(&smn, "host;x-sdk-date", body, 0).is_ok());
+        let refused = inspect_altered(&smn, "host;x-project-id", body, 0);
+        assert_fault(refused, SignatureFault::Incomplete, "x-sdk-date");
+        let skewed = inspect_altered(&smn, "host;x-sdk-date", body, MAX_SKEW_SECS + 1);
+        assert_fault(skewed, SignatureFault::TimeSkewed, "x-sdk-date");
     }
 
     #[test]

@@ -158,6 +158,17 @@ fn path<T>(extracted: Result<Path<T>, PathRejection>) -> Result<T, Error> {
         .map_err(|e| Error::invalid("path", e.body_text()))
 }
 
+/// `{project_id}`, `{resource_type}`, `{resource_id}`.
+type ResourcePath = (String, String, String);
+
+/// The resource a route's path names, its project checked against `X-Project-Id`.
+fn resource(
+    x_project: Option<&str>,
+    (in_path, resource_type, resource_id): ResourcePath,
+) -> Result<ResourcePath, Error> {
+    Ok((project(x_project, in_path)?, resource_type, resource_id))
+}
+
 /// The project in the path; an `X-Project-Id` sent beside it must agree.
 fn project(header: Option<&str>, in_path: String) -> Result<String, Error> {
     match header.filter(|h| !h.is_empty()) {
@@ -178,8 +189,7 @@ async fn resource_tags(
         .map(str::to_ascii_lowercase);
     let x_project = call.header("x-project-id").map(str::to_owned);
     call.run(|caller, core| async move {
-        let (in_path, resource_type, resource_id) = path(p)?;
-        let project_id = project(x_project.as_deref(), in_path)?;
+        let (project_id, resource_type, resource_id) = resource(x_project.as_deref(), path(p)?)?;
         let resource_id_type = match id_type.as_deref() {
             None | Some("id") => pb::ResourceIdType::Id,
             Some("name") => pb::ResourceIdType::Name,
@@ -211,8 +221,7 @@ async fn batch(
 ) -> Result<StatusCode, RestError> {
     let x_project = call.header("x-project-id").map(str::to_owned);
     call.run(|caller, core| async move {
-        let (in_path, resource_type, resource_id) = path(p)?;
-        let project_id = project(x_project.as_deref(), in_path)?;
+        let (project_id, resource_type, resource_id) = resource(x_project.as_deref(), path(p)?)?;
         let b: BatchBody = json_body(body)?;
         match b.action.as_str() {
             "create" => {
@@ -252,8 +261,7 @@ async fn create_tag(
 ) -> Result<StatusCode, RestError> {
     let x_project = call.header("x-project-id").map(str::to_owned);
     call.run(|caller, core| async move {
-        let (in_path, resource_type, resource_id) = path(p)?;
-        let project_id = project(x_project.as_deref(), in_path)?;
+        let (project_id, resource_type, resource_id) = resource(x_project.as_deref(), path(p)?)?;
         let b: CreateTagBody = json_body(body)?;
         let req = pb::TagResourcesRequest {
             project_id,
@@ -266,9 +274,6 @@ async fn create_tag(
     })
     .await
 }
-
-/// `{project_id}`, `{resource_type}`, `{resource_id}`.
-type ResourcePath = (String, String, String);
 
 /// DeleteResourceTag: one key off one resource; an absent key is not an error.
 async fn delete_tag(
@@ -293,9 +298,10 @@ async fn untag_one(
 ) -> Result<StatusCode, RestError> {
     let x_project = call.header("x-project-id").map(str::to_owned);
     call.run(|caller, core| async move {
-        let ((in_path, resource_type, resource_id), key) = path(p)?;
+        let (named, key) = path(p)?;
+        let (project_id, resource_type, resource_id) = resource(x_project.as_deref(), named)?;
         let req = pb::UntagResourcesRequest {
-            project_id: project(x_project.as_deref(), in_path)?,
+            project_id,
             resource_type,
             resource_ids: vec![resource_id],
             tag_keys: vec![key],

@@ -18,7 +18,7 @@ use std::{
 
 use prost::Message;
 use serde_json::json;
-use sqlx::{Connection, Executor, PgConnection, SqliteConnection};
+use sqlx::{Connection, PgConnection};
 use tagging_service::proto::pb::{self, tagging_service_client::TaggingServiceClient};
 use tokio::{
     io::{AsyncBufReadExt, BufReader},
@@ -35,7 +35,7 @@ use crate::{
     helpers::{Backend, PROJECT, TestApp, TestDb, authed, ids, report, tag},
     pg_cluster::PgCluster,
     rest_ack::{answer, assert_error, http},
-    service_limits::{grpc_web_call, grpc_web_status},
+    service_limits::{WriteLock, grpc_web_call, grpc_web_status},
 };
 
 const BINARY: &str = env!("CARGO_BIN_EXE_tagging-service");
@@ -676,40 +676,12 @@ async fn a_service_killed_mid_load_keeps_every_acknowledged_batch_and_applies_no
 /// A lock the test holds on its own connection: on PostgreSQL the row of resource `hot` (writes
 /// to it wait, other resources are free); on SQLite the database's write lock (every write waits,
 /// reads do not).
-enum HotLock {
-    Postgres(PgConnection),
-    Sqlite(SqliteConnection),
-}
-
-impl HotLock {
-    async fn take(app: &TestApp) -> Self {
-        if app.database_url.starts_with("sqlite:") {
-            let mut conn = SqliteConnection::connect(&app.database_url)
-                .await
-                .expect("the test's SQLite connection");
-            conn.execute("BEGIN IMMEDIATE")
-                .await
-                .expect("SQLite's write lock");
-            Self::Sqlite(conn)
-        } else {
-            let mut conn = PgConnection::connect(&app.database_url)
-                .await
-                .expect("the test's PostgreSQL connection");
-            conn.execute("BEGIN").await.expect("BEGIN");
-            conn.execute("SELECT pk FROM resources WHERE resource_id = 'hot' FOR UPDATE")
-                .await
-                .expect("the row of `hot`");
-            Self::Postgres(conn)
-        }
-    }
-
-    async fn release(self) {
-        match self {
-            Self::Postgres(mut conn) => conn.execute("ROLLBACK").await.map(drop),
-            Self::Sqlite(mut conn) => conn.execute("ROLLBACK").await.map(drop),
-        }
-        .expect("ROLLBACK");
-    }
+async fn hot_lock(app: &TestApp) -> WriteLock {
+    WriteLock::holding(
+        app,
+        "SELECT pk FROM resources WHERE resource_id = 'hot' FOR UPDATE",
+    )
+    .await
 }
 
 /// How many of the service's statements wait for a lock in the test's database.
@@ -755,7 +727,7 @@ const MAX_CONNECTIONS: u32 = 2;
 async fn calls_past_their_deadline_give_back_their_connections_and_statements(b: Backend) {
     let app = TestApp::spawn_with(b, &["--db-max-connections", &MAX_CONNECTIONS.to_string()]).await;
     app.tag(RESOURCE_TYPE, &["hot"], &[("env", "dev")]).await;
-    let lock = HotLock::take(&app).await;
+    let lock = hot_lock(&app).await;
     let mut client = app.client.clone();
 
     // On PostgreSQL, first one call that waits long enough to be seen waiting by the database. (A

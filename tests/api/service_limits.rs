@@ -53,14 +53,19 @@ async fn assert_never_written(app: &TestApp, id: &str) {
 }
 
 /// The database's write lock, held by the test's own connection until released: while it is held,
-/// every write of the service blocks.
-enum WriteLock {
+/// every write of the service blocks (on PostgreSQL, every write that needs what `holding` locks).
+pub(crate) enum WriteLock {
     Sqlite(SqliteConnection),
     Postgres(PgConnection),
 }
 
 impl WriteLock {
     async fn take(app: &TestApp) -> Self {
+        Self::holding(app, "LOCK TABLE resources IN ACCESS EXCLUSIVE MODE").await
+    }
+
+    /// SQLite's write lock, or on PostgreSQL the lock `postgres_lock` takes in an open transaction.
+    pub(crate) async fn holding(app: &TestApp, postgres_lock: &str) -> Self {
         if app.database_url.starts_with("sqlite:") {
             let mut conn = SqliteConnection::connect(&app.database_url)
                 .await
@@ -74,14 +79,14 @@ impl WriteLock {
                 .await
                 .expect("the test's own PostgreSQL connection");
             conn.execute("BEGIN").await.expect("BEGIN");
-            conn.execute("LOCK TABLE resources IN ACCESS EXCLUSIVE MODE")
+            conn.execute(postgres_lock)
                 .await
-                .expect("the test locks `resources`");
+                .unwrap_or_else(|e| panic!("the test takes its lock ({postgres_lock}): {e}"));
             Self::Postgres(conn)
         }
     }
 
-    async fn release(self) {
+    pub(crate) async fn release(self) {
         match self {
             Self::Sqlite(mut conn) => {
                 conn.execute("ROLLBACK").await.expect("ROLLBACK");
@@ -1273,26 +1278,31 @@ pub(crate) async fn log_lines_of(
     panic!("no log line for request {request_id}");
 }
 
-#[tokio::test]
-async fn every_call_logs_one_line_with_its_request_id_method_project_status_and_latency_and_never_the_token()
- {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let db = format!("sqlite:{}", dir.path().join("logs.db").display());
+/// A token of `p1` made by the binary on `db`, and the binary's `serve` on `db` with JSON logs.
+fn token_and_json_serve(db: &str) -> (String, Command) {
     let mut create = binary();
-    create.args(["token", "create", "--project", "p1", "--database-url", &db]);
+    create.args(["token", "create", "--project", "p1", "--database-url", db]);
     let (status, stdout, stderr) = run_bounded(create);
     assert!(status.success(), "token create: {stderr}");
-    let token = stdout.trim().to_owned();
     let mut serve = binary();
     serve.args([
         "serve",
         "--listen",
         "127.0.0.1:0",
         "--database-url",
-        &db,
+        db,
         "--log-format",
         "json",
     ]);
+    (stdout.trim().to_owned(), serve)
+}
+
+#[tokio::test]
+async fn every_call_logs_one_line_with_its_request_id_method_project_status_and_latency_and_never_the_token()
+ {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = format!("sqlite:{}", dir.path().join("logs.db").display());
+    let (token, serve) = token_and_json_serve(&db);
     let server = start_server(serve);
 
     let mut client = TaggingServiceClient::connect(format!("http://{}", server.addr))
@@ -1351,21 +1361,7 @@ async fn every_call_logs_one_line_with_its_request_id_method_project_status_and_
 async fn the_binary_on_sqlite_answers_a_call_in_flight_at_sigterm_before_it_exits() {
     let dir = tempfile::tempdir().expect("temp dir");
     let db = format!("sqlite:{}", dir.path().join("drain.db").display());
-    let mut create = binary();
-    create.args(["token", "create", "--project", "p1", "--database-url", &db]);
-    let (status, stdout, stderr) = run_bounded(create);
-    assert!(status.success(), "token create: {stderr}");
-    let token = stdout.trim().to_owned();
-    let mut serve = binary();
-    serve.args([
-        "serve",
-        "--listen",
-        "127.0.0.1:0",
-        "--database-url",
-        &db,
-        "--log-format",
-        "json",
-    ]);
+    let (token, serve) = token_and_json_serve(&db);
     let mut server = start_server(serve);
 
     // The test holds SQLite's write lock, so the write below waits (the busy timeout is 5 s).
