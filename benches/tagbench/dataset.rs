@@ -1,5 +1,12 @@
-//! The seeded dataset. Resources come in batches of 50 (the most one `TagResources` call takes),
-//! and every resource of a batch carries the batch's tags, so each call is one maximal batch.
+//! The seeded dataset, in two passes of `TagResources` calls of 50 resources (the most one call
+//! takes), every resource of a call getting the call's tags:
+//! 1. bulk: consecutive resources, which registers them (so internal ids follow resource ids in
+//!    runs of 50) with `k02`… (values varying by call);
+//! 2. filter tags: `env` and `tier`, each call naming resources spread over the whole id range,
+//!    so the resources a filter matches are spread evenly too. Had they come in runs of 50, the
+//!    first page of a filter would find its ten resources side by side and any other page would
+//!    first skip runs that do not match, and page 1000 would be compared with a page that is
+//!    cheap by accident of the data.
 
 use tagging_service::proto::pb;
 
@@ -9,33 +16,48 @@ pub const BATCH: u64 = 50;
 
 const ENVS: [&str; 4] = ["prod", "dev", "test", "stage"];
 const TIERS: [&str; 2] = ["web", "db"];
+/// `env` and `tier`, set by the second pass.
+pub const FILTER_TAGS: u64 = 2;
 
 pub fn resource_id(i: u64) -> String {
     format!("r-{i:08}")
 }
 
-/// `env` (1 in 4 batches is `prod`), `tier` (1 in 2 is `web`, independent of `env`), then
-/// `k02`… with values that vary by batch.
-pub fn batch_tags(batch: u64, per_resource: u64) -> Vec<pb::Tag> {
+/// The first pass's call `call`: resources `50·call`… and the tags `k02`… up to `per_resource`.
+pub fn bulk_call(call: u64, resources: u64, per_resource: u64) -> (Vec<String>, Vec<pb::Tag>) {
+    let first = call * BATCH;
+    let ids = (first..(first + BATCH).min(resources))
+        .map(resource_id)
+        .collect();
+    let tags = (FILTER_TAGS..per_resource)
+        .map(|j| pb::Tag {
+            key: format!("k{j:02}"),
+            value: format!("v{}", (call * 7 + j) % 97),
+        })
+        .collect();
+    (ids, tags)
+}
+
+/// The second pass's call `call` of `calls`: resources `call`, `call + calls`, … with `env` (`prod`
+/// for 1 call in 4) and `tier` (`web` for 1 in 2, independent of `env`). With `calls` a multiple of
+/// 8, as it is for round sizes, resource `i` matches both exactly when `i % 8 == 0`.
+pub fn filter_call(call: u64, calls: u64, resources: u64) -> (Vec<String>, Vec<pb::Tag>) {
     let idx = |n: u64, len: usize| usize::try_from(n % len as u64).expect("small");
-    let mut tags = vec![
+    let ids = (call..resources)
+        .step_by(usize::try_from(calls).expect("small"))
+        .map(resource_id)
+        .collect();
+    let tags = vec![
         pb::Tag {
             key: "env".into(),
-            value: ENVS[idx(batch, ENVS.len())].into(),
+            value: ENVS[idx(call, ENVS.len())].into(),
         },
         pb::Tag {
             key: "tier".into(),
-            value: TIERS[idx(batch / 4, TIERS.len())].into(),
+            value: TIERS[idx(call / 4, TIERS.len())].into(),
         },
     ];
-    for j in 2..per_resource {
-        tags.push(pb::Tag {
-            key: format!("k{j:02}"),
-            value: format!("v{}", (batch * 7 + j) % 97),
-        });
-    }
-    tags.truncate(usize::try_from(per_resource).expect("small"));
-    tags
+    (ids, tags)
 }
 
 /// The 1-tag filter (a quarter of the resources) and the 2-tag filter (an eighth).

@@ -66,11 +66,14 @@ fn list_request(
     }
 }
 
-/// The visibility of an ordinary (non-system) caller under the default options.
-fn visibility() -> anyhow::Result<Visibility> {
+/// The visibility of an ordinary (non-system) caller under the default options, reading with a
+/// token the server remembers: the statement also confirms the token live, as every read after
+/// the token's first call does.
+fn visibility(token_id: &str) -> anyhow::Result<Visibility> {
     match Cli::parse_from(["tagging-service", "serve"]).command {
         Command::Serve(args) => Ok(Visibility {
             hidden_prefixes: args.rules()?.reserved_prefixes,
+            while_live: Some(token_id.to_owned()),
         }),
         _ => anyhow::bail!("`serve` parses as serve"),
     }
@@ -129,12 +132,12 @@ pub async fn run(args: PrepareArgs) -> anyhow::Result<()> {
         project_id: PROJECT.into(),
         resource_type: RESOURCE_TYPE.into(),
     };
-    let vis = visibility()?;
     let token_id = args
         .token
         .split('_')
         .nth(1)
         .context("a token is tgs_<id>_<secret>")?;
+    let vis = visibility(token_id)?;
     let limit = u32::try_from(PAGE + 1).expect("small");
     let mut shapes = Vec::new();
     let mut frames: Vec<(String, Vec<u8>)> = vec![(
@@ -145,11 +148,6 @@ pub async fn run(args: PrepareArgs) -> anyhow::Result<()> {
     )];
     let mut env = String::new();
 
-    shapes.push(Shape {
-        name: "token".into(),
-        text: sql::SELECT_TOKEN.into(),
-        args: vec![crate::db::Value::Text(token_id.into())],
-    });
     let one = dataset::one_id();
     shapes.push(Shape::new(
         "list_resource_tags",
@@ -239,7 +237,6 @@ pub async fn run(args: PrepareArgs) -> anyhow::Result<()> {
     for (name, bytes) in &frames {
         fs::write(args.out.join("frames").join(format!("{name}.bin")), bytes)?;
     }
-    let token_shape = shapes[0].clone();
     for shape in &shapes {
         fs::write(
             args.out.join("sql").join(format!("{}.sql", shape.name)),
@@ -249,39 +246,15 @@ pub async fn run(args: PrepareArgs) -> anyhow::Result<()> {
             args.out.join("sql").join(format!("{}.vars", shape.name)),
             pgbench_vars(shape, "p"),
         )?;
-        // The whole of a call: the token lookup, then the call's statement.
-        let call = format!(
-            "{};\n{};\n",
-            token_shape.pgbench_text().replace(":p1", ":t1"),
-            shape.pgbench_text()
-        );
+        let plan = db
+            .explain(shape)
+            .await
+            .with_context(|| format!("explaining {}", shape.name))?;
         fs::write(
-            args.out
-                .join("sql")
-                .join(format!("call_{}.sql", shape.name)),
-            call,
+            args.explain_dir
+                .join(format!("{backend}-{}.txt", shape.name)),
+            plan,
         )?;
-        fs::write(
-            args.out
-                .join("sql")
-                .join(format!("call_{}.vars", shape.name)),
-            format!(
-                "{}{}",
-                pgbench_vars(&token_shape, "t"),
-                pgbench_vars(shape, "p")
-            ),
-        )?;
-        if shape.name != "token" {
-            let plan = db
-                .explain(shape)
-                .await
-                .with_context(|| format!("explaining {}", shape.name))?;
-            fs::write(
-                args.explain_dir
-                    .join(format!("{backend}-{}.txt", shape.name)),
-                plan,
-            )?;
-        }
     }
     fs::write(
         args.out.join("shapes.json"),

@@ -1,5 +1,5 @@
 //! Bulk ingest through `TagResources`: maximal batches from concurrent clients, each on its own
-//! HTTP/2 connection, as independent callers would.
+//! HTTP/2 connection, as independent callers would; the two passes of `dataset`.
 
 use std::{
     sync::{
@@ -48,43 +48,70 @@ pub async fn client(url: &str) -> anyhow::Result<TaggingServiceClient<Channel>> 
     Ok(TaggingServiceClient::new(channel))
 }
 
-pub async fn run(args: SeedArgs) -> anyhow::Result<()> {
-    let batches = args.resources.div_ceil(BATCH);
+/// Makes calls `0..calls` (each `call(n)` answers its resource ids and tags) from
+/// `args.concurrency` clients; answers the seconds it took.
+async fn drive(
+    args: &Arc<SeedArgs>,
+    calls: u64,
+    call: impl Fn(u64) -> (Vec<String>, Vec<pb::Tag>) + Send + Sync + 'static,
+) -> anyhow::Result<f64> {
     let next = Arc::new(AtomicU64::new(0));
-    let args = Arc::new(args);
+    let call = Arc::new(call);
     let started = Instant::now();
     let mut workers = Vec::new();
     for _ in 0..args.concurrency {
-        let (next, args) = (next.clone(), args.clone());
+        let (next, args, call) = (next.clone(), args.clone(), call.clone());
         let mut client = client(&args.url).await?;
         workers.push(tokio::spawn(async move {
             loop {
-                let batch = next.fetch_add(1, Ordering::Relaxed);
-                if batch >= batches {
+                let n = next.fetch_add(1, Ordering::Relaxed);
+                if n >= calls {
                     return anyhow::Ok(());
                 }
-                let first = batch * BATCH;
-                let last = (first + BATCH).min(args.resources);
+                let (resource_ids, tags) = call(n);
                 let request = pb::TagResourcesRequest {
                     project_id: String::new(),
                     resource_type: dataset::RESOURCE_TYPE.into(),
-                    resource_ids: (first..last).map(dataset::resource_id).collect(),
-                    tags: dataset::batch_tags(batch, args.tags_per_resource),
+                    resource_ids,
+                    tags,
                 };
                 client
                     .tag_resources(authed(request, &args.token)?)
                     .await
-                    .with_context(|| format!("TagResources of batch {batch}"))?;
+                    .with_context(|| format!("TagResources call {n}"))?;
             }
         }));
     }
     for w in workers {
         w.await??;
     }
-    let secs = started.elapsed().as_secs_f64();
-    let tags = args.resources * args.tags_per_resource;
+    Ok(started.elapsed().as_secs_f64())
+}
+
+/// Seeds both passes and prints the bulk pass's ingest rate (maximal calls, the bulk path); the
+/// filter pass's rate goes to standard error.
+pub async fn run(args: SeedArgs) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        args.tags_per_resource > dataset::FILTER_TAGS,
+        "--tags-per-resource must be more than {}",
+        dataset::FILTER_TAGS
+    );
+    let args = Arc::new(args);
+    let (resources, per) = (args.resources, args.tags_per_resource);
+    let calls = resources.div_ceil(BATCH);
+    let secs = drive(&args, calls, move |n| dataset::bulk_call(n, resources, per)).await?;
+    let tags = resources * (per - dataset::FILTER_TAGS);
+    let filter_secs = drive(&args, calls, move |n| {
+        dataset::filter_call(n, calls, resources)
+    })
+    .await?;
+    let filter_tags = resources * dataset::FILTER_TAGS;
+    eprintln!(
+        "filter pass: tags={filter_tags} calls={calls} seconds={filter_secs:.1} tags_per_s={:.0}",
+        filter_tags as f64 / filter_secs
+    );
     println!(
-        "ingest tags={tags} calls={batches} seconds={secs:.1} tags_per_s={:.0}",
+        "ingest tags={tags} calls={calls} seconds={secs:.1} tags_per_s={:.0}",
         tags as f64 / secs
     );
     Ok(())

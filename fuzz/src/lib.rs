@@ -209,6 +209,7 @@ async fn seed(core: &TaggingCore) {
         scope: ProjectScope::One(PROJECT.to_owned()),
         read_only: false,
         system: true,
+        unconfirmed_token: None,
     };
     let tag = |key: &str, value: &str| pb::Tag {
         key: key.to_owned(),

@@ -9,7 +9,8 @@ mod master_key;
 pub mod signature;
 
 use std::{
-    sync::Arc,
+    collections::HashMap,
+    sync::{Arc, PoisonError, RwLock},
     time::{SystemTime, UNIX_EPOCH},
 };
 
@@ -21,7 +22,7 @@ pub use access_keys::{check_master_key, create_access_key, revoke_access_key};
 pub use master_key::MasterKey;
 
 use crate::{
-    domain::{Error, Principal, ProjectScope, SignatureFault, check_project_id},
+    domain::{Access, Error, Principal, ProjectScope, SignatureFault, check_project_id},
     store::{TagStore, TokenRecord},
 };
 
@@ -95,11 +96,25 @@ fn parse(token: &str) -> Option<(&str, &str)> {
     well_formed.then_some((id, token))
 }
 
+/// How many live tokens the authenticator remembers. Deployments have a handful; past this many
+/// the memory starts over rather than keep bookkeeping for which to drop.
+const MAX_REMEMBERED: usize = 10_000;
+
+/// What a live token grants, as last read from the database. Only revocation changes a token,
+/// and every call of a remembered token checks that in its own statement.
+struct Remembered {
+    secret_sha256: Vec<u8>,
+    project_id: String,
+    read_only: bool,
+    system: bool,
+}
+
 /// Turns the credentials a request presents into a [`Principal`].
 pub struct Authenticator {
     store: Arc<dyn TagStore>,
     enabled: bool,
     master_key: Option<MasterKey>,
+    remembered: RwLock<HashMap<String, Remembered>>,
 }
 
 impl Authenticator {
@@ -108,6 +123,7 @@ impl Authenticator {
             store,
             enabled,
             master_key,
+            remembered: RwLock::default(),
         }
     }
 
@@ -121,12 +137,13 @@ impl Authenticator {
         &self,
         signed: &signature::SignedRequest,
         token: Option<&str>,
+        access: Access,
     ) -> Result<Principal, Error> {
         let by_key = self.verify_signature(signed).await?;
         let Some(token) = token else {
             return Ok(by_key);
         };
-        let by_token = self.authenticate(Some(token)).await?;
+        let by_token = self.authenticate(Some(token), access).await?;
         if by_token.scope != by_key.scope {
             return Err(Error::PermissionDenied(
                 "the token and the access key belong to different projects".into(),
@@ -136,6 +153,7 @@ impl Authenticator {
             scope: by_key.scope,
             read_only: by_key.read_only || by_token.read_only,
             system: false,
+            unconfirmed_token: by_token.unconfirmed_token,
         })
     }
 
@@ -206,10 +224,18 @@ impl Authenticator {
             scope: ProjectScope::One(record.project_id),
             read_only: record.read_only,
             system: false,
+            unconfirmed_token: None,
         })
     }
 
-    pub async fn authenticate(&self, presented: Option<&str>) -> Result<Principal, Error> {
+    /// The caller a token makes. A read may be authorised by a token remembered from an earlier
+    /// call, which its statement then confirms live (see [`Principal::unconfirmed_token`]): one
+    /// round trip to the database per read instead of two. A write reads the token afresh.
+    pub async fn authenticate(
+        &self,
+        presented: Option<&str>,
+        access: Access,
+    ) -> Result<Principal, Error> {
         if !self.enabled {
             return Ok(Principal::unauthenticated_local());
         }
@@ -221,18 +247,80 @@ impl Authenticator {
         // One message for every kind of bad token, so a caller learns nothing about which ids exist.
         let invalid = || Error::Unauthenticated("the token is not valid".into());
         let (id, token) = parse(presented).ok_or_else(invalid)?;
-        let record = self.store.find_token(id).await?.ok_or_else(invalid)?;
         let digest = Sha256::digest(token.as_bytes());
-        if record.revoked || !bool::from(digest.as_slice().ct_eq(&record.secret_sha256)) {
+        let matches = |stored: &[u8]| bool::from(digest.as_slice().ct_eq(stored));
+        if access == Access::Read {
+            let remembered = self
+                .remembered
+                .read()
+                .unwrap_or_else(PoisonError::into_inner);
+            if let Some(known) = remembered.get(id) {
+                if !matches(&known.secret_sha256) {
+                    return Err(invalid());
+                }
+                tracing::Span::current().record("project", known.project_id.as_str());
+                return Ok(Principal {
+                    scope: ProjectScope::One(known.project_id.clone()),
+                    read_only: known.read_only,
+                    system: known.system,
+                    unconfirmed_token: Some(id.to_owned()),
+                });
+            }
+        }
+        let record = match self.store.find_token(id).await? {
+            Some(record) if !record.revoked => record,
+            _ => {
+                self.forget(id);
+                return Err(invalid());
+            }
+        };
+        if !matches(&record.secret_sha256) {
             return Err(invalid());
         }
         // Every call's log line names the caller's project; this is where it becomes known.
         tracing::Span::current().record("project", record.project_id.as_str());
-        Ok(Principal {
-            scope: ProjectScope::One(record.project_id),
+        let caller = Principal {
+            scope: ProjectScope::One(record.project_id.clone()),
             read_only: record.read_only,
             system: record.system,
-        })
+            unconfirmed_token: None,
+        };
+        self.remember(record);
+        Ok(caller)
+    }
+
+    fn remember(&self, record: TokenRecord) {
+        let mut remembered = self
+            .remembered
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
+        if remembered.len() >= MAX_REMEMBERED && !remembered.contains_key(&record.id) {
+            remembered.clear();
+        }
+        remembered.insert(
+            record.id,
+            Remembered {
+                secret_sha256: record.secret_sha256,
+                project_id: record.project_id,
+                read_only: record.read_only,
+                system: record.system,
+            },
+        );
+    }
+
+    /// Forgets a remembered token (a caller's `unconfirmed_token`) once a call of it was refused
+    /// as unauthenticated: its statement found it revoked.
+    pub fn forget_if_refused<T>(&self, unconfirmed_token: Option<&str>, result: &Result<T, Error>) {
+        if let (Some(id), Err(Error::Unauthenticated(_))) = (unconfirmed_token, result) {
+            self.forget(id);
+        }
+    }
+
+    fn forget(&self, id: &str) {
+        self.remembered
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(id);
     }
 }
 

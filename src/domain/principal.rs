@@ -15,6 +15,10 @@ pub struct Principal {
     pub read_only: bool,
     /// May write and see tags under the reserved prefixes.
     pub system: bool,
+    /// The id of a token recognised from memory rather than read from the database just now. A
+    /// call of such a caller must find the token still live in its own statement, so a revocation
+    /// takes effect on the next call; only reads do that, so it may not write.
+    pub unconfirmed_token: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,6 +36,7 @@ impl Principal {
             scope: ProjectScope::Any,
             read_only: false,
             system: false,
+            unconfirmed_token: None,
         }
     }
 
@@ -60,6 +65,11 @@ impl Principal {
         if access == Access::Write && self.read_only {
             return Err(Error::PermissionDenied(
                 "the token is read-only and cannot change tags or resources".into(),
+            ));
+        }
+        if access == Access::Write && self.unconfirmed_token.is_some() {
+            return Err(Error::Internal(
+                "a write was authorised by a token that was not read from the database".into(),
             ));
         }
         Ok(project)
@@ -92,6 +102,7 @@ mod tests {
             scope: ProjectScope::One(project.into()),
             read_only,
             system: false,
+            unconfirmed_token: None,
         }
     }
 
@@ -118,6 +129,19 @@ mod tests {
         assert!(matches!(
             p.project_for("p1", Access::Write),
             Err(Error::PermissionDenied(_))
+        ));
+    }
+
+    #[test]
+    fn a_remembered_token_can_only_read() {
+        let p = Principal {
+            unconfirmed_token: Some("id".into()),
+            ..token_of("p1", false)
+        };
+        assert!(p.project_for("p1", Access::Read).is_ok());
+        assert!(matches!(
+            p.project_for("p1", Access::Write),
+            Err(Error::Internal(_))
         ));
     }
 

@@ -40,10 +40,12 @@ pub struct Rules {
     pub limits: Limits,
 }
 
-/// Which tags a caller may see: all but those under `hidden_prefixes`.
+/// Which tags a caller may see: all but those under `hidden_prefixes`, and none at all once the
+/// token `while_live` names (a token recognised from memory) is revoked.
 #[derive(Debug, Clone, Default)]
 pub struct Visibility {
     pub hidden_prefixes: Vec<String>,
+    pub while_live: Option<String>,
 }
 
 impl Rules {
@@ -54,6 +56,7 @@ impl Rules {
             } else {
                 self.reserved_prefixes.clone()
             },
+            while_live: caller.unconfirmed_token.clone(),
         }
     }
 
@@ -309,6 +312,7 @@ mod tests {
             scope: ProjectScope::One("p".into()),
             read_only: false,
             system,
+            unconfirmed_token: None,
         }
     }
 

@@ -6,7 +6,7 @@ use tracing::{Instrument, field::Empty};
 use super::code_of;
 use crate::{
     auth::{Authenticator, presented_token},
-    domain::{Error, Principal},
+    domain::{Access, Error, Principal},
     proto::pb::{self, tagging_service_server::TaggingService},
     service::{Admission, TaggingCore, parse_grpc_timeout},
     telemetry::{Metrics, new_request_id, usable_request_id},
@@ -39,6 +39,7 @@ impl TaggingApi {
     async fn handle<Req, Res>(
         &self,
         method: &'static str,
+        access: Access,
         request: Request<Req>,
         op: impl AsyncFnOnce(&Principal, Req) -> Result<Res, Error>,
     ) -> Result<Response<Res>, Status> {
@@ -52,8 +53,11 @@ impl TaggingApi {
         let span = tracing::info_span!("grpc", request_id = %request_id, method, project = Empty);
 
         let work = async {
-            let caller = self.auth.authenticate(token.as_deref()).await?;
-            op(&caller, request.into_inner()).await
+            let caller = self.auth.authenticate(token.as_deref(), access).await?;
+            let result = op(&caller, request.into_inner()).await;
+            self.auth
+                .forget_if_refused(caller.unconfirmed_token.as_deref(), &result);
+            result
         };
         let result = self
             .admission
@@ -93,7 +97,7 @@ impl TaggingService for TaggingApi {
         &self,
         r: Request<pb::ListTagResourcesRequest>,
     ) -> Answer<pb::ListTagResourcesResponse> {
-        self.handle("ListTagResources", r, async |c, req| {
+        self.handle("ListTagResources", Access::Read, r, async |c, req| {
             self.core.list_tag_resources(c, req).await
         })
         .await
@@ -103,7 +107,7 @@ impl TaggingService for TaggingApi {
         &self,
         r: Request<pb::ListResourceTagsRequest>,
     ) -> Answer<pb::ListResourceTagsResponse> {
-        self.handle("ListResourceTags", r, async |c, req| {
+        self.handle("ListResourceTags", Access::Read, r, async |c, req| {
             self.core.list_resource_tags(c, req).await
         })
         .await
@@ -113,7 +117,7 @@ impl TaggingService for TaggingApi {
         &self,
         r: Request<pb::TagResourcesRequest>,
     ) -> Answer<pb::TagResourcesResponse> {
-        self.handle("TagResources", r, async |c, req| {
+        self.handle("TagResources", Access::Write, r, async |c, req| {
             self.core.tag_resources(c, req).await
         })
         .await
@@ -123,7 +127,7 @@ impl TaggingService for TaggingApi {
         &self,
         r: Request<pb::UntagResourcesRequest>,
     ) -> Answer<pb::UntagResourcesResponse> {
-        self.handle("UntagResources", r, async |c, req| {
+        self.handle("UntagResources", Access::Write, r, async |c, req| {
             self.core.untag_resources(c, req).await
         })
         .await
@@ -133,7 +137,7 @@ impl TaggingService for TaggingApi {
         &self,
         r: Request<pb::PutResourceRequest>,
     ) -> Answer<pb::PutResourceResponse> {
-        self.handle("PutResource", r, async |c, req| {
+        self.handle("PutResource", Access::Write, r, async |c, req| {
             self.core.put_resource(c, req).await
         })
         .await
@@ -143,7 +147,7 @@ impl TaggingService for TaggingApi {
         &self,
         r: Request<pb::DeleteResourceRequest>,
     ) -> Answer<pb::DeleteResourceResponse> {
-        self.handle("DeleteResource", r, async |c, req| {
+        self.handle("DeleteResource", Access::Write, r, async |c, req| {
             self.core.delete_resource(c, req).await
         })
         .await
@@ -153,7 +157,7 @@ impl TaggingService for TaggingApi {
         &self,
         r: Request<pb::ListProjectTagsRequest>,
     ) -> Answer<pb::ListProjectTagsResponse> {
-        self.handle("ListProjectTags", r, async |c, req| {
+        self.handle("ListProjectTags", Access::Read, r, async |c, req| {
             self.core.list_project_tags(c, req).await
         })
         .await
@@ -163,7 +167,7 @@ impl TaggingService for TaggingApi {
         &self,
         r: Request<pb::ListResourcesRequest>,
     ) -> Answer<pb::ListResourcesResponse> {
-        self.handle("ListResources", r, async |c, req| {
+        self.handle("ListResources", Access::Read, r, async |c, req| {
             self.core.list_resources(c, req).await
         })
         .await
@@ -173,7 +177,7 @@ impl TaggingService for TaggingApi {
         &self,
         r: Request<pb::CountResourcesRequest>,
     ) -> Answer<pb::CountResourcesResponse> {
-        self.handle("CountResources", r, async |c, req| {
+        self.handle("CountResources", Access::Read, r, async |c, req| {
             self.core.count_resources(c, req).await
         })
         .await

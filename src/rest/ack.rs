@@ -13,7 +13,10 @@ use axum::{
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 
 use super::{Call, RestError, RestState, json_body};
-use crate::{domain::Error, proto::pb};
+use crate::{
+    domain::{Access, Error},
+    proto::pb,
+};
 
 pub fn routes() -> Router<RestState> {
     Router::new().route("/tags", get(list).put(tag).delete(untag))
@@ -174,7 +177,7 @@ async fn list(call: Call, RawQuery(query): RawQuery) -> Result<Json<ListAnswer>,
     let request_id = call.request_id.0.clone();
     let project_id = call.header("x-project-id").unwrap_or_default().to_owned();
     let region = call.region();
-    call.run(|caller, core| async move {
+    call.run(Access::Read, |caller, core| async move {
         let p = Params::parse(query.as_deref())?;
         region.check(&p.text("region_id")?)?;
         let tags: Vec<TagIn> = p.json("tags", r#"[{"key":"env","value":"dev"}]"#)?;
@@ -214,7 +217,7 @@ async fn tag(
     let request_id = call.request_id.0.clone();
     let project_id = call.header("x-project-id").unwrap_or_default().to_owned();
     let region = call.region();
-    call.run(|caller, core| async move {
+    call.run(Access::Write, |caller, core| async move {
         let b: TagBody = json_body(body)?;
         region.check(&b.region_id)?;
         let req = pb::TagResourcesRequest {
@@ -233,7 +236,7 @@ async fn untag(call: Call, RawQuery(query): RawQuery) -> Result<Json<WriteAnswer
     let request_id = call.request_id.0.clone();
     let project_id = call.header("x-project-id").unwrap_or_default().to_owned();
     let region = call.region();
-    call.run(|caller, core| async move {
+    call.run(Access::Write, |caller, core| async move {
         let p = Params::parse(query.as_deref())?;
         region.check(&p.text("region_id")?)?;
         let req = pb::UntagResourcesRequest {

@@ -36,7 +36,7 @@ use crate::{
         signature::{self, SignedRequest},
         unix_now,
     },
-    domain::{Error, Principal},
+    domain::{Access, Error, Principal},
     service::{Admission, TaggingCore, parse_grpc_timeout},
     telemetry::{Metrics, new_request_id, usable_request_id},
 };
@@ -363,7 +363,7 @@ impl Call {
     }
 
     /// Authenticates the caller, runs `op`, and renders its error in the form's shape.
-    async fn run<T, F, Fut>(self, op: F) -> Result<T, RestError>
+    async fn run<T, F, Fut>(self, access: Access, op: F) -> Result<T, RestError>
     where
         F: FnOnce(Principal, Arc<TaggingCore>) -> Fut,
         Fut: Future<Output = Result<T, Error>>,
@@ -375,15 +375,23 @@ impl Call {
                 Some(Signed(signed)) => {
                     let signed = signed.as_ref().as_ref().map_err(Clone::clone)?;
                     let token = self.header("x-auth-token");
-                    self.state.auth.authenticate_signed(signed, token).await?
+                    self.state
+                        .auth
+                        .authenticate_signed(signed, token, access)
+                        .await?
                 }
                 None => {
                     let token =
                         presented_token(self.header("authorization"), self.header("x-auth-token"));
-                    self.state.auth.authenticate(token).await?
+                    self.state.auth.authenticate(token, access).await?
                 }
             };
-            op(caller, self.state.core.clone()).await
+            let unconfirmed = caller.unconfirmed_token.clone();
+            let result = op(caller, self.state.core.clone()).await;
+            self.state
+                .auth
+                .forget_if_refused(unconfirmed.as_deref(), &result);
+            result
         };
         let result = self.state.admission.run(requested, work).await;
         result.map_err(|error| {

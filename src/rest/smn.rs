@@ -17,7 +17,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::{Call, RestError, RestState, json_body};
-use crate::{domain::Error, proto::pb};
+use crate::{
+    domain::{Access, Error},
+    proto::pb,
+};
 
 pub fn routes() -> Router<RestState> {
     Router::new()
@@ -188,7 +191,7 @@ async fn resource_tags(
         .header("x-smn-resourceid-type")
         .map(str::to_ascii_lowercase);
     let x_project = call.header("x-project-id").map(str::to_owned);
-    call.run(|caller, core| async move {
+    call.run(Access::Read, |caller, core| async move {
         let (project_id, resource_type, resource_id) = resource(x_project.as_deref(), path(p)?)?;
         let resource_id_type = match id_type.as_deref() {
             None | Some("id") => pb::ResourceIdType::Id,
@@ -220,7 +223,7 @@ async fn batch(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<StatusCode, RestError> {
     let x_project = call.header("x-project-id").map(str::to_owned);
-    call.run(|caller, core| async move {
+    call.run(Access::Write, |caller, core| async move {
         let (project_id, resource_type, resource_id) = resource(x_project.as_deref(), path(p)?)?;
         let b: BatchBody = json_body(body)?;
         match b.action.as_str() {
@@ -260,7 +263,7 @@ async fn create_tag(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<StatusCode, RestError> {
     let x_project = call.header("x-project-id").map(str::to_owned);
-    call.run(|caller, core| async move {
+    call.run(Access::Write, |caller, core| async move {
         let (project_id, resource_type, resource_id) = resource(x_project.as_deref(), path(p)?)?;
         let b: CreateTagBody = json_body(body)?;
         let req = pb::TagResourcesRequest {
@@ -297,7 +300,7 @@ async fn untag_one(
     p: Result<Path<(ResourcePath, String)>, PathRejection>,
 ) -> Result<StatusCode, RestError> {
     let x_project = call.header("x-project-id").map(str::to_owned);
-    call.run(|caller, core| async move {
+    call.run(Access::Write, |caller, core| async move {
         let (named, key) = path(p)?;
         let (project_id, resource_type, resource_id) = resource(x_project.as_deref(), named)?;
         let req = pb::UntagResourcesRequest {
@@ -318,7 +321,7 @@ async fn project_tags(
     p: Result<Path<(String, String)>, PathRejection>,
 ) -> Result<Json<ProjectTagsAnswer>, RestError> {
     let x_project = call.header("x-project-id").map(str::to_owned);
-    call.run(|caller, core| async move {
+    call.run(Access::Read, |caller, core| async move {
         let (in_path, resource_type) = path(p)?;
         let project_id = project(x_project.as_deref(), in_path)?;
         // SMN's form has no pagination: gather every page.
@@ -378,7 +381,7 @@ async fn instances(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, RestError> {
     let x_project = call.header("x-project-id").map(str::to_owned);
-    call.run(|caller, core| async move {
+    call.run(Access::Read, |caller, core| async move {
         let (in_path, resource_type) = path(p)?;
         let project_id = project(x_project.as_deref(), in_path)?;
         let b: InstancesBody = json_body(body)?;

@@ -2,6 +2,7 @@
 //! chosen once, from the database URL's scheme.
 
 mod backend;
+mod pool;
 mod postgres;
 pub mod sql;
 mod sqlite;
@@ -95,6 +96,9 @@ pub enum StoreError {
         count: i64,
         max: usize,
     },
+    /// A read on behalf of a token recognised from memory found the token revoked.
+    #[error("the token is no longer live")]
+    TokenNotLive,
     #[error("database error: {0}")]
     Other(String),
 }
@@ -117,6 +121,7 @@ impl From<StoreError> for domain::Error {
                     "a resource carries at most {max} tags; resource `{resource_id}` would carry {count}"
                 ),
             ),
+            StoreError::TokenNotLive => Self::Unauthenticated("the token is not valid".into()),
             StoreError::Other(detail) => Self::Internal(detail),
         }
     }
@@ -280,27 +285,6 @@ pub struct PoolSettings {
     /// PostgreSQL stops a statement that runs longer, so a call abandoned at its deadline does not
     /// leave its query running.
     pub statement_timeout: Option<Duration>,
-}
-
-/// sqlx pings every pooled connection before handing it out, one extra round trip per statement
-/// (per call, twice: token, then query). Only a connection idle this long is pinged now: one in
-/// steady use has just proved itself, and one broken since is discarded on its first error.
-const PING_IDLE_AFTER: Duration = Duration::from_secs(1);
-
-/// Pool options both backends share: size, acquire timeout, and the ping rule above.
-fn pool_options<DB: sqlx::Database>(pool: &PoolSettings) -> sqlx::pool::PoolOptions<DB> {
-    sqlx::pool::PoolOptions::new()
-        .max_connections(pool.max_connections)
-        .acquire_timeout(pool.acquire_timeout)
-        .test_before_acquire(false)
-        .before_acquire(|conn, meta| {
-            Box::pin(async move {
-                if meta.idle_for >= PING_IDLE_AFTER {
-                    sqlx::Connection::ping(conn).await?;
-                }
-                Ok(true)
-            })
-        })
 }
 
 /// Opens the database named by `url`, applies its migrations, and answers its store.

@@ -1,11 +1,11 @@
 //! The production backend: a sized pool of connections whose statements sqlx prepares once per
 //! connection and caches.
 
-use std::{str::FromStr, time::Duration};
+use std::str::FromStr;
 
 use sqlx::{
     Arguments, Connection, Executor,
-    postgres::{PgArguments, PgConnectOptions, PgConnection, PgPool},
+    postgres::{PgArguments, PgConnectOptions, PgConnection},
 };
 
 use super::{
@@ -13,21 +13,19 @@ use super::{
     TagRow, TokenRecord, attach_tags,
     backend::impl_tag_store,
     group_values,
+    pool::{Connect, Pool},
     sql::{self, Arg, Sql},
 };
 use crate::domain::{Locator, ResourceFilter, Scope, Tag, TagRowQuery, Visibility};
 
-/// How long a connection given back to the pool may take to become idle. A call abandoned at its
-/// deadline gives back a connection whose statement still runs (waiting for a lock, say); rather
-/// than let it hold a place in the pool until the statement ends, the pool closes it, and the
-/// server, checking every [`CLIENT_CHECK_MS`] that its client is still there, cancels the statement.
-const RELEASE_WAIT: Duration = Duration::from_secs(1);
+/// How often a server checks that the client of a running statement is still connected, so a
+/// statement whose call was abandoned (its connection closed, see `pool.rs`) is cancelled.
 const CLIENT_CHECK_MS: u32 = 1000;
 /// `client_connection_check_interval` came with PostgreSQL 14.
 const CLIENT_CHECK_SINCE: u32 = 140_000;
 
 pub struct PostgresStore {
-    pool: PgPool,
+    pool: Pool<PgConnection>,
 }
 
 fn args<'q>(sql: &Sql<'q>) -> Result<PgArguments, StoreError> {
@@ -61,45 +59,38 @@ impl PostgresStore {
             }
             None => options,
         };
-        let pool = super::pool_options::<sqlx::Postgres>(pool)
-            .after_connect(|conn, _| {
-                Box::pin(async move {
-                    if conn.server_version_num() >= Some(CLIENT_CHECK_SINCE) {
-                        conn.execute(
-                            format!("SET client_connection_check_interval = {CLIENT_CHECK_MS}")
-                                .as_str(),
-                        )
-                        .await?;
-                    }
-                    Ok(())
-                })
+        let connect: Connect<PgConnection> = Box::new(move || {
+            let options = options.clone();
+            Box::pin(async move {
+                let mut conn = PgConnection::connect_with(&options).await?;
+                if conn.server_version_num() >= Some(CLIENT_CHECK_SINCE) {
+                    conn.execute(
+                        format!("SET client_connection_check_interval = {CLIENT_CHECK_MS}")
+                            .as_str(),
+                    )
+                    .await?;
+                }
+                Ok(conn)
             })
-            .after_release(|conn, _| {
-                Box::pin(async move {
-                    match tokio::time::timeout(RELEASE_WAIT, conn.ping()).await {
-                        Ok(answered) => answered.map(|()| true),
-                        Err(_) => Ok(false),
-                    }
-                })
-            })
-            .connect_with(options)
-            .await?;
+        });
+        let pool = Pool::new(connect, pool.max_connections, pool.acquire_timeout);
+        pool.warm_up().await?;
         Ok(Self { pool })
     }
 }
 
 impl PostgresStore {
-    fn reader(&self) -> &PgPool {
+    fn reader(&self) -> &Pool<PgConnection> {
         &self.pool
     }
 
-    fn writer(&self) -> &PgPool {
+    fn writer(&self) -> &Pool<PgConnection> {
         &self.pool
     }
 
-    fn pools(&self) -> Vec<&PgPool> {
+    fn pools(&self) -> Vec<&Pool<PgConnection>> {
         vec![&self.pool]
     }
 }
 
-impl_tag_store!(PostgresStore);
+impl_tag_store!(PostgresStore, PgConnection);

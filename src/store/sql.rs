@@ -79,6 +79,18 @@ impl<'a> Sql<'a> {
         self
     }
 
+    /// ` AND` the caller's token, when it was recognised from memory, is still live: checked in
+    /// the statement that reads, so a read costs one round trip and a revocation still takes
+    /// effect on the next call. A revoked token reads as nothing; see `confirm_live`.
+    fn while_live(&mut self, visibility: &'a Visibility) -> &mut Self {
+        if let Some(id) = &visibility.while_live {
+            self.push(" AND EXISTS (SELECT 1 FROM api_tokens k WHERE k.id = ")
+                .text(id)
+                .push(" AND k.revoked_at IS NULL)");
+        }
+        self
+    }
+
     /// Whether resource `r` has a visible tag matching `f`. With `from`, the caller only wants
     /// resources from that internal id on: saying so inside the subquery lets PostgreSQL start its
     /// scan of `tags_key_value` there (it carries equalities, not ranges, across a join), so a deep
@@ -263,7 +275,7 @@ pub fn resource_tags<'a>(
         .push(" WHERE ")
         .scope("r", scope);
     write!(sql.text, " AND r.{by} = ").expect("writing to a String");
-    sql.text(id).push(" ORDER BY t.key");
+    sql.text(id).while_live(visibility).push(" ORDER BY t.key");
     sql
 }
 
@@ -299,7 +311,7 @@ pub fn tag_rows<'a>(
             .list(&query.resource_ids, |id| Arg::Text(id))
             .push(") SELECT r.pk, r.resource_id, t.key, t.value FROM r JOIN tags t ON t.resource_pk = r.pk WHERE TRUE");
     }
-    sql.visible("t", visibility);
+    sql.visible("t", visibility).while_live(visibility);
     let from = after.map(|(pk, _)| pk);
     for f in &query.tags {
         sql.push(" AND ").matches(f, from);
@@ -326,7 +338,8 @@ pub fn resources<'a>(
 ) -> Sql<'a> {
     let mut sql = Sql::new("SELECT r.pk, r.resource_id, r.name FROM resources r WHERE ");
     sql.scope("r", scope)
-        .resource_filter(filter, visibility, after.map(|pk| pk.saturating_add(1)));
+        .resource_filter(filter, visibility, after.map(|pk| pk.saturating_add(1)))
+        .while_live(visibility);
     if let Some(pk) = after {
         sql.push(" AND r.pk > ").int(pk);
     }
@@ -341,7 +354,8 @@ pub fn count_resources<'a>(
 ) -> Sql<'a> {
     let mut sql = Sql::new("SELECT COUNT(*) FROM resources r WHERE ");
     sql.scope("r", scope)
-        .resource_filter(filter, visibility, None);
+        .resource_filter(filter, visibility, None)
+        .while_live(visibility);
     sql
 }
 
@@ -369,7 +383,8 @@ pub fn project_tags<'a>(
 ) -> Sql<'a> {
     let mut sql = Sql::new("SELECT DISTINCT t.key, t.value");
     project_tags_from(&mut sql, project_id, resource_type, visibility);
-    sql.push(" AND t.key IN (SELECT DISTINCT t.key");
+    sql.while_live(visibility)
+        .push(" AND t.key IN (SELECT DISTINCT t.key");
     project_tags_from(&mut sql, project_id, resource_type, visibility);
     if let Some(key) = after {
         sql.push(" AND t.key > ").text(key);
@@ -383,6 +398,7 @@ pub fn project_tags<'a>(
 pub const INSERT_TOKEN: &str = "INSERT INTO api_tokens (id, secret_sha256, project_id, read_only, system, created_at) VALUES ($1, $2, $3, $4, $5, $6)";
 pub const SELECT_TOKEN: &str = "SELECT id, secret_sha256, project_id, read_only, system, created_at, revoked_at IS NOT NULL FROM api_tokens WHERE id = $1";
 pub const SELECT_TOKENS: &str = "SELECT id, secret_sha256, project_id, read_only, system, created_at, revoked_at IS NOT NULL FROM api_tokens ORDER BY created_at, id";
+pub const TOKEN_LIVE: &str = "SELECT 1 FROM api_tokens WHERE id = $1 AND revoked_at IS NULL";
 pub const REVOKE_TOKEN: &str =
     "UPDATE api_tokens SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL";
 
@@ -410,6 +426,7 @@ mod tests {
         };
         let vis = Visibility {
             hidden_prefixes: vec!["acs:".into()],
+            while_live: Some("token".into()),
         };
         let query = TagRowQuery {
             resource_ids: vec!["a".into(), "b".into()],
@@ -423,6 +440,6 @@ mod tests {
             .filter(|n| sql.text.contains(&format!("${n}")))
             .count();
         assert_eq!(placeholders, sql.args.len());
-        assert_eq!(sql.args.len(), 12);
+        assert_eq!(sql.args.len(), 13);
     }
 }

@@ -5,9 +5,10 @@
 use std::{str::FromStr, time::Duration};
 
 use sqlx::{
-    Arguments,
+    Arguments, Connection,
     sqlite::{
-        SqliteArguments, SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqliteSynchronous,
+        SqliteArguments, SqliteConnectOptions, SqliteConnection, SqliteJournalMode,
+        SqliteSynchronous,
     },
 };
 
@@ -16,6 +17,7 @@ use super::{
     TagRow, TokenRecord, attach_tags,
     backend::impl_tag_store,
     group_values,
+    pool::{Connect, Pool},
     sql::{self, Arg, Sql},
 };
 use crate::domain::{Locator, ResourceFilter, Scope, Tag, TagRowQuery, Visibility};
@@ -24,8 +26,16 @@ use crate::domain::{Locator, ResourceFilter, Scope, Tag, TagRowQuery, Visibility
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 pub struct SqliteStore {
-    read: SqlitePool,
-    write: SqlitePool,
+    read: Pool<SqliteConnection>,
+    write: Pool<SqliteConnection>,
+}
+
+/// Opens connections with `options`.
+fn connector(options: SqliteConnectOptions) -> Connect<SqliteConnection> {
+    Box::new(move || {
+        let options = options.clone();
+        Box::pin(async move { SqliteConnection::connect_with(&options).await })
+    })
 }
 
 fn args<'q>(sql: &Sql<'q>) -> Result<SqliteArguments<'q>, StoreError> {
@@ -54,30 +64,35 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Full)
             .busy_timeout(BUSY_TIMEOUT)
             .foreign_keys(true);
-        let write = super::pool_options(pool)
-            .max_connections(1)
-            .connect_with(options.clone())
+        let mut migrating = SqliteConnection::connect_with(&options).await?;
+        sqlx::migrate!("migrations/sqlite")
+            .run(&mut migrating)
             .await?;
-        sqlx::migrate!("migrations/sqlite").run(&write).await?;
-        let read = super::pool_options(pool)
-            .connect_with(options.read_only(true))
-            .await?;
+        migrating.close().await?;
+        let write = Pool::new(connector(options.clone()), 1, pool.acquire_timeout);
+        let read = Pool::new(
+            connector(options.read_only(true)),
+            pool.max_connections,
+            pool.acquire_timeout,
+        );
+        write.warm_up().await?;
+        read.warm_up().await?;
         Ok(Self { read, write })
     }
 }
 
 impl SqliteStore {
-    fn reader(&self) -> &SqlitePool {
+    fn reader(&self) -> &Pool<SqliteConnection> {
         &self.read
     }
 
-    fn writer(&self) -> &SqlitePool {
+    fn writer(&self) -> &Pool<SqliteConnection> {
         &self.write
     }
 
-    fn pools(&self) -> Vec<&SqlitePool> {
+    fn pools(&self) -> Vec<&Pool<SqliteConnection>> {
         vec![&self.read, &self.write]
     }
 }
 
-impl_tag_store!(SqliteStore);
+impl_tag_store!(SqliteStore, SqliteConnection);

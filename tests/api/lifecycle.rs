@@ -3,6 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use sqlx::Connection;
 use tagging_service::proto::pb;
 use tonic::{Code, Status, transport::Channel};
 use tonic_health::pb::{
@@ -637,6 +638,49 @@ async fn concurrent_writes_never_exceed_the_per_resource_limit(b: Backend) {
     // Each refusal saw the resource full, so the resource ends exactly full.
     assert_eq!(accepted.len(), LIMIT, "accepted {accepted:?}");
     assert_eq!(refused, CALLS - LIMIT);
+}
+
+/// A write refused inside its transaction (here by the tag limit, after its rows were locked and
+/// written) must not leave the transaction open on a pooled connection: its row locks would stall
+/// every later write to those resources until that connection happened to be used again.
+#[tokio::test]
+async fn a_write_refused_mid_transaction_leaves_no_transaction_open_on_postgres() {
+    let app = TestApp::spawn_with(Backend::Postgres, &["--max-tags-per-resource", "1"]).await;
+    app.tag("CLUSTER", &["hot"], &[("k1", "v")]).await;
+    let over = pb::TagResourcesRequest {
+        project_id: String::new(),
+        resource_type: "CLUSTER".into(),
+        resource_ids: ids(&["hot"]),
+        tags: vec![tag("k2", "v")],
+    };
+    let refused = app
+        .client
+        .clone()
+        .tag_resources(authed(&app.token, over))
+        .await
+        .expect_err("over the limit");
+    assert_invalid(&refused, "tags");
+
+    let mut conn = sqlx::PgConnection::connect(&app.database_url)
+        .await
+        .expect("the test's PostgreSQL connection");
+    let open: Vec<String> = sqlx::query_scalar(
+        "SELECT state FROM pg_stat_activity WHERE datname = current_database() \
+         AND application_name = 'tagging-service' AND state LIKE 'idle in transaction%'",
+    )
+    .fetch_all(&mut conn)
+    .await
+    .expect("pg_stat_activity");
+    assert!(open.is_empty(), "sessions left in a transaction: {open:?}");
+    // And the resource is free: a write from another connection does not wait for a lock.
+    sqlx::query("SET lock_timeout = '1s'")
+        .execute(&mut conn)
+        .await
+        .expect("set");
+    sqlx::query("UPDATE resources SET name = 'free' WHERE resource_id = 'hot'")
+        .execute(&mut conn)
+        .await
+        .expect("the refused write's row lock is gone");
 }
 
 both_backends!(

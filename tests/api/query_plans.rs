@@ -23,6 +23,7 @@ fn scope() -> Scope {
 fn visibility() -> Visibility {
     Visibility {
         hidden_prefixes: vec!["acs:".into(), "aliyun".into(), "_sys_".into()],
+        while_live: None,
     }
 }
 
