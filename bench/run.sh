@@ -79,6 +79,38 @@ trap stop_server EXIT
 
 rss_kb() { awk -v k="$1:" '$1 == k { print $2 }' "/proc/$SERVER_PID/status"; }
 
+# CPU time in clock ticks: the server's, the database's (on PostgreSQL, the backends serving the
+# server's own connections, as listed in $DB_PIDS when the phase starts; SQLite runs inside the
+# server), and the whole machine's (every core, every process).
+server_ticks() { awk '{ print $14 + $15 }' "/proc/$SERVER_PID/stat"; }
+# "pid:ticks,pid:ticks…" of $DB_PIDS still running.
+db_ticks() {
+  local out=- pid
+  for pid in ${DB_PIDS:-}; do
+    [[ -r /proc/$pid/stat ]] && out+=",$pid:$(awk '{ print $14 + $15 }' "/proc/$pid/stat")"
+  done
+  echo "$out"
+}
+server_db_pids() {
+  if [[ $BACKEND == postgres ]]; then
+    psql -qtAX "$url" -c "SELECT pid FROM pg_stat_activity WHERE application_name = 'tagging-service' AND datname = current_database()"
+  fi
+}
+machine_ticks() { awk '$1 == "cpu" { print $2 + $3 + $4 + $7 + $8 }' /proc/stat; }
+ticks() { echo "$(server_ticks) $(db_ticks) $(machine_ticks)"; }
+# Microseconds of CPU per call between two `ticks` snapshots: "server database machine". The
+# database's counts the backends alive at both ends (a connection the pool closed meanwhile, as it
+# does when a client abandons a call mid-statement, drops out rather than count as negative).
+per_call() { # before after calls
+  awk -v b="$1" -v a="$2" -v n="$3" -v hz="$(getconf CLK_TCK)" 'BEGIN {
+    split(b, x, " "); split(a, y, " ")
+    m = split(x[2], p, ","); for (i = 2; i <= m; i++) { split(p[i], kv, ":"); start[kv[1]] = kv[2] }
+    m = split(y[2], p, ","); db = 0
+    for (i = 2; i <= m; i++) { split(p[i], kv, ":"); if (kv[1] in start) db += kv[2] - start[kv[1]] }
+    us = hz * n / 1e6
+    printf "%.0f %.0f %.0f\n", (y[1] - x[1]) / us, db / us, (y[3] - x[3]) / us }'
+}
+
 # tagging_requests_total as "transport method code count" lines.
 calls() {
   curl -sf "$BASE/metrics" | sed -n 's/^tagging_requests_total{transport="\([^"]*\)",method="\([^"]*\)",code="\([^"]*\)"} \([0-9]*\)$/\1\t\2\t\3\t\4/p'
@@ -103,32 +135,43 @@ percentiles() { sort -n -k3,3 "$1" | awk '{ v[NR] = $3 } END {
 # Runs one h2load phase; appends "name rps p50 p99 ok" to $RESULTS.
 grpc_phase() { # name method frame [connections]
   local name=$1 path=$2 frame=$RUN/prep/frames/$3.bin before=$RUN/calls.before after=$RUN/calls.after
+  local args=(-c "${4:-$CONNS}" -m 1 -t 1 -d "$frame" -H 'content-type: application/grpc'
+    -H 'te: trailers' -H "authorization: Bearer $TOKEN" "$BASE$path")
+  # Warm up on its own, so the CPU counted below is the measured calls' (h2load counts its warm-up
+  # calls out of its figures, but they would still cost CPU).
+  h2load -D "$WARMUP" "${args[@]}" >/dev/null
+  DB_PIDS=$(server_db_pids)
   calls >"$before"
-  local out
-  out=$(h2load -c "${4:-$CONNS}" -m 1 -t 1 -D "$DURATION" --warm-up-time="$WARMUP" --log-file="$RUN/$name.log" \
-    -d "$frame" -H 'content-type: application/grpc' -H 'te: trailers' \
-    -H "authorization: Bearer $TOKEN" "$BASE$path")
+  local out t0 t1 total
+  t0=$(ticks)
+  out=$(h2load -D "$DURATION" --log-file="$RUN/$name.log" "${args[@]}")
+  t1=$(ticks)
   calls >"$after"
   local ok rps
   ok=$(check_calls "$before" "$after" "$name") || exit 1
   grep -q ' 0 failed, 0 errored, 0 timeout' <<<"$out" || die "$name: h2load saw failures: $(grep requests: <<<"$out")"
   rps=$(sed -n 's/^finished in [^,]*, \([0-9.]*\) req\/s.*/\1/p' <<<"$out")
   if [[ "$path" != /grpc.health.v1.Health/Check && "$ok" -eq 0 ]]; then die "$name: the server counted no call"; fi
-  echo "$name $rps $(percentiles "$RUN/$name.log") $ok" >>"$RESULTS"
+  total=$(sed -n 's/^requests: [0-9]* total, [0-9]* started, \([0-9]*\) done.*/\1/p' <<<"$out")
+  echo "$name $rps $(percentiles "$RUN/$name.log") $ok $(per_call "$t0" "$t1" "$total")" >>"$RESULTS"
   log "  $name: $rps calls/s"
 }
 
 rest_phase() { # name path
   local name=$1 before=$RUN/calls.before after=$RUN/calls.after out ok rps p50 p99
+  DB_PIDS=$(server_db_pids)
   calls >"$before"
+  local t0 t1
+  t0=$(ticks)
   out=$(wrk -t 1 -c "$CONNS" -d "${DURATION}s" --latency -H "X-Auth-Token: $TOKEN" "$BASE$2")
+  t1=$(ticks)
   calls >"$after"
   ok=$(check_calls "$before" "$after" "$name") || exit 1
   ! grep -q 'Non-2xx' <<<"$out" || die "$name: $(grep Non-2xx <<<"$out")"
   rps=$(awk '/^Requests\/sec:/ { print $2 }' <<<"$out")
   p50=$(awk '$1 == "50%" { print $2 }' <<<"$out")
   p99=$(awk '$1 == "99%" { print $2 }' <<<"$out")
-  echo "$name $rps $(ms "$p50") $(ms "$p99") $ok" >>"$RESULTS"
+  echo "$name $rps $(ms "$p50") $(ms "$p99") $ok $(per_call "$t0" "$t1" "$ok")" >>"$RESULTS"
   log "  $name: $rps calls/s"
 }
 
@@ -137,7 +180,8 @@ ms() { awk -v v="$1" 'BEGIN { n = v + 0; if (v ~ /us$/) n /= 1000; else if (v ~ 
 
 # The database alone running a statement list: pgbench on PostgreSQL, the helper on SQLite.
 db_phase() { # name script(s-in-order) url
-  local name=$1 shapes=$2 url=$3 rate
+  local name=$1 shapes=$2 url=$3 rate m0 m1
+  m0=$(machine_ticks)
   if [[ $BACKEND == postgres ]]; then
     local file=$RUN/prep/sql/$shapes.sql vars=() line
     while IFS= read -r line; do vars+=(-D "$line"); done <"$RUN/prep/sql/$shapes.vars"
@@ -148,8 +192,10 @@ db_phase() { # name script(s-in-order) url
     rate=$("$HELPER" dbbench --db-url "$url" --shapes "$RUN/prep/shapes.json" --run "$shapes" \
       --connections "$POOL" --seconds "$DURATION" | sed -n 's/.*rate=\([0-9.]*\)/\1/p')
   fi
+  m1=$(machine_ticks)
   [[ -n "$rate" ]] || die "$name: no rate from the database run"
-  echo "$name $rate - - -" >>"$RESULTS"
+  # The machine's CPU per statement (the database and its client together), as the service's.
+  echo "$name $rate - - - - - $(awk -v d=$((m1 - m0)) -v r="$rate" -v s="$DURATION" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.0f", d / hz / (r * s) * 1e6 }')" >>"$RESULTS"
   log "  $name: $rate/s"
 }
 
@@ -227,12 +273,13 @@ bench_backend() {
 # The per-backend table and the ratios, from $RESULTS.
 report() {
   awk -v backend="$BACKEND" -v conns="$CONNS" -v pool="$POOL" '
-    { rps[$1] = $2; p50[$1] = $3; p99[$1] = $4 }
-    function row(label, k) { printf "| %s | %.0f | %s | %s |\n", label, rps[k], p50[k], p99[k] }
+    { rps[$1] = $2; p50[$1] = $3; p99[$1] = $4; srv[$1] = $6; db[$1] = $7; cpu[$1] = $8 }
+    function row(label, k) {
+      printf "| %s | %.0f | %s | %s | %s | %s | %s |\n", label, rps[k], p50[k], p99[k], srv[k], (backend == "postgres" ? db[k] : "(in server)"), cpu[k] }
     function min(a, b) { return a < b ? a : b }
     END {
       printf "\n### %s (h2load/wrk: %d connections; pool %d)\n\n", backend, conns, pool
-      print "| call | calls/s | p50 ms | p99 ms |"; print "|---|---:|---:|---:|"
+      print "| call | calls/s | p50 ms | p99 ms | CPU µs/call: server | database | machine |"; print "|---|---:|---:|---:|---:|---:|---:|"
       row("grpc.health.v1.Health/Check (transport limit)", "health")
       row("ListResourceTags", "list_resource_tags")
       row("ListTagResources by 10 ids (100 rows)", "by_ids")
@@ -245,10 +292,10 @@ report() {
       row("REST ACK GET /tags (same query as by ids)", "ack_by_ids")
       row("REST SMN GET /v2/…/{id}/tags (same as ListResourceTags)", "smn_resource_tags")
       print ""
-      print "| database alone (" (backend == "postgres" ? "pgbench -M prepared" : "sqlx, same pool") ", " pool " connections): the one statement of each call | statement/s |"
-      print "|---|---:|"
+      print "| database alone (" (backend == "postgres" ? "pgbench -M prepared" : "sqlx, same pool") ", " pool " connections): the one statement of each call | statement/s | machine CPU µs/statement |"
+      print "|---|---:|---:|"
       n = split("list_resource_tags by_ids tag2_p1 tag2_deep", s, " ")
-      for (i = 1; i <= n; i++) printf "| %s | %.0f |\n", s[i], rps["db_" s[i]]
+      for (i = 1; i <= n; i++) printf "| %s | %.0f | %s |\n", s[i], rps["db_" s[i]], cpu["db_" s[i]]
       print ""
       lim = min(rps["health"], rps["db_list_resource_tags"])
       printf "| figure | measured | target |\n|---|---:|---|\n"
@@ -256,6 +303,7 @@ report() {
       # The service, the database and the load tools share the cores, so their costs add.
       shared = 1 / (1 / rps["health"] + 1 / rps["db_list_resource_tags"])
       printf "| ListResourceTags ÷ 1/(1/health + 1/db statement) = %.0f, costs adding on shared cores | %.2f | |\n", shared, rps["list_resource_tags"] / shared
+      printf "| machine CPU per call: (health %s + db statement %s µs) ÷ ListResourceTags %s µs | %.2f | |\n", cpu["health"], cpu["db_list_resource_tags"], cpu["list_resource_tags"], (cpu["health"] + cpu["db_list_resource_tags"]) / cpu["list_resource_tags"]
       printf "| REST ACK ÷ gRPC ListTagResources by ids | %.2f | ≥ 0.9 |\n", rps["ack_by_ids"] / rps["by_ids"]
       printf "| REST SMN ÷ gRPC ListResourceTags | %.2f | (≥ 0.9) |\n", rps["smn_resource_tags"] / rps["list_resource_tags"]
       printf "| 2-tag filter p99, page 1 / page %s, %d connections | %s / %s ms | ≤ 5 ms |\n", rps["deep_page_tag2"], conns, p99["tag2_p1"], p99["tag2_deep"]

@@ -196,19 +196,35 @@ impl Db {
         Ok(out)
     }
 
-    /// Runs `shapes` one after the other, as one call does.
-    async fn run_once(&self, shapes: &[Shape]) -> anyhow::Result<()> {
-        for shape in shapes {
-            match self {
-                Db::Postgres(p) => {
-                    sqlx::query_with(&shape.text, pg_args(shape)?)
-                        .fetch_all(p)
-                        .await?;
+    /// Runs `shapes` one after the other, as one call does, on one connection held throughout (no
+    /// pool between iterations, so no pool's pings), counting iterations in `done` until `stop`.
+    async fn run_held(
+        &self,
+        shapes: &[Shape],
+        done: &AtomicU64,
+        stop: &AtomicBool,
+    ) -> anyhow::Result<()> {
+        match self {
+            Db::Postgres(p) => {
+                let mut conn = p.acquire().await?;
+                while !stop.load(Ordering::Relaxed) {
+                    for shape in shapes {
+                        sqlx::query_with(&shape.text, pg_args(shape)?)
+                            .fetch_all(&mut *conn)
+                            .await?;
+                    }
+                    done.fetch_add(1, Ordering::Relaxed);
                 }
-                Db::Sqlite(p) => {
-                    sqlx::query_with(&shape.text, lite_args(shape)?)
-                        .fetch_all(p)
-                        .await?;
+            }
+            Db::Sqlite(p) => {
+                let mut conn = p.acquire().await?;
+                while !stop.load(Ordering::Relaxed) {
+                    for shape in shapes {
+                        sqlx::query_with(&shape.text, lite_args(shape)?)
+                            .fetch_all(&mut *conn)
+                            .await?;
+                    }
+                    done.fetch_add(1, Ordering::Relaxed);
                 }
             }
         }
@@ -255,11 +271,7 @@ pub async fn dbbench(args: DbbenchArgs) -> anyhow::Result<()> {
     for _ in 0..args.connections {
         let (db, shapes, done, stop) = (db.clone(), shapes.clone(), done.clone(), stop.clone());
         tasks.push(tokio::spawn(async move {
-            while !stop.load(Ordering::Relaxed) {
-                db.run_once(&shapes).await?;
-                done.fetch_add(1, Ordering::Relaxed);
-            }
-            anyhow::Ok(())
+            db.run_held(&shapes, &done, &stop).await
         }));
     }
     // A second's warm-up, as h2load and pgbench get.
