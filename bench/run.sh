@@ -12,7 +12,8 @@
 # SQLITE_RESOURCES/SQLITE_TAGS (100000/1000000), DURATION seconds per phase (10), WARMUP (2),
 # CONNS client connections (16), POOL server pool size (16), DEEP_PAGE (1000), SEED_CONCURRENCY
 # (8), BENCH_ADMIN_URL (TEST_DATABASE_URL or postgres://postgres@127.0.0.1:5432/postgres),
-# OUT (target/bench), KEEP=1 keeps the databases, REUSE=1 skips seeding when they exist.
+# OUT (target/bench), EXPLAIN_DIR (bench/explain), KEEP=1 keeps the databases, REUSE=1 skips
+# seeding when they exist.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -25,7 +26,7 @@ fi
 : "${SEED_CONCURRENCY:=8}" "${BACKENDS:=postgres sqlite}" "${OUT:=$ROOT/target/bench}"
 ADMIN_URL=${BENCH_ADMIN_URL:-${TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres}}
 BENCH_DB=tagging_bench
-EXPLAIN_DIR=$ROOT/bench/explain
+EXPLAIN_DIR=${EXPLAIN_DIR:-$ROOT/bench/explain}
 
 log() { printf '%s\n' "$*" >&2; }
 die() { log "bench: $*"; exit 1; }
