@@ -13,8 +13,8 @@ use anyhow::Context;
 use serde::{Deserialize, Serialize};
 use sqlx::{
     Arguments, Row,
-    postgres::{PgArguments, PgPool, PgPoolOptions},
-    sqlite::{SqliteArguments, SqliteConnectOptions, SqlitePool, SqlitePoolOptions},
+    postgres::{PgPool, PgPoolOptions},
+    sqlite::{SqliteConnectOptions, SqlitePool, SqlitePoolOptions},
 };
 use tagging_service::store::sql::{Arg, Sql};
 
@@ -75,20 +75,13 @@ pub enum Db {
     Sqlite(SqlitePool),
 }
 
-fn pg_args(shape: &Shape) -> anyhow::Result<PgArguments> {
-    let mut out = PgArguments::default();
-    for v in &shape.args {
-        match v {
-            Value::Int(i) => out.add(*i),
-            Value::Text(s) => out.add(s.clone()),
-        }
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
-    }
-    Ok(out)
-}
-
-fn lite_args(shape: &Shape) -> anyhow::Result<SqliteArguments<'static>> {
-    let mut out = SqliteArguments::default();
+/// A shape's arguments, bound for either backend.
+fn arguments<'q, DB: sqlx::Database>(shape: &Shape) -> anyhow::Result<DB::Arguments<'q>>
+where
+    i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    String: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+{
+    let mut out = DB::Arguments::default();
     for v in &shape.args {
         match v {
             Value::Int(i) => out.add(*i),
@@ -181,7 +174,7 @@ impl Db {
             Db::Sqlite(p) => {
                 let rows = sqlx::query_with(
                     &format!("EXPLAIN QUERY PLAN {}", shape.text),
-                    lite_args(shape)?,
+                    arguments::<sqlx::Sqlite>(shape)?,
                 )
                 .fetch_all(p)
                 .await?;
@@ -209,7 +202,7 @@ impl Db {
                 let mut conn = p.acquire().await?;
                 while !stop.load(Ordering::Relaxed) {
                     for shape in shapes {
-                        sqlx::query_with(&shape.text, pg_args(shape)?)
+                        sqlx::query_with(&shape.text, arguments::<sqlx::Postgres>(shape)?)
                             .fetch_all(&mut *conn)
                             .await?;
                     }
@@ -220,7 +213,7 @@ impl Db {
                 let mut conn = p.acquire().await?;
                 while !stop.load(Ordering::Relaxed) {
                     for shape in shapes {
-                        sqlx::query_with(&shape.text, lite_args(shape)?)
+                        sqlx::query_with(&shape.text, arguments::<sqlx::Sqlite>(shape)?)
                             .fetch_all(&mut *conn)
                             .await?;
                     }

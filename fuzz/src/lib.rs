@@ -9,7 +9,11 @@ use std::{
 };
 
 use tagging_service::{
-    auth::{Authenticator, Grant, MasterKey, create_access_key, create_token},
+    auth::{
+        Authenticator, Grant, MasterKey, create_access_key, create_token,
+        signature::{Scheme, format_date},
+        unix_now,
+    },
     domain::{Catalog, Limits, Principal, ProjectScope, Rules},
     grpc::TaggingApi,
     proto::pb,
@@ -254,44 +258,9 @@ pub fn is_reserved(key: &str) -> bool {
 /// Now in the two signature schemes' date formats (`2026-11-23T20:43:50Z`, `20261123T204350Z`), so
 /// a fuzzed signed request gets past the clock check to the canonical request.
 pub fn signature_dates() -> (String, String) {
-    let unix = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    let (mut days, secs) = (unix / 86_400, unix % 86_400);
-    let leap = |y: u64| (y.is_multiple_of(4) && !y.is_multiple_of(100)) || y.is_multiple_of(400);
-    let mut year = 1970;
-    while days >= if leap(year) { 366 } else { 365 } {
-        days -= if leap(year) { 366 } else { 365 };
-        year += 1;
-    }
-    let lengths = [
-        31,
-        if leap(year) { 29 } else { 28 },
-        31,
-        30,
-        31,
-        30,
-        31,
-        31,
-        30,
-        31,
-        30,
-        31,
-    ];
-    let mut month = 0;
-    while days >= lengths[month] {
-        days -= lengths[month];
-        month += 1;
-    }
-    let (mo, d, h, mi, s) = (
-        month + 1,
-        days + 1,
-        secs / 3600,
-        secs % 3600 / 60,
-        secs % 60,
-    );
+    let now = unix_now();
     (
-        format!("{year:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}Z"),
-        format!("{year:04}{mo:02}{d:02}T{h:02}{mi:02}{s:02}Z"),
+        format_date(Scheme::Acs3, now),
+        format_date(Scheme::SdkHmac, now),
     )
 }

@@ -21,6 +21,25 @@ macro_rules! impl_tag_store {
                 result
             }
 
+            /// Runs a revocation (`statement` binds the id, then the time); answers whether a
+            /// live credential was revoked.
+            async fn revoke(
+                &self,
+                statement: &'static str,
+                id: &str,
+                now: i64,
+            ) -> Result<bool, StoreError> {
+                Self::on(self.writer(), async |c| {
+                    let done = sqlx::query(statement)
+                        .bind(id)
+                        .bind(now)
+                        .execute(&mut *c)
+                        .await?;
+                    Ok(done.rows_affected() > 0)
+                })
+                .await
+            }
+
             /// After a read that found nothing: was there nothing, or is the caller's token (one
             /// recognised from memory, checked inside the read itself) revoked?
             async fn confirm_live(
@@ -314,15 +333,7 @@ macro_rules! impl_tag_store {
             }
 
             async fn revoke_token(&self, id: &str, now: i64) -> Result<bool, StoreError> {
-                Self::on(self.writer(), async |c| {
-                    let done = sqlx::query(sql::REVOKE_TOKEN)
-                        .bind(id)
-                        .bind(now)
-                        .execute(&mut *c)
-                        .await?;
-                    Ok(done.rows_affected() > 0)
-                })
-                .await
+                self.revoke(sql::REVOKE_TOKEN, id, now).await
             }
 
             async fn list_tokens(&self) -> Result<Vec<TokenRecord>, StoreError> {
@@ -365,15 +376,7 @@ macro_rules! impl_tag_store {
             }
 
             async fn revoke_access_key(&self, id: &str, now: i64) -> Result<bool, StoreError> {
-                Self::on(self.writer(), async |c| {
-                    let done = sqlx::query(sql::REVOKE_ACCESS_KEY)
-                        .bind(id)
-                        .bind(now)
-                        .execute(&mut *c)
-                        .await?;
-                    Ok(done.rows_affected() > 0)
-                })
-                .await
+                self.revoke(sql::REVOKE_ACCESS_KEY, id, now).await
             }
 
             async fn list_access_keys(&self) -> Result<Vec<AccessKeyRecord>, StoreError> {

@@ -6,17 +6,20 @@
 //! algorithm for the plain requests these tests send (the SDKs' own signatures are checked against
 //! the server's canonicalisation in `sdks.rs` and the unit tests).
 
-use std::{
-    net::SocketAddr,
-    time::{SystemTime, UNIX_EPOCH},
-};
+use std::net::SocketAddr;
 
 use base64::Engine;
 use reqwest::{Method, RequestBuilder};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use sqlx::{Connection, Row};
-use tagging_service::{auth::signature::sign, startup::Application};
+use tagging_service::{
+    auth::{
+        signature::{Scheme, format_date, sign},
+        unix_now,
+    },
+    startup::Application,
+};
 
 use crate::{
     helpers::{Backend, PROJECT, TestApp, TestDb, serve_args},
@@ -63,58 +66,6 @@ fn hex_sha256(bytes: &[u8]) -> String {
         .collect()
 }
 
-/// Unix seconds as `YYYY-MM-DDTHH:MM:SSZ`.
-fn iso8601(unix: u64) -> String {
-    let (mut days, rest) = (unix / 86_400, unix % 86_400);
-    let mut year = 1970;
-    loop {
-        let len = if is_leap(year) { 366 } else { 365 };
-        if days < len {
-            break;
-        }
-        days -= len;
-        year += 1;
-    }
-    let months = [
-        31,
-        if is_leap(year) { 29 } else { 28 },
-        31,
-        30,
-        31,
-        30,
-        31,
-        31,
-        30,
-        31,
-        30,
-        31,
-    ];
-    let mut month = 0;
-    while days >= months[month] {
-        days -= months[month];
-        month += 1;
-    }
-    format!(
-        "{year:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
-        month + 1,
-        days + 1,
-        rest / 3600,
-        rest % 3600 / 60,
-        rest % 60
-    )
-}
-
-fn is_leap(year: u64) -> bool {
-    (year.is_multiple_of(4) && !year.is_multiple_of(100)) || year.is_multiple_of(400)
-}
-
-fn now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .expect("after 1970")
-        .as_secs()
-}
-
 /// An ACK-form request signed with ACS3-HMAC-SHA256. `params` go in the query, sorted here.
 fn acs3(
     addr: SocketAddr,
@@ -133,7 +84,7 @@ fn acs3(
         .join("&");
     let body = body.map(|b| b.to_string()).unwrap_or_default();
     let body_hash = hex_sha256(body.as_bytes());
-    let date = iso8601(now());
+    let date = format_date(Scheme::Acs3, unix_now());
     let nonce = uuid::Uuid::new_v4().simple().to_string();
     let signed = "host;x-acs-content-sha256;x-acs-date;x-acs-signature-nonce";
     let canonical = format!(
