@@ -3,8 +3,6 @@
 
 use std::{env, fs, path::PathBuf};
 
-use prost::Message;
-
 const PROTO_ROOT: &str = "proto";
 const PROTOS: &[&str] = &[
     "proto/tagging/v1/tagging.proto",
@@ -20,12 +18,19 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
     }
 
-    let descriptors = protox::compile(PROTOS, [PROTO_ROOT])?;
+    let mut compiler = protox::Compiler::new([PROTO_ROOT])?;
+    compiler
+        .include_source_info(true)
+        .include_imports(true)
+        .open_files(PROTOS)?;
     let out_dir = PathBuf::from(env::var("OUT_DIR")?);
+    // Encoded by protox itself, which keeps the `google.api.http` options: the REST routes are read
+    // back from them. prost's own types would drop every extension option.
     fs::write(
         out_dir.join("tagging_descriptor.bin"),
-        descriptors.encode_to_vec(),
+        compiler.encode_file_descriptor_set(),
     )?;
+    let descriptors = compiler.file_descriptor_set();
 
     tonic_prost_build::configure()
         .build_client(true)

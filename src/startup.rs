@@ -23,7 +23,7 @@ use crate::{
     grpc::TaggingApi,
     proto::{FILE_DESCRIPTOR_SET, pb::tagging_service_server::TaggingServiceServer},
     rest::{self, LenientRequestLine},
-    service::{Admission, TaggingCore},
+    service::{Admission, Pipeline, TaggingCore},
     store::{self, PoolSettings},
     telemetry::Metrics,
 };
@@ -146,13 +146,13 @@ impl Application {
         let reflection_v1 = reflection().build_v1()?;
         // grpcurl before 1.8.8 and other older tools speak only v1alpha.
         let reflection_v1alpha = reflection().build_v1alpha()?;
-        let api = TaggingApi::new(
+        let pipeline = Arc::new(Pipeline::new(
             self.core.clone(),
             self.auth.clone(),
             self.metrics.clone(),
             self.admission.clone(),
-        );
-        let api = TaggingServiceServer::new(api)
+        ));
+        let api = TaggingServiceServer::new(TaggingApi::new(pipeline.clone()))
             .accept_compressed(CompressionEncoding::Gzip)
             .send_compressed(CompressionEncoding::Gzip)
             .max_decoding_message_size(self.max_message_bytes)
@@ -172,13 +172,7 @@ impl Application {
         };
         // One port: gRPC services are routed by their `/package.Service/` paths, everything else
         // goes to the REST router, whose fallback answers stray gRPC calls as UNIMPLEMENTED.
-        let rest = rest::router(
-            self.core.clone(),
-            self.auth.clone(),
-            self.metrics.clone(),
-            self.admission.clone(),
-            self.rest,
-        );
+        let rest = rest::router(pipeline, self.rest);
         let routes = Routes::from(rest)
             .add_service(health)
             .add_service(reflection_v1)

@@ -14,11 +14,11 @@ use tagging_service::{
         signature::{Scheme, format_date},
         unix_now,
     },
-    domain::{Catalog, Limits, Principal, ProjectScope, Rules},
+    domain::{Access, Caller, Catalog, Limits, Principal, ProjectScope, Rules},
     grpc::TaggingApi,
     proto::pb,
     rest,
-    service::{Admission, TaggingCore},
+    service::{Admission, Pipeline, TaggingCore},
     store::{self, PoolSettings, TagStore},
     telemetry::Metrics,
 };
@@ -167,32 +167,28 @@ async fn build() -> Service {
     let admission = Admission::new(64, Duration::from_secs(30));
     let auth = Arc::new(Authenticator::new(store.clone(), true, Some(master)));
     let no_auth = Arc::new(Authenticator::new(store, false, None));
-    let router = |auth: &Arc<Authenticator>| {
-        rest::router(
+    let pipeline = |auth: Arc<Authenticator>| {
+        Arc::new(Pipeline::new(
             core.clone(),
-            auth.clone(),
+            auth,
             metrics.clone(),
             admission.clone(),
-            rest::Options {
-                max_body_bytes: MAX_BODY_BYTES,
-                max_query_bytes: MAX_QUERY_BYTES,
-                region_id: None,
-            },
-        )
+        ))
     };
-    let api = |auth: &Arc<Authenticator>| {
-        TaggingApi::new(
-            core.clone(),
-            auth.clone(),
-            metrics.clone(),
-            admission.clone(),
-        )
+    let (with_auth, without_auth) = (pipeline(auth), pipeline(no_auth));
+    let router = |pipeline: &Arc<Pipeline>| {
+        let options = rest::Options {
+            max_body_bytes: MAX_BODY_BYTES,
+            max_query_bytes: MAX_QUERY_BYTES,
+            region_id: None,
+        };
+        rest::router(pipeline.clone(), options)
     };
     Service {
-        rest: router(&auth),
-        rest_no_auth: router(&no_auth),
-        grpc: api(&auth),
-        grpc_no_auth: api(&no_auth),
+        rest: router(&with_auth),
+        rest_no_auth: router(&without_auth),
+        grpc: TaggingApi::new(with_auth),
+        grpc_no_auth: TaggingApi::new(without_auth),
         tokens,
     }
 }
@@ -215,6 +211,7 @@ async fn seed(core: &TaggingCore) {
         system: true,
         unconfirmed_token: None,
     };
+    let system = Caller::new(system, Access::Write);
     let tag = |key: &str, value: &str| pb::Tag {
         key: key.to_owned(),
         value: value.to_owned(),

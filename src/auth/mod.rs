@@ -324,20 +324,6 @@ impl Authenticator {
     }
 }
 
-/// The token of a request: `Bearer <token>` in `authorization`, else `x-auth-token`.
-pub fn presented_token<'a>(
-    authorization: Option<&'a str>,
-    x_auth_token: Option<&'a str>,
-) -> Option<&'a str> {
-    authorization
-        .and_then(|a| {
-            a.strip_prefix("Bearer ")
-                .or_else(|| a.strip_prefix("bearer "))
-        })
-        .or(x_auth_token)
-        .map(str::trim)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -355,12 +341,5 @@ mod tests {
         ] {
             assert!(parse(bad).is_none(), "{bad}");
         }
-    }
-
-    #[test]
-    fn presented_token_prefers_bearer() {
-        assert_eq!(presented_token(Some("Bearer t1"), Some("t2")), Some("t1"));
-        assert_eq!(presented_token(None, Some("t2")), Some("t2"));
-        assert_eq!(presented_token(Some("Basic x"), None), None);
     }
 }

@@ -7,8 +7,7 @@ pub struct FieldViolation {
     pub description: String,
 }
 
-/// Why a signed request was refused. Each has a stable code that the REST error bodies carry, so an
-/// SDK's exception says which check failed.
+/// Why a signed request was refused; the REST forms name each in their error bodies.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SignatureFault {
     /// The `Authorization` header is malformed, or a header that must be signed is not.
@@ -23,19 +22,6 @@ pub enum SignatureFault {
     NonceUsed,
     /// The server has no master key, so it can check no signature.
     NotEnabled,
-}
-
-impl SignatureFault {
-    pub fn code(self) -> &'static str {
-        match self {
-            Self::Incomplete => "IncompleteSignature",
-            Self::UnknownKey => "InvalidAccessKeyId.NotFound",
-            Self::Mismatch => "SignatureDoesNotMatch",
-            Self::TimeSkewed => "RequestTimeTooSkewed",
-            Self::NonceUsed => "SignatureNonceUsed",
-            Self::NotEnabled => "SignatureNotEnabled",
-        }
-    }
 }
 
 /// The one error type of the service; the gRPC and REST faces each map it once.

@@ -76,6 +76,33 @@ impl Principal {
     }
 }
 
+/// A principal calling one operation: each project it names is checked against the access level
+/// the operation declares, so no operation states its level a second time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller {
+    principal: Principal,
+    access: Access,
+}
+
+impl Caller {
+    pub fn new(principal: Principal, access: Access) -> Self {
+        Self { principal, access }
+    }
+
+    /// The project a request acts on, allowed for this operation's access level.
+    pub fn project_for(&self, requested: &str) -> Result<String, Error> {
+        self.principal.project_for(requested, self.access)
+    }
+}
+
+impl std::ops::Deref for Caller {
+    type Target = Principal;
+
+    fn deref(&self) -> &Principal {
+        &self.principal
+    }
+}
+
 /// A project id: 1-64 letters, digits, `-`, `_` or `.`.
 pub fn check_project_id(id: &str) -> Result<(), Error> {
     let ok = !id.is_empty()

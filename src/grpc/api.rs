@@ -1,78 +1,61 @@
-use std::{sync::Arc, time::Instant};
+use std::sync::Arc;
 
 use tonic::{Code, Request, Response, Status, metadata::MetadataValue};
-use tracing::{Instrument, field::Empty};
+use tracing::field::Empty;
 
 use super::code_of;
 use crate::{
-    auth::{Authenticator, presented_token},
-    domain::{Access, Error, Principal},
+    domain::Error,
     proto::pb::{self, tagging_service_server::TaggingService},
-    service::{Admission, TaggingCore, parse_grpc_timeout},
-    telemetry::{Metrics, new_request_id, usable_request_id},
+    service::{Answered, CallContext, Credentials, Face, Operation, Pipeline, operations as op},
+    wire::CallHeaders,
 };
 
-/// `tagging.v1.TaggingService`: each call is authenticated, bounded by its deadline, logged in
-/// one span and counted, then handed to the core.
+/// `tagging.v1.TaggingService`: each method reads its call's headers, makes one call through the
+/// pipeline, and answers its result with the request id.
 pub struct TaggingApi {
-    core: Arc<TaggingCore>,
-    auth: Arc<Authenticator>,
-    metrics: Arc<Metrics>,
-    admission: Admission,
+    pipeline: Arc<Pipeline>,
+}
+
+/// A gRPC call as the pipeline counts and logs it: by method and status code.
+struct GrpcFace(&'static str);
+
+impl Face for GrpcFace {
+    const TRANSPORT: &'static str = "grpc";
+
+    fn method(&self) -> &str {
+        self.0
+    }
+
+    fn answered(&self, error: Option<&Error>) -> Answered {
+        Answered::Code(format!("{:?}", error.map_or(Code::Ok, code_of)))
+    }
 }
 
 impl TaggingApi {
-    pub fn new(
-        core: Arc<TaggingCore>,
-        auth: Arc<Authenticator>,
-        metrics: Arc<Metrics>,
-        admission: Admission,
-    ) -> Self {
-        Self {
-            core,
-            auth,
-            metrics,
-            admission,
-        }
+    pub fn new(pipeline: Arc<Pipeline>) -> Self {
+        Self { pipeline }
     }
 
-    async fn handle<Req, Res>(
+    async fn call<Req, Ans>(
         &self,
-        method: &'static str,
-        access: Access,
+        op: &Operation<Req, Ans>,
         request: Request<Req>,
-        op: impl AsyncFnOnce(&Principal, Req) -> Result<Res, Error>,
-    ) -> Result<Response<Res>, Status> {
-        let started = Instant::now();
+    ) -> Result<Response<Ans>, Status> {
         let meta = request.metadata();
-        let header = |name| meta.get(name).and_then(|v| v.to_str().ok());
-        let request_id = usable_request_id(header("x-request-id")).unwrap_or_else(new_request_id);
-        let requested = header("grpc-timeout").and_then(parse_grpc_timeout);
-        let token =
-            presented_token(header("authorization"), header("x-auth-token")).map(str::to_owned);
-        let span = tracing::info_span!("grpc", request_id = %request_id, method, project = Empty);
-
-        let work = async {
-            let caller = self.auth.authenticate(token.as_deref(), access).await?;
-            let result = op(&caller, request.into_inner()).await;
-            self.auth
-                .forget_if_refused(caller.unconfirmed_token.as_deref(), &result);
-            result
+        let headers = CallHeaders::read(|name| meta.get(name).and_then(|v| v.to_str().ok()));
+        let span = tracing::info_span!("grpc", request_id = %headers.request_id, method = op.name, project = Empty);
+        let context = CallContext {
+            credentials: Credentials::Token(headers.token),
+            deadline: headers.deadline,
+            span,
         };
         let result = self
-            .admission
-            .run(requested, work.instrument(span.clone()))
+            .pipeline
+            .call(op, &GrpcFace(op.name), context, Ok(request.into_inner()))
             .await;
-
-        let code = result.as_ref().map_or_else(code_of, |_| Code::Ok);
-        let elapsed = started.elapsed();
-        span.in_scope(|| {
-            tracing::info!(code = ?code, latency_ms = elapsed.as_secs_f64() * 1000.0, "rpc");
-        });
-        self.metrics
-            .observe("grpc", method, &format!("{code:?}"), elapsed);
-        let id =
-            MetadataValue::try_from(request_id.as_str()).expect("request ids are visible ASCII");
+        let id = MetadataValue::try_from(headers.request_id.as_str())
+            .expect("request ids are visible ASCII");
         match result {
             Ok(answer) => {
                 let mut response = Response::new(answer);
@@ -80,7 +63,6 @@ impl TaggingApi {
                 Ok(response)
             }
             Err(e) => {
-                self.metrics.error(e.kind());
                 let mut status = Status::from(e);
                 status.metadata_mut().insert("x-request-id", id);
                 Err(status)
@@ -97,89 +79,62 @@ impl TaggingService for TaggingApi {
         &self,
         r: Request<pb::ListTagResourcesRequest>,
     ) -> Answer<pb::ListTagResourcesResponse> {
-        self.handle("ListTagResources", Access::Read, r, async |c, req| {
-            self.core.list_tag_resources(c, req).await
-        })
-        .await
+        self.call(&op::LIST_TAG_RESOURCES, r).await
     }
 
     async fn list_resource_tags(
         &self,
         r: Request<pb::ListResourceTagsRequest>,
     ) -> Answer<pb::ListResourceTagsResponse> {
-        self.handle("ListResourceTags", Access::Read, r, async |c, req| {
-            self.core.list_resource_tags(c, req).await
-        })
-        .await
+        self.call(&op::LIST_RESOURCE_TAGS, r).await
     }
 
     async fn tag_resources(
         &self,
         r: Request<pb::TagResourcesRequest>,
     ) -> Answer<pb::TagResourcesResponse> {
-        self.handle("TagResources", Access::Write, r, async |c, req| {
-            self.core.tag_resources(c, req).await
-        })
-        .await
+        self.call(&op::TAG_RESOURCES, r).await
     }
 
     async fn untag_resources(
         &self,
         r: Request<pb::UntagResourcesRequest>,
     ) -> Answer<pb::UntagResourcesResponse> {
-        self.handle("UntagResources", Access::Write, r, async |c, req| {
-            self.core.untag_resources(c, req).await
-        })
-        .await
+        self.call(&op::UNTAG_RESOURCES, r).await
     }
 
     async fn put_resource(
         &self,
         r: Request<pb::PutResourceRequest>,
     ) -> Answer<pb::PutResourceResponse> {
-        self.handle("PutResource", Access::Write, r, async |c, req| {
-            self.core.put_resource(c, req).await
-        })
-        .await
+        self.call(&op::PUT_RESOURCE, r).await
     }
 
     async fn delete_resource(
         &self,
         r: Request<pb::DeleteResourceRequest>,
     ) -> Answer<pb::DeleteResourceResponse> {
-        self.handle("DeleteResource", Access::Write, r, async |c, req| {
-            self.core.delete_resource(c, req).await
-        })
-        .await
+        self.call(&op::DELETE_RESOURCE, r).await
     }
 
     async fn list_project_tags(
         &self,
         r: Request<pb::ListProjectTagsRequest>,
     ) -> Answer<pb::ListProjectTagsResponse> {
-        self.handle("ListProjectTags", Access::Read, r, async |c, req| {
-            self.core.list_project_tags(c, req).await
-        })
-        .await
+        self.call(&op::LIST_PROJECT_TAGS, r).await
     }
 
     async fn list_resources(
         &self,
         r: Request<pb::ListResourcesRequest>,
     ) -> Answer<pb::ListResourcesResponse> {
-        self.handle("ListResources", Access::Read, r, async |c, req| {
-            self.core.list_resources(c, req).await
-        })
-        .await
+        self.call(&op::LIST_RESOURCES, r).await
     }
 
     async fn count_resources(
         &self,
         r: Request<pb::CountResourcesRequest>,
     ) -> Answer<pb::CountResourcesResponse> {
-        self.handle("CountResources", Access::Read, r, async |c, req| {
-            self.core.count_resources(c, req).await
-        })
-        .await
+        self.call(&op::COUNT_RESOURCES, r).await
     }
 }

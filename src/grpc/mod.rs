@@ -6,4 +6,4 @@ mod status;
 
 pub use api::TaggingApi;
 pub use codec::TaggingCodec;
-pub use status::{code_of, log_hidden_cause};
+use status::code_of;

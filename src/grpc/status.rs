@@ -5,7 +5,7 @@ use tonic_types::{ErrorDetails, FieldViolation, StatusExt};
 
 use crate::domain::Error;
 
-/// The gRPC code of each domain error; the REST face derives its HTTP status from this too.
+/// The gRPC code of each domain error.
 pub fn code_of(e: &Error) -> Code {
     match e {
         Error::InvalidArgument(_) => Code::InvalidArgument,
@@ -20,19 +20,8 @@ pub fn code_of(e: &Error) -> Code {
     }
 }
 
-/// Logs what the caller must not see: the cause of an unavailable database or of an internal
-/// fault.
-pub fn log_hidden_cause(e: &Error) {
-    match e {
-        Error::Unavailable(detail) => tracing::warn!(error = %detail, "database unavailable"),
-        Error::Internal(detail) => tracing::error!(error = %detail, "internal error"),
-        _ => {}
-    }
-}
-
 impl From<Error> for Status {
     fn from(e: Error) -> Self {
-        log_hidden_cause(&e);
         let message = e.to_string();
         let code = code_of(&e);
         match e {

@@ -5,25 +5,17 @@
 use std::sync::Arc;
 
 use axum::{
-    Json, Router,
+    Json,
     body::Bytes,
     extract::{RawQuery, rejection::BytesRejection},
-    routing::get,
 };
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 
-use super::{Call, RestError, RestState, json_body};
-use crate::{
-    domain::{Access, Error},
-    proto::pb,
-};
-
-pub fn routes() -> Router<RestState> {
-    Router::new().route("/tags", get(list).put(tag).delete(untag))
-}
+use super::{Call, RestError, call::json_body};
+use crate::{domain::Error, proto::pb, service::operations as op};
 
 #[derive(Serialize)]
-struct ListAnswer {
+pub struct ListAnswer {
     request_id: Arc<str>,
     tag_resources: TagResourceList,
     next_token: String,
@@ -45,7 +37,7 @@ struct TagResourceRow {
 /// The write forms answer in PascalCase, as ACK's do.
 #[derive(Serialize)]
 #[serde(rename_all = "PascalCase")]
-struct WriteAnswer {
+pub struct WriteAnswer {
     request_id: Arc<str>,
 }
 
@@ -173,83 +165,72 @@ fn form_decode(s: &str) -> Vec<u8> {
 
 const IDS_EXAMPLE: &str = r#"["c1","c2"]"#;
 
-async fn list(call: Call, RawQuery(query): RawQuery) -> Result<Json<ListAnswer>, RestError> {
+pub async fn list(call: Call, RawQuery(query): RawQuery) -> Result<Json<ListAnswer>, RestError> {
     let request_id = call.request_id.0.clone();
-    let project_id = call.header("x-project-id").unwrap_or_default().to_owned();
-    let region = call.region();
-    call.run(Access::Read, |caller, core| async move {
+    let request = (|| {
         let p = Params::parse(query.as_deref())?;
-        region.check(&p.text("region_id")?)?;
+        call.check_region(&p.text("region_id")?)?;
         let tags: Vec<TagIn> = p.json("tags", r#"[{"key":"env","value":"dev"}]"#)?;
-        let req = pb::ListTagResourcesRequest {
-            project_id,
+        Ok(pb::ListTagResourcesRequest {
+            project_id: call.header_or_empty("x-project-id"),
             resource_type: p.text("resource_type")?,
             resource_ids: p.json("resource_ids", IDS_EXAMPLE)?,
             tags: tags.into_iter().map(pb::Tag::from).collect(),
             page_size: p.page_size()?,
             next_token: p.text("next_token")?,
-        };
-        let answer = core.list_tag_resources(&caller, req).await?;
-        Ok(Json(ListAnswer {
-            request_id,
-            tag_resources: TagResourceList {
-                tag_resource: answer
-                    .tag_resources
-                    .into_iter()
-                    .map(|r| TagResourceRow {
-                        resource_id: r.resource_id,
-                        resource_type: r.resource_type,
-                        tag_key: r.tag_key,
-                        tag_value: r.tag_value,
-                    })
-                    .collect(),
-            },
-            next_token: answer.next_token,
-        }))
-    })
-    .await
+        })
+    })();
+    let answer = call.run(&op::LIST_TAG_RESOURCES, request).await?;
+    Ok(Json(ListAnswer {
+        request_id,
+        tag_resources: TagResourceList {
+            tag_resource: answer
+                .tag_resources
+                .into_iter()
+                .map(|r| TagResourceRow {
+                    resource_id: r.resource_id,
+                    resource_type: r.resource_type,
+                    tag_key: r.tag_key,
+                    tag_value: r.tag_value,
+                })
+                .collect(),
+        },
+        next_token: answer.next_token,
+    }))
 }
 
-async fn tag(
+pub async fn tag(
     call: Call,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<WriteAnswer>, RestError> {
     let request_id = call.request_id.0.clone();
-    let project_id = call.header("x-project-id").unwrap_or_default().to_owned();
-    let region = call.region();
-    call.run(Access::Write, |caller, core| async move {
-        let b: TagBody = json_body(body)?;
-        region.check(&b.region_id)?;
-        let req = pb::TagResourcesRequest {
-            project_id,
+    let request = json_body(body).and_then(|b: TagBody| {
+        call.check_region(&b.region_id)?;
+        Ok(pb::TagResourcesRequest {
+            project_id: call.header_or_empty("x-project-id"),
             resource_type: b.resource_type,
             resource_ids: b.resource_ids,
             tags: b.tags.into_iter().map(pb::Tag::from).collect(),
-        };
-        core.tag_resources(&caller, req).await?;
-        Ok(Json(WriteAnswer { request_id }))
-    })
-    .await
+        })
+    });
+    call.run(&op::TAG_RESOURCES, request).await?;
+    Ok(Json(WriteAnswer { request_id }))
 }
 
-async fn untag(call: Call, RawQuery(query): RawQuery) -> Result<Json<WriteAnswer>, RestError> {
+pub async fn untag(call: Call, RawQuery(query): RawQuery) -> Result<Json<WriteAnswer>, RestError> {
     let request_id = call.request_id.0.clone();
-    let project_id = call.header("x-project-id").unwrap_or_default().to_owned();
-    let region = call.region();
-    call.run(Access::Write, |caller, core| async move {
-        let p = Params::parse(query.as_deref())?;
-        region.check(&p.text("region_id")?)?;
-        let req = pb::UntagResourcesRequest {
-            project_id,
+    let request = Params::parse(query.as_deref()).and_then(|p| {
+        call.check_region(&p.text("region_id")?)?;
+        Ok(pb::UntagResourcesRequest {
+            project_id: call.header_or_empty("x-project-id"),
             resource_type: p.text("resource_type")?,
             resource_ids: p.json("resource_ids", IDS_EXAMPLE)?,
             tag_keys: p.json("tag_keys", r#"["env"]"#)?,
             all: p.flag("all")?,
-        };
-        core.untag_resources(&caller, req).await?;
-        Ok(Json(WriteAnswer { request_id }))
-    })
-    .await
+        })
+    });
+    call.run(&op::UNTAG_RESOURCES, request).await?;
+    Ok(Json(WriteAnswer { request_id }))
 }
 
 #[cfg(test)]

@@ -1,7 +1,8 @@
 //! The domain error as each documented REST form's error body, mapped in this one place.
 //!
-//! The HTTP status follows grpc-gateway v2's table from the gRPC code, except where a seed documents
-//! otherwise: SMN's table has no 401 and answers a missing or bad token with 403.
+//! The HTTP status follows grpc-gateway v2's table (runtime/errors.go) from the gRPC code each
+//! error stands for, except where a seed documents otherwise: SMN's table has no 401 and answers a
+//! missing or bad token with 403.
 
 use axum::{
     Json,
@@ -9,13 +10,9 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use serde::Serialize;
-use tonic::Code;
 
 use super::RequestId;
-use crate::{
-    domain::Error,
-    grpc::{code_of, log_hidden_cause},
-};
+use crate::domain::{Error, SignatureFault};
 
 /// Which documented form answers, and so which error codes it uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,52 +38,58 @@ struct Body<'a> {
     request_id_camel: Option<&'a str>,
 }
 
-/// grpc-gateway v2's mapping (runtime/errors.go).
-pub fn http_status(code: Code) -> StatusCode {
-    match code {
-        Code::Ok => StatusCode::OK,
-        Code::Cancelled => StatusCode::from_u16(499).expect("499 is a valid status"),
-        Code::InvalidArgument | Code::FailedPrecondition | Code::OutOfRange => {
-            StatusCode::BAD_REQUEST
-        }
-        Code::DeadlineExceeded => StatusCode::GATEWAY_TIMEOUT,
-        Code::NotFound => StatusCode::NOT_FOUND,
-        Code::AlreadyExists | Code::Aborted => StatusCode::CONFLICT,
-        Code::PermissionDenied => StatusCode::FORBIDDEN,
-        Code::Unauthenticated => StatusCode::UNAUTHORIZED,
-        Code::ResourceExhausted => StatusCode::TOO_MANY_REQUESTS,
-        Code::Unimplemented => StatusCode::NOT_IMPLEMENTED,
-        Code::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
-        Code::Unknown | Code::Internal | Code::DataLoss => StatusCode::INTERNAL_SERVER_ERROR,
+/// The HTTP status a form answers for `e`.
+pub fn status_of(form: Form, e: &Error) -> StatusCode {
+    match e {
+        Error::InvalidArgument(_) => StatusCode::BAD_REQUEST,
+        Error::Unauthenticated(_) | Error::BadSignature(..) => match form {
+            Form::Ack => StatusCode::UNAUTHORIZED,
+            Form::Smn => StatusCode::FORBIDDEN,
+        },
+        Error::PermissionDenied(_) => StatusCode::FORBIDDEN,
+        Error::NotFound(_) => StatusCode::NOT_FOUND,
+        Error::AlreadyExists(_) => StatusCode::CONFLICT,
+        Error::ResourceExhausted(_) => StatusCode::TOO_MANY_REQUESTS,
+        Error::DeadlineExceeded => StatusCode::GATEWAY_TIMEOUT,
+        Error::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+        Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }
 
-/// The stable error code of each status class, per form (tabulated in the README).
-fn error_code(form: Form, code: Code) -> &'static str {
-    match (form, code) {
-        (Form::Ack, Code::InvalidArgument) => "InvalidParameter",
-        (Form::Ack, Code::Unauthenticated) => "Unauthorized",
-        (Form::Ack, Code::PermissionDenied) => "Forbidden",
-        (Form::Ack, Code::NotFound) => "ResourceNotFound",
-        (Form::Ack, Code::AlreadyExists) => "Conflict",
-        (Form::Ack, Code::Unavailable) => "ServiceUnavailable",
-        (Form::Ack, Code::DeadlineExceeded) => "GatewayTimeout",
-        (Form::Ack, Code::ResourceExhausted) => "Throttling",
-        (Form::Ack, _) => "InternalError",
-        (Form::Smn, Code::InvalidArgument) => "SMN.00010400",
-        (Form::Smn, Code::Unauthenticated) => "SMN.00010401",
-        (Form::Smn, Code::PermissionDenied) => "SMN.00010403",
-        (Form::Smn, Code::NotFound) => "SMN.00010404",
-        (Form::Smn, Code::AlreadyExists) => "SMN.00010409",
-        (Form::Smn, Code::Unavailable) => "SMN.00010503",
-        (Form::Smn, Code::DeadlineExceeded) => "SMN.00010504",
-        (Form::Smn, Code::ResourceExhausted) => "SMN.00010429",
-        (Form::Smn, _) => "SMN.00010500",
+/// The stable error code of each kind of error, per form (tabulated in the README).
+fn error_code(form: Form, e: &Error) -> &'static str {
+    let (ack, smn) = match e {
+        Error::InvalidArgument(_) => ("InvalidParameter", "SMN.00010400"),
+        Error::Unauthenticated(_) => ("Unauthorized", "SMN.00010401"),
+        Error::BadSignature(fault, _) => return signature_code(*fault),
+        Error::PermissionDenied(_) => ("Forbidden", "SMN.00010403"),
+        Error::NotFound(_) => ("ResourceNotFound", "SMN.00010404"),
+        Error::AlreadyExists(_) => ("Conflict", "SMN.00010409"),
+        Error::ResourceExhausted(_) => ("Throttling", "SMN.00010429"),
+        Error::DeadlineExceeded => ("GatewayTimeout", "SMN.00010504"),
+        Error::Unavailable(_) => ("ServiceUnavailable", "SMN.00010503"),
+        Error::Internal(_) => ("InternalError", "SMN.00010500"),
+    };
+    match form {
+        Form::Ack => ack,
+        Form::Smn => smn,
+    }
+}
+
+/// The clouds' own names for a failed signature check, so an SDK's exception says which failed.
+fn signature_code(fault: SignatureFault) -> &'static str {
+    match fault {
+        SignatureFault::Incomplete => "IncompleteSignature",
+        SignatureFault::UnknownKey => "InvalidAccessKeyId.NotFound",
+        SignatureFault::Mismatch => "SignatureDoesNotMatch",
+        SignatureFault::TimeSkewed => "RequestTimeTooSkewed",
+        SignatureFault::NonceUsed => "SignatureNonceUsed",
+        SignatureFault::NotEnabled => "SignatureNotEnabled",
     }
 }
 
 /// A request target whose query string is over `--max-query-bytes`: HTTP's own 414, in the form's
-/// error shape. It has no gRPC code: it is refused before any call begins.
+/// error shape. It stands for no domain error: it is refused before any call begins.
 pub fn query_too_long(form: Form, request_id: &RequestId, max: usize, got: usize) -> Response {
     let body = Body {
         request_id: &request_id.0,
@@ -102,18 +105,10 @@ pub fn query_too_long(form: Form, request_id: &RequestId, max: usize, got: usize
 
 impl IntoResponse for RestError {
     fn into_response(self) -> Response {
-        log_hidden_cause(&self.error);
-        let code = code_of(&self.error);
-        let status = match (self.form, code) {
-            (Form::Smn, Code::Unauthenticated) => StatusCode::FORBIDDEN,
-            _ => http_status(code),
-        };
+        let status = status_of(self.form, &self.error);
         let body = Body {
             request_id: &self.request_id.0,
-            code: match &self.error {
-                Error::BadSignature(fault, _) => fault.code(),
-                _ => error_code(self.form, code),
-            },
+            code: error_code(self.form, &self.error),
             message: self.error.to_string(),
             request_id_camel: (self.form == Form::Ack).then_some(&*self.request_id.0),
         };
@@ -124,5 +119,31 @@ impl IntoResponse for RestError {
                 .insert(RETRY_AFTER, HeaderValue::from_static("1"));
         }
         response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// grpc-gateway v2's status for the gRPC code each error stands for.
+    #[test]
+    fn statuses_are_grpc_gateways_but_smns_403() {
+        let table = [
+            (Error::invalid("f", "r"), 400),
+            (Error::Unauthenticated(String::new()), 401),
+            (Error::PermissionDenied(String::new()), 403),
+            (Error::NotFound(String::new()), 404),
+            (Error::AlreadyExists(String::new()), 409),
+            (Error::ResourceExhausted(String::new()), 429),
+            (Error::Unavailable(String::new()), 503),
+            (Error::DeadlineExceeded, 504),
+            (Error::Internal(String::new()), 500),
+        ];
+        for (e, status) in table {
+            assert_eq!(status_of(Form::Ack, &e).as_u16(), status, "{e:?}");
+            let smn = if status == 401 { 403 } else { status };
+            assert_eq!(status_of(Form::Smn, &e).as_u16(), smn, "{e:?}");
+        }
     }
 }

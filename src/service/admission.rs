@@ -52,39 +52,9 @@ fn budget(requested: Option<Duration>, server_limit: Duration) -> Duration {
     }
 }
 
-/// Parses a `grpc-timeout` value: at most 8 digits and a unit (H, M, S, m, u, n).
-pub fn parse_grpc_timeout(value: &str) -> Option<Duration> {
-    // A header value may hold any text: split only where a character ends.
-    let (digits, unit) = value.split_at_checked(value.len().checked_sub(1)?)?;
-    if digits.is_empty() || digits.len() > 8 || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    let n: u64 = digits.parse().ok()?;
-    Some(match unit {
-        "H" => Duration::from_secs(n * 3600),
-        "M" => Duration::from_secs(n * 60),
-        "S" => Duration::from_secs(n),
-        "m" => Duration::from_millis(n),
-        "u" => Duration::from_micros(n),
-        "n" => Duration::from_nanos(n),
-        _ => return None,
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn grpc_timeouts_parse_per_the_spec() {
-        assert_eq!(parse_grpc_timeout("5S"), Some(Duration::from_secs(5)));
-        assert_eq!(parse_grpc_timeout("250m"), Some(Duration::from_millis(250)));
-        assert_eq!(parse_grpc_timeout("1H"), Some(Duration::from_secs(3600)));
-        // The last two came from the fuzzer: a header read as text may end inside a character.
-        for bad in ["", "S", "123456789S", "5s", "-5S", "5", "1n\u{FFFD}", "5é"] {
-            assert_eq!(parse_grpc_timeout(bad), None, "{bad}");
-        }
-    }
 
     #[test]
     fn the_shorter_deadline_wins() {

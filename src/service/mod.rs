@@ -1,9 +1,12 @@
-//! The service itself, shared by the gRPC and REST faces: authorise, validate, run the query, shape
-//! the answer. It speaks the API's message types and the domain error, and knows nothing of
-//! transports or SQL.
+//! The service itself, shared by the gRPC and REST faces: the operation table, the one call
+//! pipeline, and each operation (validate, run the query, shape the answer). It speaks the API's
+//! message types and the domain error, and knows nothing of transports or SQL.
 
 mod admission;
 mod convert;
+mod listings;
+pub mod operations;
+mod pipeline;
 mod resources;
 mod tags;
 
@@ -11,7 +14,10 @@ use std::sync::Arc;
 
 use rand::RngCore;
 
-pub use admission::{Admission, parse_grpc_timeout};
+pub use admission::Admission;
+pub use listings::{AllProjectTags, ResourcePage, ResourcePageRequest};
+pub use operations::Operation;
+pub use pipeline::{Answered, CallContext, Credentials, Face, Pipeline};
 
 use crate::{
     domain::{Cursor, Error, Limits, PageTokens, QueryBinding, Rules},

@@ -7,8 +7,7 @@ use super::{
 };
 use crate::{
     domain::{
-        Access, Cursor, Error, KeyFilter, Locator, Principal, QueryBinding, ResourceFilter, Scope,
-        Violations,
+        Caller, Cursor, Error, KeyFilter, Locator, QueryBinding, ResourceFilter, Scope, Violations,
     },
     proto::pb,
     store::ResourceRecord,
@@ -29,10 +28,10 @@ const NAME_PROPERTY: &str = "resource_name";
 impl TaggingCore {
     pub async fn put_resource(
         &self,
-        caller: &Principal,
+        caller: &Caller,
         req: pb::PutResourceRequest,
     ) -> Result<pb::PutResourceResponse, Error> {
-        let project = caller.project_for(&req.project_id, Access::Write)?;
+        let project = caller.project_for(&req.project_id)?;
         let mut v = Violations::default();
         let scope = self.scope(&mut v, project, &req.resource_type);
         self.rules
@@ -54,10 +53,10 @@ impl TaggingCore {
 
     pub async fn delete_resource(
         &self,
-        caller: &Principal,
+        caller: &Caller,
         req: pb::DeleteResourceRequest,
     ) -> Result<pb::DeleteResourceResponse, Error> {
-        let project = caller.project_for(&req.project_id, Access::Write)?;
+        let project = caller.project_for(&req.project_id)?;
         let mut v = Violations::default();
         let scope = self.scope(&mut v, project, &req.resource_type);
         self.rules
@@ -71,10 +70,10 @@ impl TaggingCore {
 
     pub async fn list_resources(
         &self,
-        caller: &Principal,
+        caller: &Caller,
         req: pb::ListResourcesRequest,
     ) -> Result<pb::ListResourcesResponse, Error> {
-        let project = caller.project_for(&req.project_id, Access::Read)?;
+        let project = caller.project_for(&req.project_id)?;
         let mut v = Violations::default();
         let scope = self.scope(&mut v, project, &req.resource_type);
         let page_size = self.rules.page_size(&mut v, req.page_size);
@@ -115,10 +114,10 @@ impl TaggingCore {
 
     pub async fn count_resources(
         &self,
-        caller: &Principal,
+        caller: &Caller,
         req: pb::CountResourcesRequest,
     ) -> Result<pb::CountResourcesResponse, Error> {
-        let project = caller.project_for(&req.project_id, Access::Read)?;
+        let project = caller.project_for(&req.project_id)?;
         let mut v = Violations::default();
         let scope = self.scope(&mut v, project, &req.resource_type);
         let filter = self.resource_filter(
@@ -145,7 +144,7 @@ impl TaggingCore {
     fn resource_filter(
         &self,
         v: &mut Violations,
-        caller: &Principal,
+        caller: &Caller,
         f: FilterFields,
     ) -> ResourceFilter {
         let lists = [

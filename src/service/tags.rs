@@ -5,9 +5,7 @@ use super::{
     convert::{tags_in, tags_out},
 };
 use crate::{
-    domain::{
-        Access, Cursor, Error, Locator, Principal, QueryBinding, Scope, TagRowQuery, Violations,
-    },
+    domain::{Caller, Cursor, Error, Locator, QueryBinding, Scope, TagRowQuery, Violations},
     proto::pb,
     store::{Removal, TagLimit},
 };
@@ -33,10 +31,10 @@ impl TaggingCore {
 
     pub async fn list_tag_resources(
         &self,
-        caller: &Principal,
+        caller: &Caller,
         req: pb::ListTagResourcesRequest,
     ) -> Result<pb::ListTagResourcesResponse, Error> {
-        let project = caller.project_for(&req.project_id, Access::Read)?;
+        let project = caller.project_for(&req.project_id)?;
         let mut v = Violations::default();
         let scope = self.scope(&mut v, project, &req.resource_type);
         self.rules.resource_ids(&mut v, &req.resource_ids, false);
@@ -97,10 +95,10 @@ impl TaggingCore {
 
     pub async fn list_resource_tags(
         &self,
-        caller: &Principal,
+        caller: &Caller,
         req: pb::ListResourceTagsRequest,
     ) -> Result<pb::ListResourceTagsResponse, Error> {
-        let project = caller.project_for(&req.project_id, Access::Read)?;
+        let project = caller.project_for(&req.project_id)?;
         let mut v = Violations::default();
         let scope = self.scope(&mut v, project, &req.resource_type);
         let locator = match pb::ResourceIdType::try_from(req.resource_id_type) {
@@ -136,10 +134,10 @@ impl TaggingCore {
 
     pub async fn tag_resources(
         &self,
-        caller: &Principal,
+        caller: &Caller,
         req: pb::TagResourcesRequest,
     ) -> Result<pb::TagResourcesResponse, Error> {
-        let project = caller.project_for(&req.project_id, Access::Write)?;
+        let project = caller.project_for(&req.project_id)?;
         let mut v = Violations::default();
         let scope = self.scope(&mut v, project, &req.resource_type);
         self.rules.resource_ids(&mut v, &req.resource_ids, true);
@@ -158,10 +156,10 @@ impl TaggingCore {
 
     pub async fn untag_resources(
         &self,
-        caller: &Principal,
+        caller: &Caller,
         req: pb::UntagResourcesRequest,
     ) -> Result<pb::UntagResourcesResponse, Error> {
-        let project = caller.project_for(&req.project_id, Access::Write)?;
+        let project = caller.project_for(&req.project_id)?;
         let mut v = Violations::default();
         let scope = self.scope(&mut v, project, &req.resource_type);
         self.rules.resource_ids(&mut v, &req.resource_ids, true);
@@ -187,10 +185,10 @@ impl TaggingCore {
 
     pub async fn list_project_tags(
         &self,
-        caller: &Principal,
+        caller: &Caller,
         req: pb::ListProjectTagsRequest,
     ) -> Result<pb::ListProjectTagsResponse, Error> {
-        let project = caller.project_for(&req.project_id, Access::Read)?;
+        let project = caller.project_for(&req.project_id)?;
         let mut v = Violations::default();
         let resource_type = if req.resource_type.is_empty() {
             None

@@ -46,7 +46,10 @@ const READ_RPCS: &[&str] = &[
     "CountResources",
 ];
 /// Routes that change nothing although their method is not GET.
-const READ_POSTS: &[&str] = &["/v2/{project_id}/{resource_type}/resource_instances/action"];
+const READ_POSTS: &[&str] = &[
+    "/v2/{project_id}/{resource_type}/resource_instances/action",
+    "/v2/{project_id}/{resource_type}/resource_instances/count",
+];
 
 /// What a call must answer.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -576,6 +579,8 @@ const SMN_ACTION: &str = "/v2/{project_id}/{resource_type}/{resource_id}/tags/ac
 const SMN_KEY: &str = "/v2/{project_id}/{resource_type}/{resource_id}/tags/{key}";
 const SMN_PROJECT_TAGS: &str = "/v2/{project_id}/{resource_type}/tags";
 const SMN_INSTANCES: &str = "/v2/{project_id}/{resource_type}/resource_instances/action";
+const SMN_COUNT: &str = "/v2/{project_id}/{resource_type}/resource_instances/count";
+const SMN_RESOURCE: &str = "/v2/{project_id}/{resource_type}/{resource_id}";
 
 /// `rest` with its path's `{key}` filled in.
 fn with_key(mut rest: Rest, key: &str) -> Rest {
@@ -795,6 +800,13 @@ fn matrix(t: &PageTokensOfB) -> Vec<Row> {
             "action": "count", "tags": [{"key": B_KEY, "values": []}]
         }))),
         rest("A's own", Count(1), instances(A, "CLUSTER", json!({"action": "count"}))),
+        rest("path B", Denied, v2(Method::POST, SMN_COUNT, B, "CLUSTER", "").body(json!({}))),
+        rest("X-Project-Id B", ProjectMismatch, v2(Method::POST, SMN_COUNT, A, "CLUSTER", "")
+            .header("x-project-id", B)
+            .body(json!({}))),
+        rest("B's key", Empty, v2(Method::POST, SMN_COUNT, A, "CLUSTER", "")
+            .body(json!({"tags": [{"key": B_KEY, "values": []}]}))),
+        rest("A's own", Count(1), v2(Method::POST, SMN_COUNT, A, "CLUSTER", "").body(json!({}))),
         rest("A's own, skipping past them", Own, instances(A, "CLUSTER", json!({
             "action": "filter", "offset": "1"
         }))
@@ -836,6 +848,7 @@ fn matrix(t: &PageTokensOfB) -> Vec<Row> {
         grpc("B's ids, all", Empty, untag("", &[])),
         grpc("B's ids, B's keys", Empty, untag("", &[B_KEY, B_KEY2])),
         grpc("B's id", NotFound, delete("", "CLUSTER", c1)),
+        rest("B's id", NotFound, v2(Method::DELETE, SMN_RESOURCE, A, "CLUSTER", c1)),
         grpc("B's topic", NotFound, delete("", "smn_topic", B_TOPIC)),
         rest("B's ids, all", Empty, Rest::new(Method::DELETE, ACK, ACK.into())
             .query("resource_type", "CLUSTER")
@@ -846,6 +859,16 @@ fn matrix(t: &PageTokensOfB) -> Vec<Row> {
         rest("B's id, B's key", Empty, with_key(v2(Method::DELETE, SMN_KEY, A, "CLUSTER", c1), B_KEY)),
         grpc("B's ids", Empty, tagr("", &B_CLUSTERS)),
         grpc("B's id and name", Own, put("", "smn_topic", B_TOPIC, B_TOPIC_NAME)),
+        rest("path B", Denied, v2(Method::PUT, SMN_RESOURCE, B, "smn_topic", B_TOPIC)
+            .body(json!({"name": "aaa-renamed"}))),
+        rest("X-Project-Id B", ProjectMismatch, v2(Method::PUT, SMN_RESOURCE, A, "smn_topic", B_TOPIC)
+            .header("x-project-id", B)
+            .body(json!({"name": "aaa-renamed"}))),
+        rest("B's id and name", Own, v2(Method::PUT, SMN_RESOURCE, A, "smn_topic", B_TOPIC)
+            .body(json!({"name": B_TOPIC_NAME}))),
+        rest("path B", Denied, v2(Method::DELETE, SMN_RESOURCE, B, "CLUSTER", c1)),
+        rest("X-Project-Id B", ProjectMismatch, v2(Method::DELETE, SMN_RESOURCE, A, "CLUSTER", c1)
+            .header("x-project-id", B)),
         rest("B's ids", Empty, Rest::new(Method::PUT, ACK, ACK.into())
             .body(json!({"resource_type": "CLUSTER", "resource_ids": B_CLUSTERS, "tags": [{"key": B_KEY2, "value": "aaa"}]}))),
         rest("B's id", Empty, v2(Method::POST, SMN_ACTION, A, "CLUSTER", c1)
@@ -920,6 +943,9 @@ fn read_only_matrix() -> Vec<Row> {
         rest("", Denied, v2(Method::POST, SMN_TAGS, "CLUSTER", c1)
             .body(json!({"tag": {"key": "new", "value": "x"}}))),
         rest("", Denied, with_key(v2(Method::DELETE, SMN_KEY, "CLUSTER", c1), B_KEY)),
+        rest("rename", Denied, v2(Method::PUT, SMN_RESOURCE, "smn_topic", B_TOPIC)
+            .body(json!({"name": "renamed"}))),
+        rest("", Denied, v2(Method::DELETE, SMN_RESOURCE, "CLUSTER", c1)),
     ]
 }
 
@@ -983,7 +1009,7 @@ fn service_methods() -> BTreeSet<String> {
 fn served_routes() -> BTreeSet<(String, String)> {
     ROUTES
         .iter()
-        .map(|(m, p)| ((*m).to_owned(), (*p).to_owned()))
+        .map(|r| (r.method.to_owned(), r.path.to_owned()))
         .collect()
 }
 

@@ -20,6 +20,7 @@ mod query_plans;
 mod raw_http;
 mod rest_ack;
 mod rest_smn;
+mod routes;
 mod schemathesis;
 mod sdks;
 mod service_limits;

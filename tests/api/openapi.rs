@@ -48,7 +48,7 @@ async fn every_served_route_is_documented_and_every_documented_route_is_served(b
         .collect();
     let served: BTreeSet<(String, String)> = ROUTES
         .iter()
-        .map(|(m, p)| ((*m).to_owned(), (*p).to_owned()))
+        .map(|r| (r.method.to_owned(), r.path.to_owned()))
         .collect();
     assert_eq!(documented, served);
 

@@ -1,0 +1,166 @@
+//! What every REST handler starts from, and its one call: the caller's credentials and deadline
+//! read from the headers, the operation run through the pipeline, the error in the form's shape.
+
+use axum::{
+    body::Bytes,
+    extract::{FromRequestParts, MatchedPath, rejection::BytesRejection},
+    http::{HeaderMap, StatusCode, request::Parts},
+};
+
+use super::{
+    Form, RequestId, RestError, RestState,
+    error::status_of,
+    middleware::{Observed, Signed},
+};
+use crate::{
+    domain::Error,
+    service::{Answered, CallContext, Credentials, Face, Operation},
+    wire::CallHeaders,
+};
+
+/// One REST request on its way to its call.
+pub struct Call {
+    state: RestState,
+    form: Form,
+    pub(super) request_id: RequestId,
+    headers: HeaderMap,
+    signed: Option<Signed>,
+    observed: Observed,
+    /// The metrics' label of the route: `GET /tags`.
+    route: String,
+    /// The status of a successful answer.
+    success: StatusCode,
+}
+
+impl FromRequestParts<RestState> for Call {
+    type Rejection = StatusCode;
+
+    async fn from_request_parts(parts: &mut Parts, state: &RestState) -> Result<Self, StatusCode> {
+        let form = parts.extensions.get::<Form>().copied();
+        let request_id = parts.extensions.get::<RequestId>().cloned();
+        let observed = parts.extensions.get::<Observed>().cloned();
+        let route = parts
+            .extensions
+            .get::<MatchedPath>()
+            .map(MatchedPath::as_str);
+        let (Some(form), Some(request_id), Some(observed), Some(route)) =
+            (form, request_id, observed, route)
+        else {
+            return Err(StatusCode::INTERNAL_SERVER_ERROR);
+        };
+        Ok(Self {
+            state: state.clone(),
+            form,
+            request_id,
+            route: format!("{} {route}", parts.method),
+            headers: parts.headers.clone(),
+            signed: parts.extensions.get::<Signed>().cloned(),
+            observed,
+            success: StatusCode::OK,
+        })
+    }
+}
+
+/// A REST call as the pipeline counts and logs it: by route and HTTP status.
+struct RestFace<'a> {
+    form: Form,
+    route: &'a str,
+    success: StatusCode,
+}
+
+impl Face for RestFace<'_> {
+    const TRANSPORT: &'static str = "rest";
+
+    fn method(&self) -> &str {
+        self.route
+    }
+
+    fn answered(&self, error: Option<&Error>) -> Answered {
+        let status = error.map_or(self.success, |e| status_of(self.form, e));
+        Answered::Http(status.as_u16())
+    }
+}
+
+impl Call {
+    /// A header as UTF-8 text. One that is not UTF-8 reads as U+FFFD rather than as absent, so
+    /// it is refused or matches nothing instead of being silently ignored.
+    pub(super) fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .get(name)
+            .map(|v| std::str::from_utf8(v.as_bytes()).unwrap_or("\u{FFFD}"))
+    }
+
+    /// The header as an owned string, empty when absent.
+    pub(super) fn header_or_empty(&self, name: &str) -> String {
+        self.header(name).unwrap_or_default().to_owned()
+    }
+
+    pub(super) fn max_page_size(&self) -> u32 {
+        self.state.pipeline.limits().max_page_size
+    }
+
+    /// The ACK form's `region_id`, when sent, must be the configured one; an empty one says nothing.
+    pub(super) fn check_region(&self, sent: &str) -> Result<(), Error> {
+        match &self.state.options.region_id {
+            Some(ours) if !sent.is_empty() && sent != ours => Err(Error::invalid(
+                "region_id",
+                format!("must be `{ours}`, the region of this service"),
+            )),
+            _ => Ok(()),
+        }
+    }
+
+    /// This route answers success with `status` rather than 200.
+    pub(super) fn answering(mut self, status: StatusCode) -> Self {
+        self.success = status;
+        self
+    }
+
+    /// Runs `op` on the parsed `request` through the pipeline, and renders its error in the form's
+    /// shape.
+    pub(super) async fn run<Req, Ans>(
+        self,
+        op: &Operation<Req, Ans>,
+        request: Result<Req, Error>,
+    ) -> Result<Ans, RestError> {
+        let headers = CallHeaders::read(|name| self.header(name));
+        let credentials = match &self.signed {
+            // `Authorization` holds the signature; a token may come beside it in X-Auth-Token.
+            Some(Signed(request)) => Credentials::Signed {
+                request: request.clone(),
+                token: self.header("x-auth-token").map(str::to_owned),
+            },
+            None => Credentials::Token(headers.token),
+        };
+        let context = CallContext {
+            credentials,
+            deadline: headers.deadline,
+            span: tracing::Span::current(),
+        };
+        let face = RestFace {
+            form: self.form,
+            route: &self.route,
+            success: self.success,
+        };
+        let result = self.state.pipeline.call(op, &face, context, request).await;
+        self.observed.mark();
+        result.map_err(|error| RestError {
+            form: self.form,
+            request_id: self.request_id,
+            error,
+        })
+    }
+}
+
+/// Parses a JSON request body; an unreadable or oversized one is a 400 that names the body.
+pub(super) fn json_body<T: serde::de::DeserializeOwned>(
+    body: Result<Bytes, BytesRejection>,
+) -> Result<T, Error> {
+    let body = body.map_err(|e| Error::invalid("body", e.body_text()))?;
+    serde_json::from_slice(&body).map_err(|e| {
+        Error::invalid(
+            "body",
+            format!("must be a JSON object of the documented shape: {e}"),
+        )
+    })
+}

@@ -1,0 +1,253 @@
+//! SMN's resources: register or rename one (`PUT …/{resource_id}`), delete one, and the
+//! resource-instance filter (`…/resource_instances/action`, a page by offset with the total count,
+//! or the count alone) and count (`…/resource_instances/count`).
+
+use axum::{
+    Json,
+    body::Bytes,
+    extract::{
+        Path,
+        rejection::{BytesRejection, PathRejection},
+    },
+    http::StatusCode,
+    response::{IntoResponse, Response},
+};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::{ResourcePath, TagJson, project, resource};
+use crate::{
+    domain::Error,
+    proto::pb,
+    rest::{Call, RestError, call::json_body},
+    service::{ResourcePageRequest, operations as op},
+};
+
+/// SMN's default `limit`; a smaller `--max-page-size` lowers it.
+const DEFAULT_LIMIT: u64 = 1000;
+
+#[derive(Deserialize, Clone)]
+struct FilterJson {
+    key: String,
+    #[serde(default)]
+    values: Vec<String>,
+}
+
+impl From<FilterJson> for pb::TagFilter {
+    fn from(FilterJson { key, values }: FilterJson) -> Self {
+        Self { key, values }
+    }
+}
+
+#[derive(Deserialize, Clone)]
+struct MatchJson {
+    key: String,
+    #[serde(default)]
+    value: String,
+}
+
+/// The filter routes' body; the count route reads only the filter.
+#[derive(Deserialize)]
+struct InstancesBody {
+    #[serde(default)]
+    action: String,
+    #[serde(default)]
+    tags: Vec<FilterJson>,
+    #[serde(default)]
+    tags_any: Vec<FilterJson>,
+    #[serde(default)]
+    not_tags: Vec<FilterJson>,
+    #[serde(default)]
+    not_tags_any: Vec<FilterJson>,
+    #[serde(default)]
+    matches: Vec<MatchJson>,
+    #[serde(default)]
+    without_any_tag: bool,
+    limit: Option<Value>,
+    offset: Option<Value>,
+}
+
+/// `PUT …/{resource_id}` body.
+#[derive(Deserialize, Default)]
+struct PutBody {
+    #[serde(default)]
+    name: String,
+}
+
+#[derive(Serialize)]
+pub struct InstancesAnswer {
+    resources: Vec<InstanceJson>,
+    total_count: i64,
+}
+
+#[derive(Serialize)]
+pub struct ResourceAnswer {
+    resource: InstanceJson,
+}
+
+#[derive(Serialize)]
+struct InstanceJson {
+    resource_id: String,
+    resource_name: String,
+    resource_detail: serde_json::Map<String, Value>,
+    tags: Vec<TagJson>,
+}
+
+impl From<pb::Resource> for InstanceJson {
+    fn from(r: pb::Resource) -> Self {
+        Self {
+            resource_id: r.resource_id,
+            resource_name: r.name,
+            resource_detail: serde_json::Map::new(),
+            tags: r.tags.into_iter().map(TagJson::from).collect(),
+        }
+    }
+}
+
+#[derive(Serialize)]
+pub struct CountAnswer {
+    total_count: i64,
+}
+
+/// RegisterResource: creates the resource or sets its display name.
+pub async fn put_resource(
+    call: Call,
+    p: Result<Path<ResourcePath>, PathRejection>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<ResourceAnswer>, RestError> {
+    let request = resource(&call, p).and_then(|(project_id, resource_type, resource_id)| {
+        let b: PutBody = json_body(body)?;
+        Ok(pb::PutResourceRequest {
+            project_id,
+            resource_type,
+            resource_id,
+            name: b.name,
+        })
+    });
+    let answer = call.run(&op::PUT_RESOURCE, request).await?;
+    Ok(Json(ResourceAnswer {
+        resource: answer.resource.unwrap_or_default().into(),
+    }))
+}
+
+/// DeleteResource: the resource and all its tags.
+pub async fn delete_resource(
+    call: Call,
+    p: Result<Path<ResourcePath>, PathRejection>,
+) -> Result<StatusCode, RestError> {
+    let call = call.answering(StatusCode::NO_CONTENT);
+    let request = resource(&call, p).map(|(project_id, resource_type, resource_id)| {
+        pb::DeleteResourceRequest {
+            project_id,
+            resource_type,
+            resource_id,
+        }
+    });
+    call.run(&op::DELETE_RESOURCE, request).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `{project_id}` (checked against `X-Project-Id`) and `{resource_type}`.
+fn type_path(
+    call: &Call,
+    p: Result<Path<(String, String)>, PathRejection>,
+) -> Result<(String, String), Error> {
+    let (in_path, resource_type) = super::path(p)?;
+    Ok((project(call, in_path)?, resource_type))
+}
+
+/// The filter's fields as CountResources takes them.
+fn count_request(
+    (project_id, resource_type): (String, String),
+    b: &InstancesBody,
+) -> pb::CountResourcesRequest {
+    let filters = |list: &[FilterJson]| list.iter().cloned().map(pb::TagFilter::from).collect();
+    pb::CountResourcesRequest {
+        project_id,
+        resource_type,
+        tags: filters(&b.tags),
+        tags_any: filters(&b.tags_any),
+        not_tags: filters(&b.not_tags),
+        not_tags_any: filters(&b.not_tags_any),
+        matches: b
+            .matches
+            .iter()
+            .map(|m| pb::Match {
+                key: m.key.clone(),
+                value: m.value.clone(),
+            })
+            .collect(),
+        without_any_tag: b.without_any_tag,
+    }
+}
+
+/// CountResources at its own path.
+pub async fn count(
+    call: Call,
+    p: Result<Path<(String, String)>, PathRejection>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<CountAnswer>, RestError> {
+    let request = type_path(&call, p).and_then(|path| Ok(count_request(path, &json_body(body)?)));
+    let total_count = call.run(&op::COUNT_RESOURCES, request).await?.total_count;
+    Ok(Json(CountAnswer { total_count }))
+}
+
+/// ListResourcesByTags (`action: filter`, a page and the total) or CountResourcesByTags.
+pub async fn instances(
+    call: Call,
+    p: Result<Path<(String, String)>, PathRejection>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, RestError> {
+    let parsed = type_path(&call, p).and_then(|path| Ok((path, json_body::<InstancesBody>(body)?)));
+    if let Ok((path, b)) = &parsed
+        && b.action == "count"
+    {
+        let request = Ok(count_request(path.clone(), b));
+        let total_count = call.run(&op::COUNT_RESOURCES, request).await?.total_count;
+        return Ok(Json(CountAnswer { total_count }).into_response());
+    }
+    let request = parsed.and_then(|(path, b)| {
+        if b.action != "filter" {
+            return Err(Error::invalid("action", "must be `filter` or `count`"));
+        }
+        let max = u64::from(call.max_page_size());
+        let limit = number("limit", b.limit.as_ref(), DEFAULT_LIMIT.min(max), 1..=max)?;
+        let offset = number("offset", b.offset.as_ref(), 0, 0..=u64::from(u32::MAX))?;
+        Ok(ResourcePageRequest {
+            filter: count_request(path, &b),
+            offset,
+            limit: u32::try_from(limit).unwrap_or(u32::MAX),
+        })
+    });
+    let page = call.run(&op::LIST_RESOURCE_PAGE, request).await?;
+    let answer = InstancesAnswer {
+        resources: page.resources.into_iter().map(InstanceJson::from).collect(),
+        total_count: page.total_count,
+    };
+    Ok(Json(answer).into_response())
+}
+
+/// SMN sends `limit` and `offset` as strings; numbers are accepted too.
+fn number(
+    field: &str,
+    value: Option<&Value>,
+    default: u64,
+    range: std::ops::RangeInclusive<u64>,
+) -> Result<u64, Error> {
+    let n = match value {
+        None | Some(Value::Null) => return Ok(default),
+        Some(Value::String(s)) => s.parse::<u64>().ok(),
+        Some(Value::Number(n)) => n.as_u64(),
+        Some(_) => None,
+    };
+    n.filter(|n| range.contains(n)).ok_or_else(|| {
+        Error::invalid(
+            field,
+            format!(
+                "must be an integer from {} to {}, such as \"10\"",
+                range.start(),
+                range.end()
+            ),
+        )
+    })
+}

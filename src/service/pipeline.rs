@@ -1,0 +1,180 @@
+//! The one call pipeline both faces use: admission, authentication, the operation's access
+//! level, the deadline, then metrics and the call's log line. A face parses its request, calls
+//! [`Pipeline::call`] once, and renders what it answers.
+
+use std::{
+    sync::Arc,
+    time::{Duration, Instant},
+};
+
+use tracing::{Instrument, Span};
+
+use super::{Admission, Operation, TaggingCore};
+use crate::{
+    auth::{Authenticator, signature::SignedRequest},
+    domain::{Access, Caller, Error, Limits, Principal},
+    store::PoolStats,
+    telemetry::Metrics,
+};
+
+/// What a caller presented to prove who it is.
+#[derive(Clone)]
+pub enum Credentials {
+    /// An API token, or nothing.
+    Token(Option<String>),
+    /// A request signed with an access key (as far as it could be checked without the key), and
+    /// perhaps a token beside it.
+    Signed {
+        request: Arc<Result<SignedRequest, Error>>,
+        token: Option<String>,
+    },
+}
+
+/// One call as a face received it.
+pub struct CallContext {
+    pub credentials: Credentials,
+    /// The caller's deadline; the server's request timeout bounds it.
+    pub deadline: Option<Duration>,
+    /// The span of the call's log line, which the face opens with its own fields.
+    pub span: Span,
+}
+
+/// How a call ended, as a face answers it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Answered {
+    /// A gRPC status code name, such as `Ok` or `InvalidArgument`.
+    Code(String),
+    /// An HTTP status.
+    Http(u16),
+}
+
+/// What the pipeline needs to know of the face a call came through, to count and log it.
+pub trait Face {
+    /// The metrics' `transport` label.
+    const TRANSPORT: &'static str;
+    /// The metrics' `method` label of this call.
+    fn method(&self) -> &str;
+    /// What the face answers for `error`, or for success when it is `None`.
+    fn answered(&self, error: Option<&Error>) -> Answered;
+}
+
+/// The service behind both faces, with the steps every call takes.
+pub struct Pipeline {
+    core: Arc<TaggingCore>,
+    auth: Arc<Authenticator>,
+    metrics: Arc<Metrics>,
+    admission: Admission,
+}
+
+impl Pipeline {
+    pub fn new(
+        core: Arc<TaggingCore>,
+        auth: Arc<Authenticator>,
+        metrics: Arc<Metrics>,
+        admission: Admission,
+    ) -> Self {
+        Self {
+            core,
+            auth,
+            metrics,
+            admission,
+        }
+    }
+
+    /// Runs `op` for the caller `context` names. `request` is the face's parse of the request: a
+    /// parse error is answered only once the caller is known, as any other refusal would be.
+    pub async fn call<Req, Ans, F: Face>(
+        &self,
+        op: &Operation<Req, Ans>,
+        face: &F,
+        context: CallContext,
+        request: Result<Req, Error>,
+    ) -> Result<Ans, Error> {
+        let started = Instant::now();
+        let work = async {
+            let principal = self.authenticate(&context.credentials, op.access).await?;
+            let caller = Caller::new(principal, op.access);
+            let result = match request {
+                Ok(request) => (op.run)(&self.core, &caller, request).await,
+                Err(e) => Err(e),
+            };
+            self.auth
+                .forget_if_refused(caller.unconfirmed_token.as_deref(), &result);
+            result
+        };
+        let span = context.span;
+        let result = self
+            .admission
+            .run(context.deadline, work.instrument(span.clone()))
+            .await;
+        self.observe(face, &span, result.as_ref().err(), started.elapsed());
+        result
+    }
+
+    async fn authenticate(
+        &self,
+        credentials: &Credentials,
+        access: Access,
+    ) -> Result<Principal, Error> {
+        match credentials {
+            Credentials::Token(token) => self.auth.authenticate(token.as_deref(), access).await,
+            Credentials::Signed { request, token } => {
+                let signed = request.as_ref().as_ref().map_err(Clone::clone)?;
+                self.auth
+                    .authenticate_signed(signed, token.as_deref(), access)
+                    .await
+            }
+        }
+    }
+
+    /// Counts the call, logs its one line, and logs what its caller must not see.
+    fn observe<F: Face>(&self, face: &F, span: &Span, error: Option<&Error>, elapsed: Duration) {
+        let answered = face.answered(error);
+        let latency_ms = elapsed.as_secs_f64() * 1000.0;
+        let _entered = span.enter();
+        if let Some(e) = error {
+            self.metrics.error(e.kind());
+            log_hidden_cause(e);
+        }
+        let label = match &answered {
+            Answered::Code(code) => {
+                tracing::info!(code = %code, latency_ms, "rpc");
+                code.clone()
+            }
+            Answered::Http(status) => {
+                tracing::info!(status, latency_ms, "request");
+                status.to_string()
+            }
+        };
+        self.metrics
+            .observe(F::TRANSPORT, face.method(), &label, elapsed);
+    }
+
+    /// The configured size limits, for the REST forms that page on the caller's behalf.
+    pub fn limits(&self) -> &Limits {
+        self.core.limits()
+    }
+
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+
+    pub fn pool_stats(&self) -> PoolStats {
+        self.core.pool_stats()
+    }
+
+    /// Whether signed requests are checked at all (authentication is on).
+    pub fn checks_credentials(&self) -> bool {
+        self.auth.enabled()
+    }
+}
+
+/// Logs what the caller must not see: the cause of an unavailable database or of an internal
+/// fault.
+fn log_hidden_cause(e: &Error) {
+    match e {
+        Error::Unavailable(detail) => tracing::warn!(error = %detail, "database unavailable"),
+        Error::Internal(detail) => tracing::error!(error = %detail, "internal error"),
+        _ => {}
+    }
+}
