@@ -25,5 +25,6 @@ mod schemathesis;
 mod sdks;
 mod service_limits;
 mod signatures;
+mod smn_resources;
 mod tags;
 mod validation;
