@@ -7,7 +7,12 @@ use serde_json::{Value, json};
 use tagging_service::proto::pb;
 use tonic::Code;
 
-use crate::helpers::{Backend, TestApp, authed};
+use std::sync::{
+    Arc,
+    atomic::{AtomicBool, Ordering},
+};
+
+use crate::helpers::{Backend, TestApp, authed, report};
 
 /// Sends `body` (JSON, or no body for `None`) with the app's token; answers status and JSON body.
 async fn send(
@@ -174,6 +179,83 @@ async fn the_count_route_answers_what_the_count_action_and_grpc_answer(b: Backen
     );
 }
 
+/// SMN's filter answers a page and the total of all matches. Read apart, a write between the two
+/// would show a total that disagrees with the page; read from one snapshot, they always agree.
+async fn a_filter_page_and_its_total_count_agree_while_writers_change_the_matches(b: Backend) {
+    let app = TestApp::spawn(b).await;
+    app.tag(
+        "CLUSTER",
+        &["base-1", "base-2", "base-3"],
+        &[("env", "dev")],
+    )
+    .await;
+    let stop = Arc::new(AtomicBool::new(false));
+    let writer = {
+        let (client, token, stop) = (app.client.clone(), app.token.clone(), stop.clone());
+        tokio::spawn(async move {
+            let batch: Vec<String> = (0..20).map(|i| format!("w-{i}")).collect();
+            let mut writes = 0;
+            while !stop.load(Ordering::Relaxed) {
+                let tag = pb::TagResourcesRequest {
+                    resource_type: "CLUSTER".into(),
+                    resource_ids: batch.clone(),
+                    tags: vec![pb::Tag {
+                        key: "env".into(),
+                        value: "dev".into(),
+                    }],
+                    ..Default::default()
+                };
+                client
+                    .clone()
+                    .tag_resources(authed(&token, tag))
+                    .await
+                    .expect("tag");
+                let untag = pb::UntagResourcesRequest {
+                    resource_type: "CLUSTER".into(),
+                    resource_ids: batch.clone(),
+                    all: true,
+                    ..Default::default()
+                };
+                client
+                    .clone()
+                    .untag_resources(authed(&token, untag))
+                    .await
+                    .expect("untag");
+                writes += 2;
+            }
+            writes
+        })
+    };
+    let filter = json!({
+        "action": "filter", "tags": [{"key": "env", "values": ["dev"]}], "limit": "1000", "offset": "2"
+    });
+    let mut totals = std::collections::BTreeSet::new();
+    for read in 0..60 {
+        let (status, page) = send(
+            &app,
+            Method::POST,
+            "p1/CLUSTER/resource_instances/action",
+            Some(filter.clone()),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+        let total = page["total_count"].as_i64().expect("a total");
+        let listed = page["resources"].as_array().expect("resources").len() as i64;
+        assert_eq!(
+            listed,
+            total - 2,
+            "read {read}: the page skips 2 of the total: {page}"
+        );
+        totals.insert(total);
+    }
+    stop.store(true, Ordering::Relaxed);
+    let writes = writer.await.expect("the writer");
+    assert!(writes > 0, "the writer wrote while the filter read");
+    report(&format!(
+        "filter page vs total ({b:?}): 60 reads, totals seen {totals:?}, {writes} writes"
+    ));
+}
+
 fn filter_list(list: &Value) -> Vec<pb::TagFilter> {
     let strings = |v: &Value| -> Vec<String> {
         v.as_array()
@@ -200,4 +282,5 @@ fn filter_list(list: &Value) -> Vec<pb::TagFilter> {
 both_backends!(
     put_resource_over_rest_registers_renames_and_delete_removes_it_with_its_tags,
     the_count_route_answers_what_the_count_action_and_grpc_answer,
+    a_filter_page_and_its_total_count_agree_while_writers_change_the_matches,
 );
