@@ -10,6 +10,8 @@ mod postgres;
 pub mod sql;
 mod sqlite;
 mod tagging;
+#[cfg(test)]
+mod tests;
 mod traits;
 
 use std::{sync::Arc, time::Duration};
