@@ -197,7 +197,12 @@ async fn build() -> Service {
     }
 }
 
-async fn token(store: &dyn CredentialStore, project: &str, read_only: bool, system: bool) -> String {
+async fn token(
+    store: &dyn CredentialStore,
+    project: &str,
+    read_only: bool,
+    system: bool,
+) -> String {
     let grant = Grant {
         project_id: project.to_owned(),
         read_only,

@@ -63,7 +63,8 @@ impl PostgresBackend {
     }
 }
 
-/// One pool both reads and writes.
+/// PostgreSQL runs concurrent writers itself (row locks, taken in id order), so one pool serves
+/// reads and writes.
 impl Backend for PostgresBackend {
     type Db = Postgres;
     const SNAPSHOT: &'static str = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY";
