@@ -4,7 +4,7 @@ use tagging_service::{
     auth::{self, Grant, MasterKey},
     config::{self, Command, CredentialCommand, DatabaseArgs, MasterKeyCommand, TokenCommand},
     startup::{Application, shutdown_signal},
-    store::{self, TagStore},
+    store::{self, Store},
     telemetry,
 };
 
@@ -45,7 +45,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
     }
 }
 
-async fn open(db: &DatabaseArgs) -> anyhow::Result<std::sync::Arc<dyn TagStore>> {
+async fn open(db: &DatabaseArgs) -> anyhow::Result<std::sync::Arc<dyn Store>> {
     store::connect(&db.database_url, &db.pool()).await
 }
 

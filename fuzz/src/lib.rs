@@ -19,7 +19,7 @@ use tagging_service::{
     proto::pb,
     rest,
     service::{Admission, Pipeline, TaggingCore},
-    store::{self, PoolSettings, TagStore},
+    store::{self, CredentialStore, PoolSettings},
     telemetry::Metrics,
 };
 use tokio::runtime::Runtime;
@@ -193,7 +193,12 @@ async fn build() -> Service {
     }
 }
 
-async fn token(store: &dyn TagStore, project: &str, read_only: bool, system: bool) -> String {
+async fn token(
+    store: &dyn CredentialStore,
+    project: &str,
+    read_only: bool,
+    system: bool,
+) -> String {
     let grant = Grant {
         project_id: project.to_owned(),
         read_only,

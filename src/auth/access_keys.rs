@@ -7,7 +7,7 @@ use rand::Rng;
 use super::{Grant, MasterKey, unix_now};
 use crate::{
     domain::{Error, check_project_id},
-    store::{AccessKeyRecord, TagStore},
+    store::{AccessKeyRecord, CredentialStore},
 };
 
 const ID_PREFIX: &str = "TGS";
@@ -20,7 +20,7 @@ const SECRET_ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstu
 
 /// Creates and stores an access key; answers (id, secret). The secret is shown only here.
 pub async fn create_access_key(
-    store: &dyn TagStore,
+    store: &dyn CredentialStore,
     master: &MasterKey,
     grant: &Grant,
 ) -> Result<(String, String), Error> {
@@ -47,13 +47,16 @@ pub async fn create_access_key(
 }
 
 /// Revokes an access key; answers whether a live key was revoked.
-pub async fn revoke_access_key(store: &dyn TagStore, id: &str) -> Result<bool, Error> {
+pub async fn revoke_access_key(store: &dyn CredentialStore, id: &str) -> Result<bool, Error> {
     Ok(store.revoke_access_key(id, unix_now()).await?)
 }
 
 /// Refuses a master key other than the one this database's keys were sealed under (the first one
 /// ever used with it is recorded).
-pub async fn check_master_key(store: &dyn TagStore, master: &MasterKey) -> Result<(), Error> {
+pub async fn check_master_key(
+    store: &dyn CredentialStore,
+    master: &MasterKey,
+) -> Result<(), Error> {
     let stored = store.master_key_check(&master.check_value()).await?;
     if master.matches_check_value(&stored) {
         Ok(())

@@ -23,7 +23,7 @@ pub use master_key::MasterKey;
 
 use crate::{
     domain::{Access, Error, Principal, ProjectScope, SignatureFault, check_project_id},
-    store::{TagStore, TokenRecord},
+    store::{CredentialStore, TokenRecord},
 };
 
 const PREFIX: &str = "tgs_";
@@ -39,7 +39,10 @@ pub struct Grant {
 }
 
 /// Creates and stores a token; answers (id, token). The token is shown only here.
-pub async fn create_token(store: &dyn TagStore, grant: &Grant) -> Result<(String, String), Error> {
+pub async fn create_token(
+    store: &dyn CredentialStore,
+    grant: &Grant,
+) -> Result<(String, String), Error> {
     check_project_id(&grant.project_id)?;
     let mut rng = rand::rng();
     let id = hex(&random::<{ ID_HEX / 2 }>(&mut rng));
@@ -62,7 +65,7 @@ pub async fn create_token(store: &dyn TagStore, grant: &Grant) -> Result<(String
 }
 
 /// Revokes a token given its id or the token itself; answers whether a live token was revoked.
-pub async fn revoke_token(store: &dyn TagStore, id_or_token: &str) -> Result<bool, Error> {
+pub async fn revoke_token(store: &dyn CredentialStore, id_or_token: &str) -> Result<bool, Error> {
     let id = parse(id_or_token).map_or(id_or_token, |(id, _)| id);
     Ok(store.revoke_token(id, unix_now()).await?)
 }
@@ -111,14 +114,18 @@ struct Remembered {
 
 /// Turns the credentials a request presents into a [`Principal`].
 pub struct Authenticator {
-    store: Arc<dyn TagStore>,
+    store: Arc<dyn CredentialStore>,
     enabled: bool,
     master_key: Option<MasterKey>,
     remembered: RwLock<HashMap<String, Remembered>>,
 }
 
 impl Authenticator {
-    pub fn new(store: Arc<dyn TagStore>, enabled: bool, master_key: Option<MasterKey>) -> Self {
+    pub fn new(
+        store: Arc<dyn CredentialStore>,
+        enabled: bool,
+        master_key: Option<MasterKey>,
+    ) -> Self {
         Self {
             store,
             enabled,

@@ -1,8 +1,12 @@
 //! Whole listings for the forms that do not page as the API does: every key of a project at
-//! once, and a page of resources by offset together with their total count.
+//! once, and a page of resources by offset together with their total count, read from one
+//! snapshot so the two always agree.
 
 use super::TaggingCore;
-use crate::{domain::Caller, domain::Error, proto::pb};
+use crate::{
+    domain::{Caller, Error, Violations},
+    proto::pb,
+};
 
 /// Which project's keys to list, and of which resource type (all when empty).
 #[derive(Debug, Clone, Default)]
@@ -56,44 +60,22 @@ impl TaggingCore {
         caller: &Caller,
         req: ResourcePageRequest,
     ) -> Result<ResourcePage, Error> {
-        let max = self.limits().max_page_size;
-        let filter = req.filter;
-        let page = |page_size: u64, next_token: String| pb::ListResourcesRequest {
-            project_id: filter.project_id.clone(),
-            resource_type: filter.resource_type.clone(),
-            tags: filter.tags.clone(),
-            tags_any: filter.tags_any.clone(),
-            not_tags: filter.not_tags.clone(),
-            not_tags_any: filter.not_tags_any.clone(),
-            matches: filter.matches.clone(),
-            without_any_tag: filter.without_any_tag,
-            page_size: page_size as i32,
-            next_token,
-        };
-        let mut skip = req.offset;
-        let mut next_token = String::new();
-        let mut resources = Vec::new();
-        let mut exhausted = false;
-        while skip > 0 {
-            let skipped = self
-                .list_resources(caller, page(skip.min(u64::from(max)), next_token))
-                .await?;
-            skip -= skipped.resources.len() as u64;
-            next_token = skipped.next_token;
-            if next_token.is_empty() {
-                exhausted = true;
-                break;
-            }
-        }
-        if !exhausted {
-            resources = self
-                .list_resources(caller, page(u64::from(req.limit), next_token))
-                .await?
-                .resources;
-        }
-        let total_count = self.count_resources(caller, filter).await?.total_count;
+        let (scope, filter) = self.checked_filter(caller, req.filter)?;
+        let mut v = Violations::default();
+        let limit = self
+            .rules
+            .page_size(&mut v, i32::try_from(req.limit).unwrap_or(-1));
+        v.finish()?;
+        let visibility = self.rules.visibility(caller);
+        let (records, total_count) = self
+            .store
+            .resource_page(&scope, &filter, &visibility, req.offset, limit)
+            .await?;
         Ok(ResourcePage {
-            resources,
+            resources: records
+                .into_iter()
+                .map(|r| self.resource_out(&scope, r))
+                .collect(),
             total_count,
         })
     }

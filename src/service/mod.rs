@@ -21,7 +21,7 @@ pub use pipeline::{Answered, CallContext, Credentials, Face, Pipeline};
 
 use crate::{
     domain::{Cursor, Error, Limits, PageTokens, QueryBinding, Rules},
-    store::{PoolStats, TagStore},
+    store::{PoolStats, Store, TagStore},
 };
 
 pub struct TaggingCore {
@@ -31,7 +31,7 @@ pub struct TaggingCore {
 }
 
 impl TaggingCore {
-    pub async fn new(store: Arc<dyn TagStore>, rules: Arc<Rules>) -> Result<Self, Error> {
+    pub async fn new(store: Arc<dyn Store>, rules: Arc<Rules>) -> Result<Self, Error> {
         let mut fresh = [0u8; 32];
         rand::rng().fill_bytes(&mut fresh);
         let key = store.page_token_key(&fresh).await?;

@@ -117,6 +117,21 @@ impl TaggingCore {
         caller: &Caller,
         req: pb::CountResourcesRequest,
     ) -> Result<pb::CountResourcesResponse, Error> {
+        let (scope, filter) = self.checked_filter(caller, req)?;
+        let visibility = self.rules.visibility(caller);
+        let total_count = self
+            .store
+            .count_resources(&scope, &filter, &visibility)
+            .await?;
+        Ok(pb::CountResourcesResponse { total_count })
+    }
+
+    /// The scope and filter of a count (and of a page by offset), every rule checked.
+    pub(super) fn checked_filter(
+        &self,
+        caller: &Caller,
+        req: pb::CountResourcesRequest,
+    ) -> Result<(Scope, ResourceFilter), Error> {
         let project = caller.project_for(&req.project_id)?;
         let mut v = Violations::default();
         let scope = self.scope(&mut v, project, &req.resource_type);
@@ -133,12 +148,7 @@ impl TaggingCore {
             },
         );
         v.finish()?;
-        let visibility = self.rules.visibility(caller);
-        let total_count = self
-            .store
-            .count_resources(&scope, &filter, &visibility)
-            .await?;
-        Ok(pb::CountResourcesResponse { total_count })
+        Ok((scope, filter))
     }
 
     fn resource_filter(
@@ -193,7 +203,7 @@ impl TaggingCore {
         }
     }
 
-    fn resource_out(&self, scope: &Scope, r: ResourceRecord) -> pb::Resource {
+    pub(super) fn resource_out(&self, scope: &Scope, r: ResourceRecord) -> pb::Resource {
         pb::Resource {
             resource_id: r.resource_id,
             resource_type: self

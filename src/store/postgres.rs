@@ -4,19 +4,15 @@
 use std::str::FromStr;
 
 use sqlx::{
-    Arguments, Connection, Executor,
-    postgres::{PgArguments, PgConnectOptions, PgConnection},
+    Connection, Executor, Postgres,
+    postgres::{PgConnectOptions, PgConnection, PgQueryResult},
 };
 
 use super::{
-    AccessKeyRecord, KeyValues, PoolSettings, Removal, ResourceRecord, StoreError, TagLimit,
-    TagRow, TokenRecord, attach_tags,
-    backend::impl_tag_store,
-    group_values,
+    PoolSettings,
+    backend::{Backend, RowsAffected},
     pool::{Connect, Pool},
-    sql::{self, Arg, Sql},
 };
-use crate::domain::{Locator, ResourceFilter, Scope, Tag, TagRowQuery, Visibility};
 
 /// How often a server checks that the client of a running statement is still connected, so a
 /// statement whose call was abandoned (its connection closed, see `pool.rs`) is cancelled.
@@ -24,23 +20,11 @@ const CLIENT_CHECK_MS: u32 = 1000;
 /// `client_connection_check_interval` came with PostgreSQL 14.
 const CLIENT_CHECK_SINCE: u32 = 140_000;
 
-pub struct PostgresStore {
+pub struct PostgresBackend {
     pool: Pool<PgConnection>,
 }
 
-fn args<'q>(sql: &Sql<'q>) -> Result<PgArguments, StoreError> {
-    let mut out = PgArguments::default();
-    for a in &sql.args {
-        match *a {
-            Arg::Text(s) => out.add(s),
-            Arg::Int(i) => out.add(i),
-        }
-        .map_err(|e| StoreError::Other(e.to_string()))?;
-    }
-    Ok(out)
-}
-
-impl PostgresStore {
+impl PostgresBackend {
     pub async fn connect(url: &str, pool: &PoolSettings) -> anyhow::Result<Self> {
         let options = PgConnectOptions::from_str(url)?.application_name("tagging-service");
         // Migrations run on a connection of their own, free of the statement timeout.
@@ -79,7 +63,12 @@ impl PostgresStore {
     }
 }
 
-impl PostgresStore {
+/// PostgreSQL runs concurrent writers itself (row locks, taken in id order), so one pool serves
+/// reads and writes.
+impl Backend for PostgresBackend {
+    type Db = Postgres;
+    const SNAPSHOT: &'static str = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY";
+
     fn reader(&self) -> &Pool<PgConnection> {
         &self.pool
     }
@@ -93,4 +82,8 @@ impl PostgresStore {
     }
 }
 
-impl_tag_store!(PostgresStore, PgConnection);
+impl RowsAffected for PgQueryResult {
+    fn rows_affected(&self) -> u64 {
+        PgQueryResult::rows_affected(self)
+    }
+}

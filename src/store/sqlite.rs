@@ -5,27 +5,23 @@
 use std::{str::FromStr, time::Duration};
 
 use sqlx::{
-    Arguments, Connection,
+    Connection, Sqlite,
     sqlite::{
-        SqliteArguments, SqliteConnectOptions, SqliteConnection, SqliteJournalMode,
+        SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqliteQueryResult,
         SqliteSynchronous,
     },
 };
 
 use super::{
-    AccessKeyRecord, KeyValues, PoolSettings, Removal, ResourceRecord, StoreError, TagLimit,
-    TagRow, TokenRecord, attach_tags,
-    backend::impl_tag_store,
-    group_values,
+    PoolSettings,
+    backend::{Backend, RowsAffected},
     pool::{Connect, Pool},
-    sql::{self, Arg, Sql},
 };
-use crate::domain::{Locator, ResourceFilter, Scope, Tag, TagRowQuery, Visibility};
 
 /// How long a statement waits for another process's write lock before reporting unavailable.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
-pub struct SqliteStore {
+pub struct SqliteBackend {
     read: Pool<SqliteConnection>,
     write: Pool<SqliteConnection>,
 }
@@ -38,19 +34,7 @@ fn connector(options: SqliteConnectOptions) -> Connect<SqliteConnection> {
     })
 }
 
-fn args<'q>(sql: &Sql<'q>) -> Result<SqliteArguments<'q>, StoreError> {
-    let mut out = SqliteArguments::default();
-    for a in &sql.args {
-        match *a {
-            Arg::Text(s) => out.add(s),
-            Arg::Int(i) => out.add(i),
-        }
-        .map_err(|e| StoreError::Other(e.to_string()))?;
-    }
-    Ok(out)
-}
-
-impl SqliteStore {
+impl SqliteBackend {
     pub async fn connect(url: &str, pool: &PoolSettings) -> anyhow::Result<Self> {
         if url.contains(":memory:") || url.contains("mode=memory") {
             anyhow::bail!(
@@ -81,7 +65,11 @@ impl SqliteStore {
     }
 }
 
-impl SqliteStore {
+impl Backend for SqliteBackend {
+    type Db = Sqlite;
+    /// Deferred: the snapshot is the one WAL gives the transaction's first read.
+    const SNAPSHOT: &'static str = "BEGIN";
+
     fn reader(&self) -> &Pool<SqliteConnection> {
         &self.read
     }
@@ -95,4 +83,8 @@ impl SqliteStore {
     }
 }
 
-impl_tag_store!(SqliteStore, SqliteConnection);
+impl RowsAffected for SqliteQueryResult {
+    fn rows_affected(&self) -> u64 {
+        SqliteQueryResult::rows_affected(self)
+    }
+}

@@ -7,7 +7,7 @@ use tagging_service::{
     config::{Cli, Command, ServeArgs},
     proto::pb::{self, tagging_service_client::TaggingServiceClient},
     startup::Application,
-    store::{self, PoolSettings, TagStore},
+    store::{self, PoolSettings, Store},
 };
 use tempfile::TempDir;
 use tokio::sync::oneshot;
@@ -119,7 +119,7 @@ pub struct TestApp {
     /// A read-write token of [`PROJECT`].
     pub token: String,
     pub database_url: String,
-    store: std::sync::Arc<dyn TagStore>,
+    store: std::sync::Arc<dyn Store>,
     stop: Option<oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
     _db: TestDb,

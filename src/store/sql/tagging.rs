@@ -1,160 +1,14 @@
-//! The SQL both backends share. Statements use `$n` placeholders, which PostgreSQL and sqlx's
-//! SQLite driver both read, and only syntax both dialects accept (upserts, `RETURNING`, row
-//! values), so every query shape is written once.
+//! The statements of tags and resources, built for their arguments.
 
 use std::fmt::Write;
 
-use crate::domain::{KeyFilter, ResourceFilter, Scope, Tag, TagRowQuery, Visibility};
-
-use super::{Removal, TagLimit};
-
-/// A value bound to a placeholder.
-#[derive(Debug, Clone)]
-pub enum Arg<'a> {
-    Text(&'a str),
-    Int(i64),
-}
-
-/// A statement and its arguments, built together so placeholders and arguments never drift.
-#[derive(Debug, Default)]
-pub struct Sql<'a> {
-    pub text: String,
-    pub args: Vec<Arg<'a>>,
-}
-
-impl<'a> Sql<'a> {
-    fn new(text: &str) -> Self {
-        Self {
-            text: text.to_owned(),
-            args: Vec::new(),
-        }
-    }
-
-    fn push(&mut self, s: &str) -> &mut Self {
-        self.text.push_str(s);
-        self
-    }
-
-    fn arg(&mut self, a: Arg<'a>) -> &mut Self {
-        self.args.push(a);
-        write!(self.text, "${}", self.args.len()).expect("writing to a String");
-        self
-    }
-
-    fn text(&mut self, s: &'a str) -> &mut Self {
-        self.arg(Arg::Text(s))
-    }
-
-    fn int(&mut self, i: i64) -> &mut Self {
-        self.arg(Arg::Int(i))
-    }
-
-    /// `(a, b, …)` with one placeholder per item.
-    fn list<T>(&mut self, items: &'a [T], f: impl Fn(&'a T) -> Arg<'a>) -> &mut Self {
-        self.push("(");
-        for (i, item) in items.iter().enumerate() {
-            if i > 0 {
-                self.push(", ");
-            }
-            self.arg(f(item));
-        }
-        self.push(")")
-    }
-
-    fn scope(&mut self, alias: &str, scope: &'a Scope) -> &mut Self {
-        write!(self.text, "{alias}.project_id = ").expect("writing to a String");
-        self.text(&scope.project_id);
-        write!(self.text, " AND {alias}.resource_type = ").expect("writing to a String");
-        self.text(&scope.resource_type)
-    }
-
-    /// ` AND` the tag `alias` is visible: its key starts with none of the hidden prefixes.
-    fn visible(&mut self, alias: &str, visibility: &'a Visibility) -> &mut Self {
-        for prefix in &visibility.hidden_prefixes {
-            let len = prefix.chars().count();
-            write!(self.text, " AND substr({alias}.key, 1, {len}) <> ")
-                .expect("writing to a String");
-            self.text(prefix);
-        }
-        self
-    }
-
-    /// ` AND` the caller's token, when it was recognised from memory, is still live: checked in
-    /// the statement that reads, so a read costs one round trip and a revocation still takes
-    /// effect on the next call. A revoked token reads as nothing; see `confirm_live`.
-    fn while_live(&mut self, visibility: &'a Visibility) -> &mut Self {
-        if let Some(id) = &visibility.while_live {
-            self.push(" AND EXISTS (SELECT 1 FROM api_tokens k WHERE k.id = ")
-                .text(id)
-                .push(" AND k.revoked_at IS NULL)");
-        }
-        self
-    }
-
-    /// Whether resource `r` has a visible tag matching `f`. With `from`, the caller only wants
-    /// resources from that internal id on: saying so inside the subquery lets PostgreSQL start its
-    /// scan of `tags_key_value` there (it carries equalities, not ranges, across a join), so a deep
-    /// page costs what the first one does.
-    fn matches(&mut self, f: &'a KeyFilter, from: Option<i64>) -> &mut Self {
-        self.push("EXISTS (SELECT 1 FROM tags f WHERE f.resource_pk = r.pk AND f.key = ")
-            .text(&f.key);
-        if !f.values.is_empty() {
-            self.push(" AND f.value IN ")
-                .list(&f.values, |v| Arg::Text(v));
-        }
-        if let Some(pk) = from {
-            self.push(" AND f.resource_pk >= ").int(pk);
-        }
-        self.push(")")
-    }
-
-    /// `(m1 AND m2 …)` or `(m1 OR m2 …)`.
-    fn combined(&mut self, filters: &'a [KeyFilter], op: &str) -> &mut Self {
-        self.push("(");
-        for (i, f) in filters.iter().enumerate() {
-            if i > 0 {
-                self.push(op);
-            }
-            self.matches(f, None);
-        }
-        self.push(")")
-    }
-
-    fn resource_filter(
-        &mut self,
-        filter: &'a ResourceFilter,
-        visibility: &'a Visibility,
-        from: Option<i64>,
-    ) -> &mut Self {
-        if filter.untagged {
-            self.push(" AND NOT EXISTS (SELECT 1 FROM tags f WHERE f.resource_pk = r.pk")
-                .visible("f", visibility)
-                .push(")");
-        }
-        for f in &filter.all {
-            self.push(" AND ").matches(f, from);
-        }
-        if !filter.any.is_empty() {
-            self.push(" AND ").combined(&filter.any, " OR ");
-        }
-        if !filter.not_all.is_empty() {
-            self.push(" AND NOT ").combined(&filter.not_all, " AND ");
-        }
-        if !filter.not_any.is_empty() {
-            self.push(" AND NOT ").combined(&filter.not_any, " OR ");
-        }
-        if let Some(name) = &filter.name {
-            self.push(" AND r.name = ").text(name);
-        }
-        self
-    }
-}
+use super::{Arg, Sql};
+use crate::{
+    domain::{ResourceFilter, Scope, Tag, TagRowQuery, Visibility},
+    store::{Removal, TagLimit},
+};
 
 pub const PING: &str = "SELECT 1";
-
-pub const INSERT_PAGE_KEY: &str = "INSERT INTO server_keys (name, secret) VALUES ('page_tokens', $1) ON CONFLICT (name) DO NOTHING";
-
-pub const SELECT_PAGE_KEY: &str = "SELECT secret FROM server_keys WHERE name = 'page_tokens'";
 
 /// Registers the resources (taking their row locks, in id order) and answers their internal ids.
 pub fn upsert_resources<'a>(scope: &'a Scope, ids: &'a [String]) -> Sql<'a> {
@@ -344,10 +198,14 @@ pub fn resources<'a>(
     after: Option<i64>,
     limit: u32,
 ) -> Sql<'a> {
-    let mut sql = Sql::new("SELECT r.pk, r.resource_id, r.name FROM resources r WHERE ");
-    sql.scope("r", scope)
-        .resource_filter(filter, visibility, after.map(|pk| pk.saturating_add(1)))
-        .while_live(visibility);
+    let from = after.map(|pk| pk.saturating_add(1));
+    let mut sql = matching(
+        "SELECT r.pk, r.resource_id, r.name",
+        scope,
+        filter,
+        visibility,
+        from,
+    );
     if let Some(pk) = after {
         sql.push(" AND r.pk > ").int(pk);
     }
@@ -360,9 +218,44 @@ pub fn count_resources<'a>(
     filter: &'a ResourceFilter,
     visibility: &'a Visibility,
 ) -> Sql<'a> {
-    let mut sql = Sql::new("SELECT COUNT(*) FROM resources r WHERE ");
-    sql.scope("r", scope)
-        .resource_filter(filter, visibility, None)
+    matching("SELECT COUNT(*)", scope, filter, visibility, None)
+}
+
+/// The page of `resources` at `offset` rather than after a keyset cursor: the cursor's index
+/// seek does not apply, so a deep page costs what skipping to it does.
+pub fn resource_page<'a>(
+    scope: &'a Scope,
+    filter: &'a ResourceFilter,
+    visibility: &'a Visibility,
+    offset: u64,
+    limit: u32,
+) -> Sql<'a> {
+    let mut sql = matching(
+        "SELECT r.pk, r.resource_id, r.name",
+        scope,
+        filter,
+        visibility,
+        None,
+    );
+    sql.push(" ORDER BY r.pk LIMIT ")
+        .int(limit.into())
+        .push(" OFFSET ")
+        .int(i64::try_from(offset).unwrap_or(i64::MAX));
+    sql
+}
+
+/// `select` over the resources of `scope` that match `filter`, while the caller's token is live.
+fn matching<'a>(
+    select: &str,
+    scope: &'a Scope,
+    filter: &'a ResourceFilter,
+    visibility: &'a Visibility,
+    from: Option<i64>,
+) -> Sql<'a> {
+    let mut sql = Sql::new(select);
+    sql.push(" FROM resources r WHERE ")
+        .scope("r", scope)
+        .resource_filter(filter, visibility, from)
         .while_live(visibility);
     sql
 }
@@ -403,28 +296,10 @@ pub fn project_tags<'a>(
     sql
 }
 
-pub const INSERT_TOKEN: &str = "INSERT INTO api_tokens (id, secret_sha256, project_id, read_only, system, created_at) VALUES ($1, $2, $3, $4, $5, $6)";
-pub const SELECT_TOKEN: &str = "SELECT id, secret_sha256, project_id, read_only, system, created_at, revoked_at IS NOT NULL FROM api_tokens WHERE id = $1";
-pub const SELECT_TOKENS: &str = "SELECT id, secret_sha256, project_id, read_only, system, created_at, revoked_at IS NOT NULL FROM api_tokens ORDER BY created_at, id";
-pub const TOKEN_LIVE: &str = "SELECT 1 FROM api_tokens WHERE id = $1 AND revoked_at IS NULL";
-pub const REVOKE_TOKEN: &str =
-    "UPDATE api_tokens SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL";
-
-pub const INSERT_ACCESS_KEY: &str = "INSERT INTO access_keys (id, secret_sealed, project_id, read_only, created_at) VALUES ($1, $2, $3, $4, $5)";
-pub const SELECT_ACCESS_KEY: &str = "SELECT id, secret_sealed, project_id, read_only, created_at, revoked_at IS NOT NULL FROM access_keys WHERE id = $1";
-pub const SELECT_ACCESS_KEYS: &str = "SELECT id, secret_sealed, project_id, read_only, created_at, revoked_at IS NOT NULL FROM access_keys ORDER BY created_at, id";
-pub const REVOKE_ACCESS_KEY: &str =
-    "UPDATE access_keys SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL";
-pub const INSERT_MASTER_KEY_CHECK: &str = "INSERT INTO server_keys (name, secret) VALUES ('master_key_check', $1) ON CONFLICT (name) DO NOTHING";
-pub const SELECT_MASTER_KEY_CHECK: &str =
-    "SELECT secret FROM server_keys WHERE name = 'master_key_check'";
-/// A nonce is new if unseen, or seen on a request whose accepted window has passed.
-pub const CLAIM_NONCE: &str = "INSERT INTO signature_nonces (access_key_id, nonce, expires_at) VALUES ($1, $2, $3) ON CONFLICT (access_key_id, nonce) DO UPDATE SET expires_at = excluded.expires_at WHERE signature_nonces.expires_at < $4";
-pub const PURGE_NONCES: &str = "DELETE FROM signature_nonces WHERE expires_at < $1";
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::KeyFilter;
 
     #[test]
     fn placeholders_follow_arguments() {

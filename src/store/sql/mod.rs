@@ -1,0 +1,155 @@
+//! The SQL both backends share. Statements use `$n` placeholders, which PostgreSQL and sqlx's
+//! SQLite driver both read, and only syntax both dialects accept (upserts, `RETURNING`, row
+//! values), so every query shape is written once.
+
+mod credentials;
+mod tagging;
+
+use std::fmt::Write;
+
+use crate::domain::{KeyFilter, ResourceFilter, Scope, Visibility};
+
+pub use credentials::*;
+pub use tagging::*;
+
+/// A value bound to a placeholder.
+#[derive(Debug, Clone)]
+pub enum Arg<'a> {
+    Text(&'a str),
+    Int(i64),
+}
+
+/// A statement and its arguments, built together so placeholders and arguments never drift.
+#[derive(Debug, Default)]
+pub struct Sql<'a> {
+    pub text: String,
+    pub args: Vec<Arg<'a>>,
+}
+
+impl<'a> Sql<'a> {
+    fn new(text: &str) -> Self {
+        Self {
+            text: text.to_owned(),
+            args: Vec::new(),
+        }
+    }
+
+    fn push(&mut self, s: &str) -> &mut Self {
+        self.text.push_str(s);
+        self
+    }
+
+    fn arg(&mut self, a: Arg<'a>) -> &mut Self {
+        self.args.push(a);
+        write!(self.text, "${}", self.args.len()).expect("writing to a String");
+        self
+    }
+
+    fn text(&mut self, s: &'a str) -> &mut Self {
+        self.arg(Arg::Text(s))
+    }
+
+    fn int(&mut self, i: i64) -> &mut Self {
+        self.arg(Arg::Int(i))
+    }
+
+    /// `(a, b, …)` with one placeholder per item.
+    fn list<T>(&mut self, items: &'a [T], f: impl Fn(&'a T) -> Arg<'a>) -> &mut Self {
+        self.push("(");
+        for (i, item) in items.iter().enumerate() {
+            if i > 0 {
+                self.push(", ");
+            }
+            self.arg(f(item));
+        }
+        self.push(")")
+    }
+
+    fn scope(&mut self, alias: &str, scope: &'a Scope) -> &mut Self {
+        write!(self.text, "{alias}.project_id = ").expect("writing to a String");
+        self.text(&scope.project_id);
+        write!(self.text, " AND {alias}.resource_type = ").expect("writing to a String");
+        self.text(&scope.resource_type)
+    }
+
+    /// ` AND` the tag `alias` is visible: its key starts with none of the hidden prefixes.
+    fn visible(&mut self, alias: &str, visibility: &'a Visibility) -> &mut Self {
+        for prefix in &visibility.hidden_prefixes {
+            let len = prefix.chars().count();
+            write!(self.text, " AND substr({alias}.key, 1, {len}) <> ")
+                .expect("writing to a String");
+            self.text(prefix);
+        }
+        self
+    }
+
+    /// ` AND` the caller's token, when it was recognised from memory, is still live: checked in
+    /// the statement that reads, so a read costs one round trip and a revocation still takes
+    /// effect on the next call. A revoked token reads as nothing; see `confirm_live`.
+    fn while_live(&mut self, visibility: &'a Visibility) -> &mut Self {
+        if let Some(id) = &visibility.while_live {
+            self.push(" AND EXISTS (SELECT 1 FROM api_tokens k WHERE k.id = ")
+                .text(id)
+                .push(" AND k.revoked_at IS NULL)");
+        }
+        self
+    }
+
+    /// Whether resource `r` has a visible tag matching `f`. With `from`, the caller only wants
+    /// resources from that internal id on: saying so inside the subquery lets PostgreSQL start its
+    /// scan of `tags_key_value` there (it carries equalities, not ranges, across a join), so a deep
+    /// page costs what the first one does.
+    fn matches(&mut self, f: &'a KeyFilter, from: Option<i64>) -> &mut Self {
+        self.push("EXISTS (SELECT 1 FROM tags f WHERE f.resource_pk = r.pk AND f.key = ")
+            .text(&f.key);
+        if !f.values.is_empty() {
+            self.push(" AND f.value IN ")
+                .list(&f.values, |v| Arg::Text(v));
+        }
+        if let Some(pk) = from {
+            self.push(" AND f.resource_pk >= ").int(pk);
+        }
+        self.push(")")
+    }
+
+    /// `(m1 AND m2 …)` or `(m1 OR m2 …)`.
+    fn combined(&mut self, filters: &'a [KeyFilter], op: &str) -> &mut Self {
+        self.push("(");
+        for (i, f) in filters.iter().enumerate() {
+            if i > 0 {
+                self.push(op);
+            }
+            self.matches(f, None);
+        }
+        self.push(")")
+    }
+
+    fn resource_filter(
+        &mut self,
+        filter: &'a ResourceFilter,
+        visibility: &'a Visibility,
+        from: Option<i64>,
+    ) -> &mut Self {
+        if filter.untagged {
+            self.push(" AND NOT EXISTS (SELECT 1 FROM tags f WHERE f.resource_pk = r.pk")
+                .visible("f", visibility)
+                .push(")");
+        }
+        for f in &filter.all {
+            self.push(" AND ").matches(f, from);
+        }
+        if !filter.any.is_empty() {
+            self.push(" AND ").combined(&filter.any, " OR ");
+        }
+        if !filter.not_all.is_empty() {
+            self.push(" AND NOT ").combined(&filter.not_all, " AND ");
+        }
+        if !filter.not_any.is_empty() {
+            self.push(" AND NOT ").combined(&filter.not_any, " OR ");
+        }
+        if let Some(name) = &filter.name {
+            self.push(" AND r.name = ").text(name);
+        }
+        self
+    }
+}

@@ -1,0 +1,325 @@
+//! [`TagStore`] over any [`Backend`]: each read is one statement, answered from the reader pool;
+//! each write runs on the writer pool.
+
+use async_trait::async_trait;
+use sqlx::{ColumnIndex, Connection, Database, Encode, Executor, IntoArguments, Type};
+
+use super::{
+    KeyValues, PoolStats, Removal, ResourceRecord, StoreError, TagLimit, TagRow, TagStore,
+    backend::{Backend, Column, Conn, RowOf, RowsAffected, SqlStore},
+    error::name_taken,
+    sql,
+};
+use crate::domain::{Locator, ResourceFilter, Scope, Tag, TagRowQuery, Visibility};
+
+/// The resource that a write would take over the tag limit.
+#[derive(sqlx::FromRow)]
+struct OverLimit {
+    resource_id: String,
+    n: i64,
+}
+
+/// A tag of one resource: NULLs for a resource without visible tags (a left join).
+#[derive(sqlx::FromRow)]
+struct MaybeTag {
+    key: Option<String>,
+    value: Option<String>,
+}
+
+/// One distinct (key, value) pair of a project.
+#[derive(sqlx::FromRow)]
+struct KeyValue {
+    key: String,
+    value: String,
+}
+
+#[async_trait]
+impl<B> TagStore for SqlStore<B>
+where
+    B: Backend,
+    for<'c> &'c mut Conn<B>: Executor<'c, Database = B::Db>,
+    for<'q> <B::Db as Database>::Arguments<'q>: IntoArguments<'q, B::Db>,
+    for<'q> &'q str: Encode<'q, B::Db> + Type<B::Db>,
+    for<'q> &'q [u8]: Encode<'q, B::Db> + Type<B::Db>,
+    for<'r> &'r str: ColumnIndex<RowOf<B>>,
+    usize: ColumnIndex<RowOf<B>>,
+    i64: Column<B::Db>,
+    i32: Column<B::Db>,
+    bool: Column<B::Db>,
+    String: Column<B::Db>,
+    Vec<u8>: Column<B::Db>,
+{
+    async fn ping(&self) -> Result<(), StoreError> {
+        Self::on(self.0.reader(), async |c| {
+            sqlx::query(sql::PING).execute(&mut *c).await?;
+            Ok(())
+        })
+        .await
+    }
+
+    fn pool_stats(&self) -> PoolStats {
+        self.0
+            .pools()
+            .into_iter()
+            .fold(PoolStats::default(), |acc, pool| {
+                let s = pool.stats();
+                PoolStats {
+                    size: acc.size + s.size,
+                    idle: acc.idle + s.idle,
+                }
+            })
+    }
+
+    async fn tag_resources(
+        &self,
+        scope: &Scope,
+        ids: &[String],
+        tags: &[Tag],
+        limit: TagLimit<'_>,
+    ) -> Result<(), StoreError> {
+        // PostgreSQL takes row locks in id order, so two writers to overlapping resources cannot
+        // deadlock; SQLite has a single writer and does not care.
+        let mut ids = ids.to_vec();
+        ids.sort();
+        Self::on(self.0.writer(), async |c| {
+            let mut tx = c.begin().await?;
+            let up = sql::upsert_resources(scope, &ids);
+            let pks: Vec<i64> = sqlx::query_scalar_with(&up.text, Self::args(&up)?)
+                .fetch_all(&mut *tx)
+                .await?;
+            let put = sql::upsert_tags(&pks, tags);
+            sqlx::query_with(&put.text, Self::args(&put)?)
+                .execute(&mut *tx)
+                .await?;
+            let check = sql::over_limit(&pks, limit);
+            let over: Option<OverLimit> = sqlx::query_as_with(&check.text, Self::args(&check)?)
+                .fetch_optional(&mut *tx)
+                .await?;
+            if let Some(over) = over {
+                return Err(StoreError::TooManyTags {
+                    resource_id: over.resource_id,
+                    count: over.n,
+                    max: limit.max,
+                });
+            }
+            tx.commit().await?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn untag_resources(
+        &self,
+        scope: &Scope,
+        ids: &[String],
+        removal: Removal<'_>,
+    ) -> Result<(), StoreError> {
+        let del = sql::delete_tags(scope, ids, removal);
+        Self::on(self.0.writer(), async |c| {
+            sqlx::query_with(&del.text, Self::args(&del)?)
+                .execute(&mut *c)
+                .await?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn put_resource(
+        &self,
+        scope: &Scope,
+        id: &str,
+        name: Option<&str>,
+        visibility: &Visibility,
+    ) -> Result<ResourceRecord, StoreError> {
+        let put = sql::put_resource(scope, id, name);
+        Self::on(self.0.writer(), async |c| {
+            let pk: i64 = sqlx::query_scalar_with(&put.text, Self::args(&put)?)
+                .fetch_one(&mut *c)
+                .await
+                .map_err(|e| name_taken(e, name))?;
+            let mut record = [ResourceRecord {
+                pk,
+                resource_id: id.to_owned(),
+                name: name.map(str::to_owned),
+                tags: Vec::new(),
+            }];
+            Self::with_tags(c, &mut record, visibility).await?;
+            let [record] = record;
+            Ok(record)
+        })
+        .await
+    }
+
+    async fn delete_resource(&self, scope: &Scope, id: &str) -> Result<bool, StoreError> {
+        let del = sql::delete_resource(scope, id);
+        Self::on(self.0.writer(), async |c| {
+            Ok(sqlx::query_with(&del.text, Self::args(&del)?)
+                .execute(&mut *c)
+                .await?
+                .rows_affected()
+                > 0)
+        })
+        .await
+    }
+
+    async fn resource_tags(
+        &self,
+        scope: &Scope,
+        locator: &Locator,
+        visibility: &Visibility,
+    ) -> Result<Option<Vec<Tag>>, StoreError> {
+        let q = match locator {
+            Locator::Id(id) => sql::resource_tags(scope, "resource_id", id, visibility),
+            Locator::Name(name) => sql::resource_tags(scope, "name", name, visibility),
+        };
+        Self::on(self.0.reader(), async |c| {
+            let rows: Vec<MaybeTag> = sqlx::query_as_with(&q.text, Self::args(&q)?)
+                .fetch_all(&mut *c)
+                .await?;
+            // No row: no such resource; one row of NULLs: a resource without visible tags.
+            if rows.is_empty() {
+                Self::confirm_live(c, visibility).await?;
+                return Ok(None);
+            }
+            let tags = rows.into_iter().filter_map(|t| {
+                Some(Tag {
+                    key: t.key?,
+                    value: t.value?,
+                })
+            });
+            Ok(Some(tags.collect()))
+        })
+        .await
+    }
+
+    async fn tag_rows(
+        &self,
+        scope: &Scope,
+        query: &TagRowQuery,
+        visibility: &Visibility,
+        after: Option<(i64, &str)>,
+        limit: u32,
+    ) -> Result<Vec<TagRow>, StoreError> {
+        let q = sql::tag_rows(scope, query, visibility, after, limit);
+        Self::on(self.0.reader(), async |c| {
+            let rows: Vec<TagRow> = sqlx::query_as_with(&q.text, Self::args(&q)?)
+                .fetch_all(&mut *c)
+                .await?;
+            if rows.is_empty() {
+                Self::confirm_live(c, visibility).await?;
+            }
+            Ok(rows)
+        })
+        .await
+    }
+
+    async fn resources(
+        &self,
+        scope: &Scope,
+        filter: &ResourceFilter,
+        visibility: &Visibility,
+        after: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<ResourceRecord>, StoreError> {
+        let q = sql::resources(scope, filter, visibility, after, limit);
+        Self::on(self.0.reader(), async |c| {
+            let mut records: Vec<ResourceRecord> = sqlx::query_as_with(&q.text, Self::args(&q)?)
+                .fetch_all(&mut *c)
+                .await?;
+            if records.is_empty() {
+                Self::confirm_live(c, visibility).await?;
+            } else {
+                Self::with_tags(c, &mut records, visibility).await?;
+            }
+            Ok(records)
+        })
+        .await
+    }
+
+    async fn count_resources(
+        &self,
+        scope: &Scope,
+        filter: &ResourceFilter,
+        visibility: &Visibility,
+    ) -> Result<i64, StoreError> {
+        let q = sql::count_resources(scope, filter, visibility);
+        Self::on(self.0.reader(), async |c| {
+            let count = sqlx::query_scalar_with(&q.text, Self::args(&q)?)
+                .fetch_one(&mut *c)
+                .await?;
+            if count == 0 {
+                Self::confirm_live(c, visibility).await?;
+            }
+            Ok(count)
+        })
+        .await
+    }
+
+    async fn project_tags(
+        &self,
+        project_id: &str,
+        resource_type: Option<&str>,
+        visibility: &Visibility,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<KeyValues>, StoreError> {
+        let q = sql::project_tags(project_id, resource_type, visibility, after, limit);
+        Self::on(self.0.reader(), async |c| {
+            let rows: Vec<KeyValue> = sqlx::query_as_with(&q.text, Self::args(&q)?)
+                .fetch_all(&mut *c)
+                .await?;
+            if rows.is_empty() {
+                Self::confirm_live(c, visibility).await?;
+            }
+            Ok(group_values(rows))
+        })
+        .await
+    }
+
+    async fn resource_page(
+        &self,
+        scope: &Scope,
+        filter: &ResourceFilter,
+        visibility: &Visibility,
+        offset: u64,
+        limit: u32,
+    ) -> Result<(Vec<ResourceRecord>, i64), StoreError> {
+        let page = sql::resource_page(scope, filter, visibility, offset, limit);
+        let count = sql::count_resources(scope, filter, visibility);
+        Self::on(self.0.reader(), async |c| {
+            let mut tx = c.begin_with(B::SNAPSHOT).await?;
+            let mut records: Vec<ResourceRecord> =
+                sqlx::query_as_with(&page.text, Self::args(&page)?)
+                    .fetch_all(&mut *tx)
+                    .await?;
+            let total: i64 = sqlx::query_scalar_with(&count.text, Self::args(&count)?)
+                .fetch_one(&mut *tx)
+                .await?;
+            // A page past the end is empty while the count is not, and says nothing of the token.
+            if total == 0 {
+                Self::confirm_live(&mut tx, visibility).await?;
+            }
+            if !records.is_empty() {
+                Self::with_tags(&mut tx, &mut records, visibility).await?;
+            }
+            tx.commit().await?;
+            Ok((records, total))
+        })
+        .await
+    }
+}
+
+/// Groups (key, value) rows, ordered by key, into keys with their values.
+fn group_values(rows: Vec<KeyValue>) -> Vec<KeyValues> {
+    let mut out: Vec<KeyValues> = Vec::new();
+    for KeyValue { key, value } in rows {
+        match out.last_mut() {
+            Some(last) if last.key == key => last.values.push(value),
+            _ => out.push(KeyValues {
+                key,
+                values: vec![value],
+            }),
+        }
+    }
+    out
+}
