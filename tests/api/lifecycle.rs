@@ -3,23 +3,14 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use crate::helpers::{Backend, TestApp, assert_invalid, authed, ids, owned, pb, tag};
 use sqlx::Connection;
-use tagging_service::proto::pb;
 use tonic::{Code, Status, transport::Channel};
 use tonic_health::pb::{
     HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient,
 };
 
-use crate::helpers::{Backend, TestApp, assert_invalid, authed, ids, tag};
-
 const QUALIFIED_CLUSTER: &str = "ALIYUN::CS::CLUSTER";
-
-fn owned(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-    pairs
-        .iter()
-        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-        .collect()
-}
 
 async fn put_as(
     app: &TestApp,

@@ -3,19 +3,16 @@
 //! nothing. The defaults of ids and page sizes are checked in `validation`, `rest_ack` and
 //! `rest_smn`; message and body sizes and the concurrency limit in `service_limits`.
 
+use crate::helpers::{
+    Answer, Backend, TestApp, answer, assert_error, assert_invalid, authed, ids, pb, tag,
+};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use tagging_service::proto::pb;
 use tokio::{
     io::{AsyncReadExt, AsyncWriteExt},
     net::TcpStream,
 };
 use tonic::Code;
-
-use crate::{
-    helpers::{Backend, TestApp, assert_invalid, authed, ids, tag},
-    rest_ack::{Answer, answer, assert_error, http},
-};
 
 fn names(prefix: &str, n: usize) -> Vec<String> {
     (0..n).map(|i| format!("{prefix}{i}")).collect()
@@ -40,8 +37,9 @@ async fn exists(app: &TestApp, id: &str) -> bool {
 
 /// `method path?query`, the query sent exactly as given.
 async fn rest(app: &TestApp, method: Method, path_and_query: &str, body: Option<Value>) -> Answer {
-    let mut req = http()
-        .request(method, format!("http://{}{path_and_query}", app.addr))
+    let mut req = app
+        .rest()
+        .request(method, path_and_query)
         .bearer_auth(&app.token);
     if let Some(body) = body {
         req = req.json(&body);

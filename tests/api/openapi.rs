@@ -3,10 +3,8 @@
 
 use std::collections::BTreeSet;
 
+use crate::helpers::{Backend, ROUTES, TestApp, authed, ids, pb, tag};
 use serde_json::Value;
-use tagging_service::{proto::pb, rest::ROUTES};
-
-use crate::helpers::{Backend, TestApp, authed, ids, tag};
 
 async fn document(app: &TestApp) -> Value {
     let res = reqwest::get(format!("http://{}/openapi.json", app.addr))

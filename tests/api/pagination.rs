@@ -4,14 +4,13 @@
 
 use std::collections::HashSet;
 
-use tagging_service::{
-    proto::pb::{self, tagging_service_client::TaggingServiceClient},
-    startup::Application,
+use crate::helpers::{
+    Backend, PROJECT, TaggingServiceClient, TestApp, assert_invalid, authed, ids, pb, row,
+    serve_args, tag,
 };
+use tagging_service::startup::Application;
 use tokio::sync::oneshot;
 use tonic::Status;
-
-use crate::helpers::{Backend, PROJECT, TestApp, assert_invalid, authed, ids, serve_args, tag};
 
 /// (resource id, key, value)
 type Row = (String, String, String);
@@ -21,10 +20,6 @@ type Res = (String, Vec<String>);
 type Key = (String, Vec<String>);
 
 const RUNAWAY: usize = 200;
-
-fn row(id: &str, key: &str, value: &str) -> Row {
-    (id.to_owned(), key.to_owned(), value.to_owned())
-}
 
 fn env_filter() -> Vec<pb::Tag> {
     vec![tag("env", "")]

@@ -1,11 +1,8 @@
 //! ListResources / CountResources (SMN resource-instance filters) and ListProjectTags, over a small
 //! fixture with known tags.
 
+use crate::helpers::{Backend, TestApp, authed, ids, pb, tag};
 use std::collections::HashSet;
-
-use tagging_service::proto::pb;
-
-use crate::helpers::{Backend, TestApp, authed, ids, tag};
 
 /// The fixture, CLUSTER resources of project p1, registered in this order:
 ///

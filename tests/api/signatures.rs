@@ -8,6 +8,10 @@
 
 use std::net::SocketAddr;
 
+use crate::helpers::binary::{
+    binary, credential, log_lines_of, run_bounded, start_server, tagging_service,
+};
+use crate::helpers::{Backend, PROJECT, TestApp, TestDb, serve_args};
 use base64::Engine;
 use reqwest::{Method, RequestBuilder};
 use serde_json::Value;
@@ -19,12 +23,6 @@ use tagging_service::{
         unix_now,
     },
     startup::Application,
-};
-
-use crate::{
-    helpers::{Backend, PROJECT, TestApp, TestDb, serve_args},
-    sdks::{credential, tagging_service},
-    service_limits::{binary, log_lines_of, run_bounded, start_server},
 };
 
 const CLUSTER_ROWS: &str = r#"["c1"]"#;

@@ -1,9 +1,7 @@
 //! TagResources, UntagResources, ListResourceTags and ListTagResources semantics.
 
-use tagging_service::proto::pb;
+use crate::helpers::{Backend, TestApp, authed, ids, pb, tag};
 use tonic::Code;
-
-use crate::helpers::{Backend, TestApp, authed, ids, tag};
 
 fn pairs(rows: &[pb::TagResource]) -> Vec<(&str, &str, &str)> {
     rows.iter()
