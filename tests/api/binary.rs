@@ -6,8 +6,11 @@ use std::{path::Path, process::Command, time::Duration};
 use sqlx::{Connection, Executor, SqliteConnection};
 use tonic::Status;
 
-use crate::helpers::binary::{Server, binary, run_bounded, start_server, token_and_json_serve};
-use crate::helpers::{TaggingServiceClient, assert_invalid, authed, tag_request};
+use crate::helpers::{
+    TaggingServiceClient, assert_invalid, authed,
+    binary::{Server, binary, run_bounded, start_server, token_and_json_serve},
+    tag_request,
+};
 
 fn sqlite_url(dir: &Path) -> String {
     format!("sqlite:{}", dir.join("tagging.db").display())

@@ -1,8 +1,8 @@
 //! The command line around the server: `migrate`.
 
-use crate::helpers::binary::BINARY;
-use crate::helpers::{Backend, TestDb};
 use sqlx::{Connection, PgConnection, SqliteConnection};
+
+use crate::helpers::{Backend, TestDb, binary::BINARY};
 
 async fn migrate_applies_the_schema_to_an_empty_database_and_exits(b: Backend) {
     let (_db, url) = TestDb::create(b).await;

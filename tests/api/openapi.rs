@@ -3,8 +3,9 @@
 
 use std::collections::BTreeSet;
 
-use crate::helpers::{Backend, ROUTES, TestApp, authed, ids, pb, tag};
 use serde_json::Value;
+
+use crate::helpers::{Backend, ROUTES, TestApp, authed, ids, pb, tag};
 
 async fn document(app: &TestApp) -> Value {
     let res = reqwest::get(format!("http://{}/openapi.json", app.addr))

@@ -1,8 +1,9 @@
 //! ListResources / CountResources (SMN resource-instance filters) and ListProjectTags, over a small
 //! fixture with known tags.
 
-use crate::helpers::{Backend, TestApp, authed, ids, pb, tag};
 use std::collections::HashSet;
+
+use crate::helpers::{Backend, TestApp, authed, ids, pb, tag};
 
 /// The fixture, CLUSTER resources of project p1, registered in this order:
 ///

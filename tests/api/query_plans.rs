@@ -5,12 +5,13 @@
 //! sequential scans priced out, so the plan shows which index serves each part, not whether a scan
 //! would be cheaper on a table this small.
 
-use crate::helpers::{Backend, PROJECT, TestApp};
 use sqlx::{Connection, PgConnection, Row, SqliteConnection};
 use tagging_service::{
     domain::{KeyFilter, Scope, TagRowQuery, Visibility},
     store::sql::{self, Arg, Sql},
 };
+
+use crate::helpers::{Backend, PROJECT, TestApp};
 
 fn scope() -> Scope {
     Scope {

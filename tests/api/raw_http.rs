@@ -1,11 +1,12 @@
 //! Requests written byte for byte, as the ACK seed prints them: raw JSON in the query string, which
 //! HTTP client libraries would percent-encode for us.
 
-use crate::helpers::{Backend, TestApp};
 use tokio::{
     io::{AsyncReadExt, AsyncWriteExt},
     net::TcpStream,
 };
+
+use crate::helpers::{Backend, TestApp};
 
 /// Sends `requests` on one connection and answers everything the server wrote back.
 async fn exchange(app: &TestApp, requests: &str) -> String {

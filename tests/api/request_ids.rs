@@ -2,8 +2,11 @@
 
 use tonic::Code;
 
-use crate::helpers::binary::{log_lines_of, start_server, token_and_json_serve};
-use crate::helpers::{Backend, TaggingServiceClient, TestApp, authed, tag_request};
+use crate::helpers::{
+    Backend, TaggingServiceClient, TestApp, authed,
+    binary::{log_lines_of, start_server, token_and_json_serve},
+    tag_request,
+};
 
 fn request_id_of(metadata: &tonic::metadata::MetadataMap) -> String {
     metadata

@@ -1,11 +1,12 @@
 //! Huawei SMN's REST form (seed 004) over real HTTP on the gRPC port: a resource's tags, batch
 //! create and delete, the project's tags, and the resource-instance filter and count.
 
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
 use crate::helpers::{
     Answer, Backend, TestApp, answer, assert_error, authed, ids, keys, owned, pb, tag,
 };
-use reqwest::StatusCode;
-use serde_json::{Value, json};
 
 /// The path of `/v2/{path}`.
 fn v2(path: &str) -> String {

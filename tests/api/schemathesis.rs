@@ -8,9 +8,12 @@
 //! it is repeatable; `TAGGING_SCHEMATHESIS_EXAMPLES` (cases per operation and phase) and
 //! `TAGGING_SCHEMATHESIS_SEED` run it longer or elsewhere in the input space.
 
-use crate::helpers::tools::{blocking, check, find_or_install_venv};
-use crate::helpers::{Backend, ROUTES, TestApp};
 use std::{path::Path, process::Command};
+
+use crate::helpers::{
+    Backend, ROUTES, TestApp,
+    tools::{blocking, check, find_or_install_venv},
+};
 
 /// schemathesis and the generator that its seed drives, pinned so a seed means the same cases.
 const PACKAGES: &[&str] = &["schemathesis==4.32.5", "hypothesis==6.170.15"];

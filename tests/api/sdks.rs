@@ -8,11 +8,15 @@
 
 use std::{path::PathBuf, process::Command, sync::OnceLock};
 
-use crate::helpers::binary::{credential, tagging_service};
-use crate::helpers::tools::{blocking, check, find_or_install_venv, repo_dir};
-use crate::helpers::{Backend, PROJECT, TestApp, authed, pb};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
+
+use crate::helpers::{
+    Backend, PROJECT, TestApp, authed,
+    binary::{credential, tagging_service},
+    pb,
+    tools::{blocking, check, find_or_install_venv, repo_dir},
+};
 
 /// The SDKs and the HTTP stack that shapes what they send, pinned.
 const SDK_PACKAGES: &[&str] = &[

@@ -8,10 +8,6 @@
 
 use std::net::SocketAddr;
 
-use crate::helpers::binary::{
-    binary, credential, log_lines_of, run_bounded, start_server, tagging_service,
-};
-use crate::helpers::{Backend, PROJECT, TestApp, TestDb, serve_args};
 use base64::Engine;
 use reqwest::{Method, RequestBuilder};
 use serde_json::Value;
@@ -23,6 +19,12 @@ use tagging_service::{
         unix_now,
     },
     startup::Application,
+};
+
+use crate::helpers::{
+    Backend, PROJECT, TestApp, TestDb,
+    binary::{binary, credential, log_lines_of, run_bounded, start_server, tagging_service},
+    serve_args,
 };
 
 const CLUSTER_ROWS: &str = r#"["c1"]"#;

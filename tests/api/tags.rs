@@ -1,7 +1,8 @@
 //! TagResources, UntagResources, ListResourceTags and ListTagResources semantics.
 
-use crate::helpers::{Backend, TestApp, authed, ids, pb, tag};
 use tonic::Code;
+
+use crate::helpers::{Backend, TestApp, authed, ids, pb, tag};
 
 fn pairs(rows: &[pb::TagResource]) -> Vec<(&str, &str, &str)> {
     rows.iter()

@@ -20,8 +20,7 @@ use tokio::{
 };
 use tonic::transport::Channel;
 
-use crate::helpers::binary::async_binary;
-use crate::helpers::{PROJECT, TaggingServiceClient};
+use crate::helpers::{PROJECT, TaggingServiceClient, binary::async_binary};
 
 mod killed;
 mod load;

@@ -6,8 +6,10 @@ use tonic_health::pb::health_check_response::ServingStatus;
 
 use super::load::{Answer, Applied, Face, Load, Record, applied, one_resource, stored};
 use super::*;
-use crate::helpers::health::{health_client, wait_for_health};
-use crate::helpers::report;
+use crate::helpers::{
+    health::{health_client, wait_for_health},
+    report,
+};
 use crate::pg_cluster::PgCluster;
 
 #[tokio::test]

@@ -8,9 +8,10 @@ use serde_json::json;
 use sqlx::{Connection, PgConnection};
 
 use super::*;
-use crate::helpers::grpc_web::{grpc_web_call, grpc_web_status};
 use crate::helpers::{
-    Backend, TestApp, WriteLock, answer, assert_error, authed, ids, pb, report, tag,
+    Backend, TestApp, WriteLock, answer, assert_error, authed,
+    grpc_web::{grpc_web_call, grpc_web_status},
+    ids, pb, report, tag,
 };
 
 /// A lock the test holds on its own connection: on PostgreSQL the row of resource `hot` (writes
