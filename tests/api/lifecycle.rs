@@ -3,12 +3,13 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::helpers::{Backend, TestApp, assert_invalid, authed, ids, owned, pb, tag};
 use sqlx::Connection;
 use tonic::{Code, Status, transport::Channel};
 use tonic_health::pb::{
     HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient,
 };
+
+use crate::helpers::{Backend, TestApp, assert_invalid, authed, ids, owned, pb, tag};
 
 const QUALIFIED_CLUSTER: &str = "ALIYUN::CS::CLUSTER";
 
@@ -50,14 +51,7 @@ async fn tags_by_name_as(
         resource_id_type: pb::ResourceIdType::Name as i32,
         ..Default::default()
     };
-    let tags = app
-        .client
-        .clone()
-        .list_resource_tags(authed(token, req))
-        .await?
-        .into_inner()
-        .tags;
-    Ok(tags.into_iter().map(|t| (t.key, t.value)).collect())
+    app.list_resource_tags_as(token, req).await
 }
 
 async fn tags_by_name(

@@ -4,13 +4,12 @@
 
 use std::collections::HashSet;
 
-use crate::helpers::{
-    Backend, PROJECT, TaggingServiceClient, TestApp, assert_invalid, authed, ids, pb, row,
-    serve_args, tag,
-};
-use tagging_service::startup::Application;
-use tokio::sync::oneshot;
 use tonic::Status;
+
+use crate::helpers::{
+    Backend, InProcessServer, PROJECT, TaggingServiceClient, TestApp, assert_invalid, authed, ids,
+    pb, row, tag,
+};
 
 /// (resource id, key, value)
 type Row = (String, String, String);
@@ -660,14 +659,8 @@ async fn a_token_survives_a_server_restart(b: Backend) {
     app.stop().await;
 
     // A new server on the same database, as after a restart or on another replica.
-    let server = Application::build(&serve_args(&app.database_url, &[]))
-        .await
-        .expect("server builds");
-    let addr = server.local_addr();
-    let (stop, stopped) = oneshot::channel::<()>();
-    let running = tokio::spawn(server.run_until_stopped(async {
-        let _ = stopped.await;
-    }));
+    let mut server = InProcessServer::start(&app.database_url, &[]).await;
+    let addr = server.addr;
     let mut client = TaggingServiceClient::connect(format!("http://{addr}"))
         .await
         .expect("connects");
@@ -695,11 +688,7 @@ async fn a_token_survives_a_server_restart(b: Backend) {
     assert_distinct(&all);
     assert_eq!(all, seeded_rows(0..7));
 
-    let _ = stop.send(());
-    running
-        .await
-        .expect("server task")
-        .expect("server ran cleanly");
+    server.stop().await;
 }
 
 async fn a_token_is_refused_for_filters_that_only_flatten_alike(b: Backend) {

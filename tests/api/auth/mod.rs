@@ -5,8 +5,7 @@ use std::process::{Command, Output};
 
 use tonic::{Code, Request, Status};
 
-use crate::helpers::binary::BINARY;
-use crate::helpers::{TestApp, authed, ids, pb, tag};
+use crate::helpers::{TestApp, authed, binary::BINARY, ids, pb, tag};
 
 mod no_auth;
 mod revocation;
@@ -172,14 +171,7 @@ async fn tags_seen_by(
         resource_id: id.into(),
         ..Default::default()
     };
-    let tags = app
-        .client
-        .clone()
-        .list_resource_tags(authed(token, req))
-        .await?
-        .into_inner()
-        .tags;
-    Ok(tags.into_iter().map(|t| (t.key, t.value)).collect())
+    app.list_resource_tags_as(token, req).await
 }
 
 async fn tag_as(

@@ -14,6 +14,23 @@ pub fn admin_url() -> String {
     std::env::var("TEST_DATABASE_URL").unwrap_or_else(|_| DEFAULT_ADMIN_URL.to_owned())
 }
 
+/// Runs `sql` on the admin connection, ignoring failure, from a `Drop`: drop is synchronous and may
+/// run inside the test's runtime, so the statement runs on a thread and a runtime of its own.
+fn admin_execute_from_drop(sql: String) {
+    let _ = thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        rt.block_on(async {
+            if let Ok(mut conn) = PgConnection::connect(&admin_url()).await {
+                let _ = conn.execute(sql.as_str()).await;
+            }
+        });
+    })
+    .join();
+}
+
 /// A database of this test's own.
 pub enum TestDb {
     /// Held so the directory outlives the test.
@@ -53,25 +70,7 @@ impl TestDb {
 impl Drop for TestDb {
     fn drop(&mut self) {
         if let TestDb::Postgres { name } = self {
-            let name = name.clone();
-            // Drop is synchronous and may run inside the test's runtime: use a thread of its own.
-            let _ = thread::spawn(move || {
-                let rt = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                    .expect("runtime");
-                rt.block_on(async {
-                    if let Ok(mut conn) = PgConnection::connect(&admin_url()).await {
-                        let _ = conn
-                            .execute(
-                                format!(r#"DROP DATABASE IF EXISTS "{name}" WITH (FORCE)"#)
-                                    .as_str(),
-                            )
-                            .await;
-                    }
-                });
-            })
-            .join();
+            admin_execute_from_drop(format!(r#"DROP DATABASE IF EXISTS "{name}" WITH (FORCE)"#));
         }
     }
 }
@@ -153,22 +152,7 @@ pub struct AllowConnectionsAgain(pub String);
 
 impl Drop for AllowConnectionsAgain {
     fn drop(&mut self) {
-        let name = self.0.clone();
-        let _ = thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("runtime");
-            rt.block_on(async {
-                if let Ok(mut conn) = PgConnection::connect(&admin_url()).await {
-                    let _ = conn
-                        .execute(
-                            format!(r#"ALTER DATABASE "{name}" ALLOW_CONNECTIONS true"#).as_str(),
-                        )
-                        .await;
-                }
-            });
-        })
-        .join();
+        let name = &self.0;
+        admin_execute_from_drop(format!(r#"ALTER DATABASE "{name}" ALLOW_CONNECTIONS true"#));
     }
 }

@@ -68,9 +68,58 @@ pub struct TestApp {
     pub token: String,
     pub database_url: String,
     store: std::sync::Arc<dyn TagStore>,
-    stop: Option<oneshot::Sender<()>>,
-    server: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+    server: InProcessServer,
     _db: TestDb,
+}
+
+/// A server of the crate run on a task of the test's runtime: stopped gracefully by [`stop`], or
+/// aborted when dropped.
+///
+/// [`stop`]: InProcessServer::stop
+pub struct InProcessServer {
+    pub addr: std::net::SocketAddr,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+}
+
+impl InProcessServer {
+    /// Builds (which binds the listener and applies the migrations) and runs `serve` on
+    /// `database_url` with extra flags.
+    pub async fn start(database_url: &str, extra: &[&str]) -> Self {
+        let app = Application::build(&serve_args(database_url, extra))
+            .await
+            .expect("server builds");
+        let addr = app.local_addr();
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(app.run_until_stopped(async {
+            let _ = stopped.await;
+        }));
+        Self {
+            addr,
+            stop: Some(stop),
+            task: Some(task),
+        }
+    }
+
+    /// Stops the server gracefully and waits until it has stopped.
+    pub async fn stop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            task.await
+                .expect("server task")
+                .expect("server ran cleanly");
+        }
+    }
+}
+
+impl Drop for InProcessServer {
+    fn drop(&mut self) {
+        if let Some(task) = self.task.take() {
+            task.abort();
+        }
+    }
 }
 
 pub fn serve_args(database_url: &str, extra: &[&str]) -> ServeArgs {
@@ -103,14 +152,8 @@ impl TestApp {
     pub async fn spawn_with(backend: Backend, extra: &[&str]) -> Self {
         init_tracing();
         let (db, database_url) = TestDb::create(backend).await;
-        let app = Application::build(&serve_args(&database_url, extra))
-            .await
-            .expect("server builds");
-        let addr = app.local_addr();
-        let (stop, stopped) = oneshot::channel::<()>();
-        let server = tokio::spawn(app.run_until_stopped(async {
-            let _ = stopped.await;
-        }));
+        let server = InProcessServer::start(&database_url, extra).await;
+        let addr = server.addr;
         let client = TaggingServiceClient::connect(format!("http://{addr}"))
             .await
             .expect("client connects");
@@ -128,8 +171,7 @@ impl TestApp {
             token: String::new(),
             database_url,
             store,
-            stop: Some(stop),
-            server: Some(server),
+            server,
             _db: db,
         };
         app.token = app.token_for(PROJECT, false, false).await;
@@ -151,23 +193,7 @@ impl TestApp {
 
     /// Stops the server gracefully and waits until it has stopped.
     pub async fn stop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(server) = self.server.take() {
-            server
-                .await
-                .expect("server task")
-                .expect("server ran cleanly");
-        }
-    }
-}
-
-impl Drop for TestApp {
-    fn drop(&mut self) {
-        if let Some(server) = self.server.take() {
-            server.abort();
-        }
+        self.server.stop().await;
     }
 }
 
@@ -258,10 +284,19 @@ impl TestApp {
             resource_id: id.into(),
             ..Default::default()
         };
+        self.list_resource_tags_as(&self.token, req).await
+    }
+
+    /// ListResourceTags of `req` as `token`: the (key, value) pairs.
+    pub async fn list_resource_tags_as(
+        &self,
+        token: &str,
+        req: pb::ListResourceTagsRequest,
+    ) -> Result<Vec<(String, String)>, Status> {
         let tags = self
             .client
             .clone()
-            .list_resource_tags(authed(&self.token, req))
+            .list_resource_tags(authed(token, req))
             .await?
             .into_inner()
             .tags;
