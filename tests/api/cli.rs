@@ -2,11 +2,11 @@
 
 use sqlx::{Connection, PgConnection, SqliteConnection};
 
-use crate::helpers::{Backend, TestDb};
+use crate::helpers::{Backend, TestDb, binary::BINARY};
 
 async fn migrate_applies_the_schema_to_an_empty_database_and_exits(b: Backend) {
     let (_db, url) = TestDb::create(b).await;
-    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_tagging-service"))
+    let out = tokio::process::Command::new(BINARY)
         .args(["migrate", "--database-url", &url])
         .output()
         .await
@@ -38,7 +38,7 @@ async fn migrate_applies_the_schema_to_an_empty_database_and_exits(b: Backend) {
     assert_eq!(rows, 0);
 
     // A second run finds nothing to do and still succeeds.
-    let again = tokio::process::Command::new(env!("CARGO_BIN_EXE_tagging-service"))
+    let again = tokio::process::Command::new(BINARY)
         .args(["migrate", "--database-url", &url])
         .output()
         .await

@@ -4,22 +4,14 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use sqlx::Connection;
-use tagging_service::proto::pb;
 use tonic::{Code, Status, transport::Channel};
 use tonic_health::pb::{
     HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient,
 };
 
-use crate::helpers::{Backend, TestApp, assert_invalid, authed, ids, tag};
+use crate::helpers::{Backend, TestApp, assert_invalid, authed, ids, owned, pb, tag};
 
 const QUALIFIED_CLUSTER: &str = "ALIYUN::CS::CLUSTER";
-
-fn owned(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-    pairs
-        .iter()
-        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-        .collect()
-}
 
 async fn put_as(
     app: &TestApp,
@@ -59,14 +51,7 @@ async fn tags_by_name_as(
         resource_id_type: pb::ResourceIdType::Name as i32,
         ..Default::default()
     };
-    let tags = app
-        .client
-        .clone()
-        .list_resource_tags(authed(token, req))
-        .await?
-        .into_inner()
-        .tags;
-    Ok(tags.into_iter().map(|t| (t.key, t.value)).collect())
+    app.list_resource_tags_as(token, req).await
 }
 
 async fn tags_by_name(

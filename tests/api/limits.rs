@@ -1,20 +1,19 @@
 //! The configurable size limits, each at its edge on both faces: the limit passes, one more is
 //! refused naming the field and the rule (or 414 for the query string), and a refusal writes
 //! nothing. The defaults of ids and page sizes are checked in `validation`, `rest_ack` and
-//! `rest_smn`; message and body sizes and the concurrency limit in `service_limits`.
+//! `rest_smn`; message and body sizes in `message_limits`, the concurrency limit in
+//! `shedding_and_shutdown`.
 
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use tagging_service::proto::pb;
 use tokio::{
     io::{AsyncReadExt, AsyncWriteExt},
     net::TcpStream,
 };
 use tonic::Code;
 
-use crate::{
-    helpers::{Backend, TestApp, assert_invalid, authed, ids, tag},
-    rest_ack::{Answer, answer, assert_error, http},
+use crate::helpers::{
+    Answer, Backend, TestApp, answer, assert_error, assert_invalid, authed, ids, pb, tag,
 };
 
 fn names(prefix: &str, n: usize) -> Vec<String> {
@@ -40,8 +39,9 @@ async fn exists(app: &TestApp, id: &str) -> bool {
 
 /// `method path?query`, the query sent exactly as given.
 async fn rest(app: &TestApp, method: Method, path_and_query: &str, body: Option<Value>) -> Answer {
-    let mut req = http()
-        .request(method, format!("http://{}{path_and_query}", app.addr))
+    let mut req = app
+        .rest()
+        .request(method, path_and_query)
         .bearer_auth(&app.token);
     if let Some(body) = body {
         req = req.json(&body);

@@ -4,9 +4,8 @@
 use std::collections::BTreeSet;
 
 use serde_json::Value;
-use tagging_service::{proto::pb, rest::ROUTES};
 
-use crate::helpers::{Backend, TestApp, authed, ids, tag};
+use crate::helpers::{Backend, ROUTES, TestApp, authed, ids, pb, tag};
 
 async fn document(app: &TestApp) -> Value {
     let res = reqwest::get(format!("http://{}/openapi.json", app.addr))

@@ -4,14 +4,12 @@
 
 use std::collections::HashSet;
 
-use tagging_service::{
-    proto::pb::{self, tagging_service_client::TaggingServiceClient},
-    startup::Application,
-};
-use tokio::sync::oneshot;
 use tonic::Status;
 
-use crate::helpers::{Backend, PROJECT, TestApp, assert_invalid, authed, ids, serve_args, tag};
+use crate::helpers::{
+    Backend, InProcessServer, PROJECT, TaggingServiceClient, TestApp, assert_invalid, authed, ids,
+    pb, row, tag,
+};
 
 /// (resource id, key, value)
 type Row = (String, String, String);
@@ -21,10 +19,6 @@ type Res = (String, Vec<String>);
 type Key = (String, Vec<String>);
 
 const RUNAWAY: usize = 200;
-
-fn row(id: &str, key: &str, value: &str) -> Row {
-    (id.to_owned(), key.to_owned(), value.to_owned())
-}
 
 fn env_filter() -> Vec<pb::Tag> {
     vec![tag("env", "")]
@@ -665,14 +659,8 @@ async fn a_token_survives_a_server_restart(b: Backend) {
     app.stop().await;
 
     // A new server on the same database, as after a restart or on another replica.
-    let server = Application::build(&serve_args(&app.database_url, &[]))
-        .await
-        .expect("server builds");
-    let addr = server.local_addr();
-    let (stop, stopped) = oneshot::channel::<()>();
-    let running = tokio::spawn(server.run_until_stopped(async {
-        let _ = stopped.await;
-    }));
+    let mut server = InProcessServer::start(&app.database_url, &[]).await;
+    let addr = server.addr;
     let mut client = TaggingServiceClient::connect(format!("http://{addr}"))
         .await
         .expect("connects");
@@ -700,11 +688,7 @@ async fn a_token_survives_a_server_restart(b: Backend) {
     assert_distinct(&all);
     assert_eq!(all, seeded_rows(0..7));
 
-    let _ = stop.send(());
-    running
-        .await
-        .expect("server task")
-        .expect("server ran cleanly");
+    server.stop().await;
 }
 
 async fn a_token_is_refused_for_filters_that_only_flatten_alike(b: Backend) {

@@ -3,9 +3,7 @@
 
 use std::collections::HashSet;
 
-use tagging_service::proto::pb;
-
-use crate::helpers::{Backend, TestApp, authed, ids, tag};
+use crate::helpers::{Backend, TestApp, authed, ids, pb, tag};
 
 /// The fixture, CLUSTER resources of project p1, registered in this order:
 ///

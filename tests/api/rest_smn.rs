@@ -3,27 +3,26 @@
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use tagging_service::proto::pb;
 
-use crate::{
-    helpers::{Backend, TestApp, authed, ids, tag},
-    rest_ack::{Answer, answer, assert_error, http, keys},
+use crate::helpers::{
+    Answer, Backend, TestApp, answer, assert_error, authed, ids, keys, owned, pb, tag,
 };
 
-fn v2(app: &TestApp, path: &str) -> String {
-    format!("http://{}/v2/{path}", app.addr)
+/// The path of `/v2/{path}`.
+fn v2(path: &str) -> String {
+    format!("/v2/{path}")
 }
 
 /// `GET /v2/{path}` with SMN's `X-Auth-Token`.
 async fn get(app: &TestApp, token: &str, path: &str) -> Answer {
-    answer(http().get(v2(app, path)).header("x-auth-token", token)).await
+    answer(app.rest().get(v2(path)).header("x-auth-token", token)).await
 }
 
 /// `POST /v2/{path}` of a JSON body with SMN's `X-Auth-Token`.
 async fn post(app: &TestApp, token: &str, path: &str, body: &Value) -> Answer {
     answer(
-        http()
-            .post(v2(app, path))
+        app.rest()
+            .post(v2(path))
             .header("x-auth-token", token)
             .json(body),
     )
@@ -58,12 +57,6 @@ fn pairs(tags: &Value) -> Vec<(String, String)> {
             let text = |k: &str| t[k].as_str().expect("a string").to_owned();
             (text("key"), text("value"))
         })
-        .collect()
-}
-
-fn owned(list: &[(&str, &str)]) -> Vec<(String, String)> {
-    list.iter()
-        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
         .collect()
 }
 
@@ -143,8 +136,8 @@ async fn the_name_header_finds_a_resource_by_the_name_it_was_registered_with(b: 
     put_resource(&app, &app.token, "t1", "orders").await;
     app.tag("smn_topic", &["t1"], &[("env", "dev")]).await;
     let by = |path: &'static str, kind: &'static str| {
-        http()
-            .get(v2(&app, path))
+        app.rest()
+            .get(v2(path))
             .header("x-auth-token", &app.token)
             .header("x-smn-resourceid-type", kind)
     };
@@ -255,8 +248,8 @@ async fn single_tag_create_and_delete_answer_204_and_change_one_tag(b: Backend) 
 
     let delete = |key: &str| {
         answer(
-            http()
-                .delete(v2(&app, &format!("{tags}/{key}")))
+            app.rest()
+                .delete(v2(&format!("{tags}/{key}")))
                 .header("x-auth-token", &app.token),
         )
     };
@@ -296,8 +289,8 @@ async fn single_tag_create_and_delete_answer_204_and_change_one_tag(b: Backend) 
     assert_error(&blank_key, 400, "SMN.00010400", "key");
     let read_only = app.token_for("p1", true, false).await;
     let refused = answer(
-        http()
-            .delete(v2(&app, &format!("{tags}/env")))
+        app.rest()
+            .delete(v2(&format!("{tags}/env")))
             .header("x-auth-token", &read_only),
     )
     .await;
@@ -337,8 +330,8 @@ async fn batch_bodies_with_unknown_actions_or_duplicate_keys_are_400_and_change_
         assert_error(&a, 400, "SMN.00010400", field);
     }
     let not_json = answer(
-        http()
-            .post(v2(&app, action))
+        app.rest()
+            .post(v2(action))
             .header("x-auth-token", &app.token)
             .body("action=create"),
     )
@@ -558,8 +551,8 @@ async fn instance_actions_that_are_missing_or_unknown_are_400(b: Backend) {
         assert_error(&a, 400, "SMN.00010400", "action");
     }
     let not_json = answer(
-        http()
-            .post(v2(&app, "p1/smn_topic/resource_instances/action"))
+        app.rest()
+            .post(v2("p1/smn_topic/resource_instances/action"))
             .header("x-auth-token", &app.token)
             .body("{\"action\": \"count\""),
     )
@@ -588,9 +581,9 @@ fn every_route(project: &str, resource_type: &str) -> [(String, Value); 4] {
 /// Sends one request of [`every_route`] with the given headers.
 async fn send(app: &TestApp, path: &str, body: &Value, headers: &[(&str, &str)]) -> Answer {
     let mut req = if body.is_null() {
-        http().get(v2(app, path))
+        app.rest().get(v2(path))
     } else {
-        http().post(v2(app, path)).json(body)
+        app.rest().post(v2(path)).json(body)
     };
     for (name, value) in headers {
         req = req.header(*name, *value);
@@ -704,8 +697,8 @@ async fn nothing_of_another_project_is_visible_through_smn_routes(b: Backend) {
     let secret = get(&app, p1, "p1/smn_topic/secret/tags").await;
     assert_error(&secret, 404, "SMN.00010404", "secret");
     let by_name = answer(
-        http()
-            .get(v2(&app, "p1/smn_topic/hidden/tags"))
+        app.rest()
+            .get(v2("p1/smn_topic/hidden/tags"))
             .header("x-auth-token", p1)
             .header("x-smn-resourceid-type", "name"),
     )

@@ -10,11 +10,9 @@
 
 use std::{path::Path, process::Command};
 
-use tagging_service::rest::ROUTES;
-
-use crate::{
-    clients::{blocking, check, find_or_install_venv},
-    helpers::{Backend, TestApp},
+use crate::helpers::{
+    Backend, ROUTES, TestApp,
+    tools::{blocking, check, find_or_install_venv},
 };
 
 /// schemathesis and the generator that its seed drives, pinned so a seed means the same cases.

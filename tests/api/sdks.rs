@@ -10,11 +10,12 @@ use std::{path::PathBuf, process::Command, sync::OnceLock};
 
 use serde_json::Value;
 use sha2::{Digest, Sha256};
-use tagging_service::proto::pb;
 
-use crate::{
-    clients::{blocking, check, find_or_install_venv, repo_dir},
-    helpers::{Backend, PROJECT, TestApp, authed},
+use crate::helpers::{
+    Backend, PROJECT, TestApp, authed,
+    binary::{credential, tagging_service},
+    pb,
+    tools::{blocking, check, find_or_install_venv, repo_dir},
 };
 
 /// The SDKs and the HTTP stack that shapes what they send, pinned.
@@ -32,7 +33,6 @@ const SDK_PACKAGES: &[&str] = &[
     "requests==2.34.2",
     "urllib3==2.8.0",
 ];
-const BIN: &str = env!("CARGO_BIN_EXE_tagging-service");
 /// Proxies would take the SDKs' loopback calls elsewhere.
 const PROXY_VARS: [&str; 6] = [
     "HTTP_PROXY",
@@ -66,53 +66,6 @@ fn python(python: &PathBuf, home: &tempfile::TempDir, script: &str) -> Command {
         cmd.env_remove(var);
     }
     cmd
-}
-
-/// Runs the real binary; answers its standard output.
-pub(crate) async fn tagging_service(env: &[(&str, &str)], args: &[&str]) -> String {
-    let out = tokio::process::Command::new(BIN)
-        .args(args)
-        .envs(env.iter().copied())
-        .output()
-        .await
-        .expect("run tagging-service");
-    assert!(
-        out.status.success(),
-        "tagging-service {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).expect("UTF-8 stdout")
-}
-
-/// `credential create`: one line, `ACCESS_KEY_ID SECRET`.
-pub(crate) async fn credential(
-    app: &TestApp,
-    master_key: &str,
-    read_only: bool,
-) -> (String, String) {
-    let mut args = vec![
-        "credential",
-        "create",
-        "--project",
-        PROJECT,
-        "--database-url",
-        &app.database_url,
-    ];
-    if read_only {
-        args.push("--read-only");
-    }
-    let stdout = tagging_service(&[("TAGGING_MASTER_KEY", master_key)], &args).await;
-    let line = stdout
-        .strip_suffix('\n')
-        .unwrap_or_else(|| panic!("one line: {stdout:?}"));
-    let (id, secret) = line
-        .split_once(' ')
-        .unwrap_or_else(|| panic!("`ID SECRET`: {stdout:?}"));
-    assert!(
-        !id.is_empty() && !secret.is_empty() && !secret.contains(char::is_whitespace),
-        "{stdout:?}"
-    );
-    (id.to_owned(), secret.to_owned())
 }
 
 async fn the_official_sdks_tag_list_filter_count_and_untag_and_their_refusals_carry_our_errors(

@@ -21,10 +21,10 @@ use tagging_service::{
     startup::Application,
 };
 
-use crate::{
-    helpers::{Backend, PROJECT, TestApp, TestDb, serve_args},
-    sdks::{credential, tagging_service},
-    service_limits::{binary, log_lines_of, run_bounded, start_server},
+use crate::helpers::{
+    Backend, PROJECT, TestApp, TestDb,
+    binary::{binary, credential, log_lines_of, run_bounded, start_server, tagging_service},
+    serve_args,
 };
 
 const CLUSTER_ROWS: &str = r#"["c1"]"#;

@@ -1,9 +1,8 @@
 //! TagResources, UntagResources, ListResourceTags and ListTagResources semantics.
 
-use tagging_service::proto::pb;
 use tonic::Code;
 
-use crate::helpers::{Backend, TestApp, authed, ids, tag};
+use crate::helpers::{Backend, TestApp, authed, ids, pb, tag};
 
 fn pairs(rows: &[pb::TagResource]) -> Vec<(&str, &str, &str)> {
     rows.iter()

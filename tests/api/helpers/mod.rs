@@ -1,18 +1,34 @@
-use std::{sync::OnceLock, thread};
+//! What every test starts from: [`TestApp`], a server of its own on a random port with its own
+//! database, and a gRPC client and a REST client of it; [`both_backends!`] runs a test on each
+//! backend. The submodules hold the rest: the test database, the REST client, the real binary,
+//! health, gRPC-Web and external tools.
+
+pub mod binary;
+pub mod db;
+pub mod grpc_web;
+pub mod health;
+pub mod rest;
+pub mod tools;
+
+use std::sync::OnceLock;
 
 use clap::Parser;
-use sqlx::{Connection, Executor, PgConnection};
 use tagging_service::{
     auth::{Grant, create_token},
     config::{Cli, Command, ServeArgs},
-    proto::pb::{self, tagging_service_client::TaggingServiceClient},
     startup::Application,
     store::{self, PoolSettings, Store},
 };
-use tempfile::TempDir;
 use tokio::sync::oneshot;
 use tonic::{Code, Request, Status, transport::Channel};
 use tonic_types::StatusExt;
+
+pub use self::{
+    db::{TestDb, WriteLock},
+    rest::{Answer, ROUTES, Rest, answer, assert_error, http, keys, served_routes},
+};
+/// The service's generated gRPC types, named here so the tests do not name the crate's paths.
+pub use tagging_service::proto::pb::{self, tagging_service_client::TaggingServiceClient};
 
 /// Generates one `#[tokio::test]` per backend for each listed `async fn name(backend: Backend)`.
 macro_rules! both_backends {
@@ -33,12 +49,6 @@ pub enum Backend {
 }
 
 pub const PROJECT: &str = "p1";
-const DEFAULT_ADMIN_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
-
-fn admin_url() -> String {
-    std::env::var("TEST_DATABASE_URL").unwrap_or_else(|_| DEFAULT_ADMIN_URL.to_owned())
-}
-
 fn init_tracing() {
     static ONCE: OnceLock<()> = OnceLock::new();
     ONCE.get_or_init(|| {
@@ -51,68 +61,6 @@ fn init_tracing() {
     });
 }
 
-/// A database of this test's own.
-pub enum TestDb {
-    /// Held so the directory outlives the test.
-    Sqlite {
-        _dir: TempDir,
-    },
-    Postgres {
-        name: String,
-    },
-}
-
-impl TestDb {
-    pub async fn create(backend: Backend) -> (Self, String) {
-        match backend {
-            Backend::Sqlite => {
-                let dir = tempfile::tempdir().expect("temp dir");
-                let url = format!("sqlite:{}", dir.path().join("tagging.db").display());
-                (TestDb::Sqlite { _dir: dir }, url)
-            }
-            Backend::Postgres => {
-                let admin = admin_url();
-                let name = format!("tagging_test_{}", uuid::Uuid::new_v4().simple());
-                let mut conn = PgConnection::connect(&admin).await.unwrap_or_else(|e| {
-                    panic!("PostgreSQL at TEST_DATABASE_URL ({admin}) is required for the postgres tests: {e}")
-                });
-                conn.execute(format!(r#"CREATE DATABASE "{name}""#).as_str())
-                    .await
-                    .expect("create test database");
-                let mut url = url::Url::parse(&admin).expect("TEST_DATABASE_URL is a URL");
-                url.set_path(&name);
-                (TestDb::Postgres { name }, url.to_string())
-            }
-        }
-    }
-}
-
-impl Drop for TestDb {
-    fn drop(&mut self) {
-        if let TestDb::Postgres { name } = self {
-            let name = name.clone();
-            // Drop is synchronous and may run inside the test's runtime: use a thread of its own.
-            let _ = thread::spawn(move || {
-                let rt = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                    .expect("runtime");
-                rt.block_on(async {
-                    if let Ok(mut conn) = PgConnection::connect(&admin_url()).await {
-                        let _ = conn
-                            .execute(
-                                format!(r#"DROP DATABASE IF EXISTS "{name}" WITH (FORCE)"#)
-                                    .as_str(),
-                            )
-                            .await;
-                    }
-                });
-            })
-            .join();
-        }
-    }
-}
-
 pub struct TestApp {
     pub addr: std::net::SocketAddr,
     pub client: TaggingServiceClient<Channel>,
@@ -120,9 +68,58 @@ pub struct TestApp {
     pub token: String,
     pub database_url: String,
     store: std::sync::Arc<dyn Store>,
-    stop: Option<oneshot::Sender<()>>,
-    server: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+    server: InProcessServer,
     _db: TestDb,
+}
+
+/// A server of the crate run on a task of the test's runtime: stopped gracefully by [`stop`], or
+/// aborted when dropped.
+///
+/// [`stop`]: InProcessServer::stop
+pub struct InProcessServer {
+    pub addr: std::net::SocketAddr,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+}
+
+impl InProcessServer {
+    /// Builds (which binds the listener and applies the migrations) and runs `serve` on
+    /// `database_url` with extra flags.
+    pub async fn start(database_url: &str, extra: &[&str]) -> Self {
+        let app = Application::build(&serve_args(database_url, extra))
+            .await
+            .expect("server builds");
+        let addr = app.local_addr();
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(app.run_until_stopped(async {
+            let _ = stopped.await;
+        }));
+        Self {
+            addr,
+            stop: Some(stop),
+            task: Some(task),
+        }
+    }
+
+    /// Stops the server gracefully and waits until it has stopped.
+    pub async fn stop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            task.await
+                .expect("server task")
+                .expect("server ran cleanly");
+        }
+    }
+}
+
+impl Drop for InProcessServer {
+    fn drop(&mut self) {
+        if let Some(task) = self.task.take() {
+            task.abort();
+        }
+    }
 }
 
 pub fn serve_args(database_url: &str, extra: &[&str]) -> ServeArgs {
@@ -142,6 +139,11 @@ pub fn serve_args(database_url: &str, extra: &[&str]) -> ServeArgs {
 }
 
 impl TestApp {
+    /// The REST client of this server (a fresh HTTP client each time, as a new caller would be).
+    pub fn rest(&self) -> Rest {
+        Rest::at(self.addr)
+    }
+
     pub async fn spawn(backend: Backend) -> Self {
         Self::spawn_with(backend, &[]).await
     }
@@ -150,14 +152,8 @@ impl TestApp {
     pub async fn spawn_with(backend: Backend, extra: &[&str]) -> Self {
         init_tracing();
         let (db, database_url) = TestDb::create(backend).await;
-        let app = Application::build(&serve_args(&database_url, extra))
-            .await
-            .expect("server builds");
-        let addr = app.local_addr();
-        let (stop, stopped) = oneshot::channel::<()>();
-        let server = tokio::spawn(app.run_until_stopped(async {
-            let _ = stopped.await;
-        }));
+        let server = InProcessServer::start(&database_url, extra).await;
+        let addr = server.addr;
         let client = TaggingServiceClient::connect(format!("http://{addr}"))
             .await
             .expect("client connects");
@@ -175,8 +171,7 @@ impl TestApp {
             token: String::new(),
             database_url,
             store,
-            stop: Some(stop),
-            server: Some(server),
+            server,
             _db: db,
         };
         app.token = app.token_for(PROJECT, false, false).await;
@@ -198,23 +193,7 @@ impl TestApp {
 
     /// Stops the server gracefully and waits until it has stopped.
     pub async fn stop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(server) = self.server.take() {
-            server
-                .await
-                .expect("server task")
-                .expect("server ran cleanly");
-        }
-    }
-}
-
-impl Drop for TestApp {
-    fn drop(&mut self) {
-        if let Some(server) = self.server.take() {
-            server.abort();
-        }
+        self.server.stop().await;
     }
 }
 
@@ -237,6 +216,29 @@ pub fn tag(key: &str, value: &str) -> pb::Tag {
 
 pub fn ids(list: &[&str]) -> Vec<String> {
     list.iter().map(|s| (*s).to_owned()).collect()
+}
+
+/// `(key, value)` pairs as owned strings, as the clients answer them.
+pub fn owned(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    pairs
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect()
+}
+
+/// A tag row: (resource id, key, value).
+pub fn row(id: &str, key: &str, value: &str) -> (String, String, String) {
+    (id.into(), key.into(), value.into())
+}
+
+/// TagResources of CLUSTER `resources` with `tags`.
+pub fn tag_request(resources: &[&str], tags: &[(&str, &str)]) -> pb::TagResourcesRequest {
+    pb::TagResourcesRequest {
+        project_id: String::new(),
+        resource_type: "CLUSTER".into(),
+        resource_ids: ids(resources),
+        tags: tags.iter().map(|(k, v)| tag(k, v)).collect(),
+    }
 }
 
 /// Asserts INVALID_ARGUMENT whose message and BadRequest details name `field`.
@@ -282,15 +284,47 @@ impl TestApp {
             resource_id: id.into(),
             ..Default::default()
         };
+        self.list_resource_tags_as(&self.token, req).await
+    }
+
+    /// ListResourceTags of `req` as `token`: the (key, value) pairs.
+    pub async fn list_resource_tags_as(
+        &self,
+        token: &str,
+        req: pb::ListResourceTagsRequest,
+    ) -> Result<Vec<(String, String)>, Status> {
         let tags = self
             .client
             .clone()
-            .list_resource_tags(authed(&self.token, req))
+            .list_resource_tags(authed(token, req))
             .await?
             .into_inner()
             .tags;
         Ok(tags.into_iter().map(|t| (t.key, t.value)).collect())
     }
+}
+
+/// Asserts that CLUSTER `id` was never registered: its tags are NOT_FOUND.
+pub async fn assert_never_written(app: &TestApp, id: &str) {
+    match app.resource_tags("CLUSTER", id).await {
+        Err(status) => assert_eq!(status.code(), Code::NotFound, "{id}: {status:?}"),
+        Ok(tags) => panic!("`{id}` should not exist, but carries {tags:?}"),
+    }
+}
+
+/// The methods of `tagging.v1.TaggingService`, as the served descriptor set declares them.
+pub fn service_methods() -> std::collections::BTreeSet<String> {
+    use prost::Message;
+    let set = prost_types::FileDescriptorSet::decode(tagging_service::proto::FILE_DESCRIPTOR_SET)
+        .expect("descriptor set");
+    let service = set
+        .file
+        .iter()
+        .filter(|f| f.package() == "tagging.v1")
+        .flat_map(|f| f.service.iter())
+        .find(|s| s.name() == "TaggingService")
+        .expect("TaggingService is described");
+    service.method.iter().map(|m| m.name().to_owned()).collect()
 }
 
 /// Writes a test's figures to the process's standard error, which the test harness does not
