@@ -12,7 +12,11 @@ use tonic::{
     service::Routes,
     transport::{Server, server::TcpIncoming},
 };
-use tonic_health::{ServingStatus, server::HealthReporter};
+use tonic_health::{
+    ServingStatus,
+    pb::health_server::{Health, HealthServer},
+    server::HealthReporter,
+};
 use tonic_web::GrpcWebLayer;
 use tower::{Layer, ServiceBuilder};
 use tower_http::cors::{AllowOrigin, CorsLayer};
@@ -138,25 +142,7 @@ impl Application {
             initial,
         ));
         let nonce_sweeper = tokio::spawn(forget_expired_nonces(self.auth.clone()));
-        let reflection = || {
-            tonic_reflection::server::Builder::configure()
-                .register_encoded_file_descriptor_set(FILE_DESCRIPTOR_SET)
-                .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-        };
-        let reflection_v1 = reflection().build_v1()?;
-        // grpcurl before 1.8.8 and other older tools speak only v1alpha.
-        let reflection_v1alpha = reflection().build_v1alpha()?;
-        let pipeline = Arc::new(Pipeline::new(
-            self.core.clone(),
-            self.auth.clone(),
-            self.metrics.clone(),
-            self.admission.clone(),
-        ));
-        let api = TaggingServiceServer::new(TaggingApi::new(pipeline.clone()))
-            .accept_compressed(CompressionEncoding::Gzip)
-            .send_compressed(CompressionEncoding::Gzip)
-            .max_decoding_message_size(self.max_message_bytes)
-            .max_encoding_message_size(self.max_message_bytes);
+        let routes = self.routes(health)?;
 
         let draining = Arc::new(Notify::new());
         let signal = {
@@ -170,16 +156,6 @@ impl Application {
                 draining.notify_one();
             }
         };
-        // One port: gRPC services are routed by their `/package.Service/` paths, everything else
-        // goes to the REST router, whose fallback answers stray gRPC calls as UNIMPLEMENTED.
-        let rest = rest::router(pipeline, self.rest);
-        let routes = Routes::from(rest)
-            .add_service(health)
-            .add_service(reflection_v1)
-            .add_service(reflection_v1alpha)
-            // gRPC-Web lets browsers call the API. Its layer goes on the gRPC service alone: it
-            // refuses every other HTTP/1 request, which would take the REST forms down with it.
-            .add_service(GrpcWebLayer::new().layer(api));
         // CORS, when configured, covers REST and gRPC-Web alike.
         let serve = Server::builder()
             .accept_http1(true)
@@ -203,6 +179,38 @@ impl Application {
         }
         tracing::info!("stopped");
         Ok(())
+    }
+
+    /// One port: gRPC services are routed by their `/package.Service/` paths, everything else
+    /// goes to the REST router, whose fallback answers stray gRPC calls as UNIMPLEMENTED. Both
+    /// faces call through one pipeline.
+    fn routes(&self, health: HealthServer<impl Health>) -> anyhow::Result<Routes> {
+        let reflection = || {
+            tonic_reflection::server::Builder::configure()
+                .register_encoded_file_descriptor_set(FILE_DESCRIPTOR_SET)
+                .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        };
+        let reflection_v1 = reflection().build_v1()?;
+        // grpcurl before 1.8.8 and other older tools speak only v1alpha.
+        let reflection_v1alpha = reflection().build_v1alpha()?;
+        let pipeline = Arc::new(Pipeline::new(
+            self.core.clone(),
+            self.auth.clone(),
+            self.metrics.clone(),
+            self.admission.clone(),
+        ));
+        let api = TaggingServiceServer::new(TaggingApi::new(pipeline.clone()))
+            .accept_compressed(CompressionEncoding::Gzip)
+            .send_compressed(CompressionEncoding::Gzip)
+            .max_decoding_message_size(self.max_message_bytes)
+            .max_encoding_message_size(self.max_message_bytes);
+        Ok(Routes::from(rest::router(pipeline, self.rest.clone()))
+            .add_service(health)
+            .add_service(reflection_v1)
+            .add_service(reflection_v1alpha)
+            // gRPC-Web lets browsers call the API. Its layer goes on the gRPC service alone: it
+            // refuses every other HTTP/1 request, which would take the REST forms down with it.
+            .add_service(GrpcWebLayer::new().layer(api)))
     }
 }
 

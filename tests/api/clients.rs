@@ -265,15 +265,24 @@ async fn grpcurl_lists_and_describes_the_api_through_server_reflection(b: Backen
         .run(&[], &["describe", "tagging.v1.TaggingService"])
         .await
         .ok();
+    // Each RPC is served with its `google.api.http` option: the REST routes it answers on.
     let mut expected = vec![
         "tagging.v1.TaggingService is a service:".to_owned(),
         "service TaggingService {".to_owned(),
     ];
-    expected.extend(RPCS.iter().map(|rpc| {
-        format!("rpc {rpc} ( .tagging.v1.{rpc}Request ) returns ( .tagging.v1.{rpc}Response );")
-    }));
+    for rpc in RPCS {
+        expected.push(format!(
+            "rpc {rpc} ( .tagging.v1.{rpc}Request ) returns ( .tagging.v1.{rpc}Response ) {{"
+        ));
+        expected.push("option (.google.api.http)".to_owned());
+        expected.push("}".to_owned());
+    }
     expected.push("}".to_owned());
-    assert_eq!(declarations(&service), expected, "{service}");
+    let declared: Vec<&str> = declarations(&service)
+        .into_iter()
+        .map(|l| l.split_once(" = {").map_or(l, |(option, _)| option))
+        .collect();
+    assert_eq!(declared, expected, "{service}");
     assert!(
         service.contains("// Adds or overwrites tags on up to 50 resources, all or nothing."),
         "the proto's comments are served: {service}"
@@ -614,8 +623,14 @@ async fn a_python_client_generated_from_the_protos_tags_and_lists_resources(b: B
             "http_rules": {
                 "ListTagResources": {"get": "/tags"},
                 "ListResourceTags": {"get": "/v2/{project_id}/{resource_type}/{resource_id}/tags"},
-                "TagResources": {"put": "/tags", "body": "*"},
-                "UntagResources": {"delete": "/tags"},
+                "TagResources": {"put": "/tags", "body": "*", "additional_bindings": [
+                    {"post": "/v2/{project_id}/{resource_type}/{resource_id}/tags", "body": "*"},
+                    {"post": "/v2/{project_id}/{resource_type}/{resource_id}/tags/action", "body": "*"},
+                ]},
+                "UntagResources": {"delete": "/tags", "additional_bindings": [
+                    {"delete": "/v2/{project_id}/{resource_type}/{resource_id}/tags/{key}"},
+                    {"post": "/v2/{project_id}/{resource_type}/{resource_id}/tags/action", "body": "*"},
+                ]},
                 "PutResource": {"put": "/v2/{project_id}/{resource_type}/{resource_id}", "body": "*"},
                 "DeleteResource": {"delete": "/v2/{project_id}/{resource_type}/{resource_id}"},
                 "ListProjectTags": {"get": "/v2/{project_id}/{resource_type}/tags"},
@@ -626,6 +641,10 @@ async fn a_python_client_generated_from_the_protos_tags_and_lists_resources(b: B
                 "CountResources": {
                     "post": "/v2/{project_id}/{resource_type}/resource_instances/count",
                     "body": "*",
+                    "additional_bindings": [{
+                        "post": "/v2/{project_id}/{resource_type}/resource_instances/action",
+                        "body": "*",
+                    }],
                 },
             },
             "annotations_from": "google/api/annotations_pb2.py",
