@@ -1,0 +1,169 @@
+//! The options of `serve`: where to listen, and the rules and limits the service enforces.
+
+use std::net::SocketAddr;
+
+use clap::Args;
+
+use super::{DatabaseArgs, MasterKeyArgs};
+use crate::domain::{Catalog, Limits, Rules, catalog::DEFAULT_CATALOG};
+
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "TAGGING_LISTEN", default_value = "127.0.0.1:50051")]
+    pub listen: SocketAddr,
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+    /// Turn authentication off: any caller may act on any project. For local experiments only.
+    #[arg(long, env = "TAGGING_INSECURE_NO_AUTH")]
+    pub insecure_no_auth: bool,
+    /// Accepted resource types, `name[=qualified name]`, comma-separated.
+    #[arg(long, env = "TAGGING_RESOURCE_TYPES", default_value = DEFAULT_CATALOG)]
+    pub resource_types: String,
+    /// Key prefixes of system tags, comma-separated: only system tokens write or see them.
+    #[arg(
+        long,
+        env = "TAGGING_RESERVED_PREFIXES",
+        value_delimiter = ',',
+        default_value = "acs:,aliyun,_sys_"
+    )]
+    pub reserved_prefixes: Vec<String>,
+    /// Tags one resource may carry (system tags do not count).
+    #[arg(long, env = "TAGGING_MAX_TAGS_PER_RESOURCE", default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub max_tags_per_resource: u32,
+    /// Resource ids one request may name.
+    #[arg(long, env = "TAGGING_MAX_RESOURCE_IDS", default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub max_resource_ids: u32,
+    /// Largest page a list call answers (`page_size`, SMN's `limit`).
+    #[arg(long, env = "TAGGING_MAX_PAGE_SIZE", default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub max_page_size: u32,
+    /// Largest REST query string, in bytes as received (percent-encoded); a longer one is refused
+    /// with 414. HTTP/1 itself refuses a request target above 64 KiB.
+    #[arg(long, env = "TAGGING_MAX_QUERY_BYTES", default_value_t = 8 * 1024, value_parser = clap::value_parser!(u32).range(256..=32 * 1024))]
+    pub max_query_bytes: u32,
+    /// Largest gRPC message, received or sent, in bytes.
+    #[arg(long, env = "TAGGING_MAX_MESSAGE_BYTES", default_value_t = 4 * 1024 * 1024, value_parser = clap::value_parser!(u32).range(1024..=64 * 1024 * 1024))]
+    pub max_message_bytes: u32,
+    /// Largest REST request body, in bytes.
+    #[arg(long, env = "TAGGING_MAX_BODY_BYTES", default_value_t = 1024 * 1024, value_parser = clap::value_parser!(u32).range(1024..=64 * 1024 * 1024))]
+    pub max_body_bytes: u32,
+    /// Longest a call may run, in milliseconds; a shorter `grpc-timeout` from the caller wins.
+    #[arg(long, env = "TAGGING_REQUEST_TIMEOUT_MS", default_value_t = 30_000, value_parser = clap::value_parser!(u64).range(1..=3_600_000))]
+    pub request_timeout_ms: u64,
+    /// Calls served at once, over every transport; more are refused at once with
+    /// RESOURCE_EXHAUSTED (HTTP 429) instead of queueing.
+    #[arg(long, env = "TAGGING_MAX_CONCURRENT_CALLS", default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub max_concurrent_calls: u32,
+    /// Origins allowed to call from a browser (REST and gRPC-Web), comma-separated, or `*`.
+    /// Empty (the default): CORS is off.
+    #[arg(long, env = "TAGGING_CORS_ALLOWED_ORIGINS", value_delimiter = ',')]
+    pub cors_allowed_origins: Vec<String>,
+    /// Longest wait for in-flight calls after SIGTERM or SIGINT, in seconds.
+    #[arg(long, env = "TAGGING_SHUTDOWN_GRACE_SECS", default_value_t = 10)]
+    pub shutdown_grace_secs: u64,
+    /// The region this service stands for: the ACK form's `region_id`, when sent, must be this one.
+    /// Unset: any region is accepted.
+    #[arg(long, env = "TAGGING_REGION_ID")]
+    pub region_id: Option<String>,
+    /// Without a master key the service checks no AK/SK signatures (tokens still work).
+    #[command(flatten)]
+    pub master_key: MasterKeyArgs,
+}
+
+impl ServeArgs {
+    /// The rules these options configure; an error names the option at fault.
+    pub fn rules(&self) -> anyhow::Result<Rules> {
+        let catalog = Catalog::parse(&self.resource_types)
+            .map_err(|e| anyhow::anyhow!("--resource-types: {e}"))?;
+        let reserved_prefixes: Vec<String> = self
+            .reserved_prefixes
+            .iter()
+            .map(|p| p.trim().to_owned())
+            .filter(|p| !p.is_empty())
+            .collect();
+        Ok(Rules {
+            catalog,
+            reserved_prefixes,
+            limits: Limits {
+                max_tags_per_resource: self.max_tags_per_resource as usize,
+                max_resource_ids: self.max_resource_ids as usize,
+                max_page_size: self.max_page_size,
+                // The default page never exceeds the largest one.
+                default_page_size: Limits::default().default_page_size.min(self.max_page_size),
+                ..Limits::default()
+            },
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::config::{
+        Cli, Command,
+        file::with_config_file,
+        test_support::{config_file, serve},
+    };
+    use clap::Parser;
+
+    #[test]
+    fn limit_options_reach_the_rules_and_the_default_page_never_exceeds_the_largest() {
+        let file = config_file("max_resource_ids = 7\nmax_query_bytes = 4096\n");
+        let path = file.path().to_str().unwrap().to_owned();
+        let args = [
+            "tagging-service",
+            "serve",
+            "--config",
+            &path,
+            "--max-page-size",
+            "20",
+        ]
+        .map(String::from)
+        .to_vec();
+        let s = serve(with_config_file(args, |_| None).unwrap());
+        assert_eq!(s.max_query_bytes, 4096);
+        let limits = s.rules().unwrap().limits;
+        assert_eq!(
+            (
+                limits.max_resource_ids,
+                limits.max_page_size,
+                limits.default_page_size
+            ),
+            (7, 20, 20)
+        );
+        let defaults = serve(["tagging-service", "serve"].map(String::from).to_vec());
+        let limits = defaults.rules().unwrap().limits;
+        assert_eq!(
+            (
+                limits.max_resource_ids,
+                limits.max_page_size,
+                limits.default_page_size
+            ),
+            (50, 1000, 50)
+        );
+        assert_eq!(defaults.max_query_bytes, 8192);
+        for bad in [
+            ["--max-resource-ids", "0"],
+            ["--max-page-size", "0"],
+            ["--max-query-bytes", "100"],
+        ] {
+            let err = Cli::try_parse_from(["tagging-service", "serve", bad[0], bad[1]])
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(bad[0]), "{err}");
+        }
+    }
+
+    #[test]
+    fn bad_catalog_names_the_option() {
+        let cli = Cli::parse_from(["tagging-service", "serve", "--resource-types", "a,a"]);
+        let Command::Serve(args) = cli.command else {
+            panic!("serve")
+        };
+        assert!(
+            args.rules()
+                .unwrap_err()
+                .to_string()
+                .starts_with("--resource-types")
+        );
+    }
+}
