@@ -204,13 +204,15 @@ impl Application {
             .send_compressed(CompressionEncoding::Gzip)
             .max_decoding_message_size(self.max_message_bytes)
             .max_encoding_message_size(self.max_message_bytes);
+        // gRPC-Web lets browsers call every gRPC service: check health, discover the API, call it.
+        // Its layer goes on each gRPC service, not on the whole port: it refuses every other
+        // HTTP/1 request, which would take the REST forms down with it.
+        let web = || GrpcWebLayer::new();
         Ok(Routes::from(rest::router(pipeline, self.rest.clone()))
-            .add_service(health)
-            .add_service(reflection_v1)
-            .add_service(reflection_v1alpha)
-            // gRPC-Web lets browsers call the API. Its layer goes on the gRPC service alone: it
-            // refuses every other HTTP/1 request, which would take the REST forms down with it.
-            .add_service(GrpcWebLayer::new().layer(api)))
+            .add_service(web().layer(health))
+            .add_service(web().layer(reflection_v1))
+            .add_service(web().layer(reflection_v1alpha))
+            .add_service(web().layer(api)))
     }
 }
 

@@ -172,7 +172,7 @@ pub async fn list(call: Call, RawQuery(query): RawQuery) -> Result<Json<ListAnsw
         call.check_region(&p.text("region_id")?)?;
         let tags: Vec<TagIn> = p.json("tags", r#"[{"key":"env","value":"dev"}]"#)?;
         Ok(pb::ListTagResourcesRequest {
-            project_id: call.header_or_empty("x-project-id"),
+            project_id: call.project_header()?.to_owned(),
             resource_type: p.text("resource_type")?,
             resource_ids: p.json("resource_ids", IDS_EXAMPLE)?,
             tags: tags.into_iter().map(pb::Tag::from).collect(),
@@ -207,7 +207,7 @@ pub async fn tag(
     let request = json_body(body).and_then(|b: TagBody| {
         call.check_region(&b.region_id)?;
         Ok(pb::TagResourcesRequest {
-            project_id: call.header_or_empty("x-project-id"),
+            project_id: call.project_header()?.to_owned(),
             resource_type: b.resource_type,
             resource_ids: b.resource_ids,
             tags: b.tags.into_iter().map(pb::Tag::from).collect(),
@@ -222,7 +222,7 @@ pub async fn untag(call: Call, RawQuery(query): RawQuery) -> Result<Json<WriteAn
     let request = Params::parse(query.as_deref()).and_then(|p| {
         call.check_region(&p.text("region_id")?)?;
         Ok(pb::UntagResourcesRequest {
-            project_id: call.header_or_empty("x-project-id"),
+            project_id: call.project_header()?.to_owned(),
             resource_type: p.text("resource_type")?,
             resource_ids: p.json("resource_ids", IDS_EXAMPLE)?,
             tag_keys: p.json("tag_keys", r#"["env"]"#)?,

@@ -90,9 +90,13 @@ impl Call {
             .map(|v| std::str::from_utf8(v.as_bytes()).unwrap_or("\u{FFFD}"))
     }
 
-    /// The header as an owned string, empty when absent.
-    pub(super) fn header_or_empty(&self, name: &str) -> String {
-        self.header(name).unwrap_or_default().to_owned()
+    /// `X-Project-Id`, empty when absent. Sent twice it is refused: which of the two would apply is
+    /// for no proxy between the caller and us to decide.
+    pub(super) fn project_header(&self) -> Result<&str, Error> {
+        match self.headers.get_all("x-project-id").iter().count() {
+            0 | 1 => Ok(self.header("x-project-id").unwrap_or_default()),
+            _ => Err(Error::invalid("X-Project-Id", "is given more than once")),
+        }
     }
 
     pub(super) fn max_page_size(&self) -> u32 {

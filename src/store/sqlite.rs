@@ -2,7 +2,9 @@
 //! connection (queued in-process rather than failing with SQLITE_BUSY) and reads through a pool of
 //! read-only connections; WAL lets those read while the writer writes.
 
-use std::{str::FromStr, time::Duration};
+use std::{path::Path, str::FromStr, time::Duration};
+
+use anyhow::Context;
 
 use sqlx::{
     Connection, Sqlite,
@@ -41,7 +43,9 @@ impl SqliteBackend {
                 "--database-url: an in-memory SQLite database cannot be shared by the service's connections; name a file"
             );
         }
-        let options = SqliteConnectOptions::from_str(url)?
+        let options = SqliteConnectOptions::from_str(url)?;
+        owner_only(options.get_filename())?;
+        let options = options
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             // Acknowledged writes must survive a power loss, not only a crash of the process.
@@ -62,6 +66,35 @@ impl SqliteBackend {
         write.warm_up().await?;
         read.warm_up().await?;
         Ok(Self { read, write })
+    }
+}
+
+/// Makes the database file, and the WAL and shared-memory files beside it, readable and writable
+/// by their owner only: they hold every tenant's data and the page-token key. SQLite creates the
+/// other two with the database file's mode, so a database created here is private from the start.
+fn owner_only(db: &Path) -> anyhow::Result<()> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    const OWNER_ONLY: u32 = 0o600;
+    let created = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(OWNER_ONLY)
+        .open(db);
+    match created {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            for suffix in ["", "-wal", "-shm"] {
+                let mut path = db.as_os_str().to_owned();
+                path.push(suffix);
+                let path = Path::new(&path);
+                if path.exists() {
+                    std::fs::set_permissions(path, std::fs::Permissions::from_mode(OWNER_ONLY))
+                        .with_context(|| format!("cannot make {} private", path.display()))?;
+                }
+            }
+            Ok(())
+        }
+        Err(e) => Err(e).with_context(|| format!("cannot create {}", db.display())),
     }
 }
 

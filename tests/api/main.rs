@@ -11,6 +11,7 @@ mod clients;
 mod deadlines;
 mod faults;
 mod grpc_web_and_cors;
+mod hardening;
 mod health;
 mod injection;
 mod isolation;

@@ -93,7 +93,7 @@ fn resource(
 
 /// The project in the path; an `X-Project-Id` sent beside it must agree.
 fn project(call: &Call, in_path: String) -> Result<String, Error> {
-    match call.header("x-project-id").filter(|h| !h.is_empty()) {
+    match Some(call.project_header()?).filter(|h| !h.is_empty()) {
         Some(header) if header != in_path => Err(Error::invalid(
             "X-Project-Id",
             "must be the project named in the path",

@@ -29,12 +29,24 @@ pub async fn grpc_web_call(
     message: &[u8],
     extra: &[(&str, &str)],
 ) -> (HeaderMap, Vec<(u8, Vec<u8>)>) {
+    let path = format!("/tagging.v1.TaggingService/{method}");
+    grpc_web_call_at(app, &path, message, extra).await
+}
+
+/// Calls the gRPC method at `path` (`/package.Service/Method`) over gRPC-Web, as
+/// [`grpc_web_call`] does.
+pub async fn grpc_web_call_at(
+    app: &TestApp,
+    path: &str,
+    message: &[u8],
+    extra: &[(&str, &str)],
+) -> (HeaderMap, Vec<(u8, Vec<u8>)>) {
     let mut frame = vec![0u8];
     frame.extend_from_slice(&u32::try_from(message.len()).unwrap().to_be_bytes());
     frame.extend_from_slice(message);
     let mut req = app
         .rest()
-        .post(format!("/tagging.v1.TaggingService/{method}"))
+        .post(path)
         .header("content-type", "application/grpc-web+proto")
         .header("x-grpc-web", "1")
         .header("x-auth-token", &app.token);

@@ -1,0 +1,173 @@
+//! Smaller rules of the hardening work: a private SQLite file, one `X-Project-Id`, an exact `Allow`
+//! on every 405, and gRPC-Web for every gRPC service on the port.
+
+use std::collections::BTreeSet;
+
+use reqwest::{Method, StatusCode};
+use serde_json::Value;
+
+use crate::helpers::{
+    Backend, ROUTES, TestApp,
+    grpc_web::{grpc_web_call_at, grpc_web_status},
+    rest::header,
+};
+
+#[tokio::test]
+async fn the_sqlite_database_and_its_wal_and_shm_files_are_readable_by_their_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    app.tag("CLUSTER", &["c1"], &[("env", "dev")]).await;
+    let db = app
+        .database_url
+        .strip_prefix("sqlite:")
+        .expect("a SQLite URL")
+        .to_owned();
+    for file in [db.clone(), format!("{db}-wal"), format!("{db}-shm")] {
+        let mode = std::fs::metadata(&file)
+            .unwrap_or_else(|e| panic!("{file}: {e}"))
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600, "{file} has mode {:o}", mode & 0o777);
+    }
+}
+
+/// Sends `method path` as p1 with `X-Project-Id: p1` twice; answers status and body.
+async fn with_two_project_ids(
+    app: &TestApp,
+    method: Method,
+    path: &str,
+    body: Option<Value>,
+) -> (StatusCode, Value) {
+    let mut request = app
+        .rest()
+        .request(method, path)
+        .header("x-auth-token", &app.token)
+        .header("x-project-id", "p1")
+        .header("x-project-id", "p1");
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    let res = request.send().await.expect("answered");
+    let status = res.status();
+    (status, res.json().await.unwrap_or(Value::Null))
+}
+
+async fn two_x_project_id_headers_are_refused_naming_the_header_and_write_nothing(b: Backend) {
+    let app = TestApp::spawn(b).await;
+    let ack_write = serde_json::json!({
+        "resource_type": "CLUSTER", "resource_ids": ["c1"], "tags": [{"key": "env", "value": "dev"}]
+    });
+    let smn_write =
+        serde_json::json!({"action": "create", "tags": [{"key": "env", "value": "dev"}]});
+    let cases = [
+        (
+            Method::GET,
+            "/tags?resource_type=CLUSTER&resource_ids=%5B%22c1%22%5D",
+            None,
+            "InvalidParameter",
+        ),
+        (Method::PUT, "/tags", Some(ack_write), "InvalidParameter"),
+        (Method::GET, "/v2/p1/CLUSTER/c1/tags", None, "SMN.00010400"),
+        (
+            Method::POST,
+            "/v2/p1/CLUSTER/c1/tags/action",
+            Some(smn_write),
+            "SMN.00010400",
+        ),
+    ];
+    for (method, path, body, code) in cases {
+        let (status, answer) = with_two_project_ids(&app, method.clone(), path, body).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{method} {path}: {answer}");
+        assert_eq!(answer["code"], code, "{method} {path}: {answer}");
+        let message = answer["message"].as_str().unwrap_or_default();
+        assert!(
+            message.starts_with("X-Project-Id: "),
+            "{method} {path}: {message}"
+        );
+    }
+    let tags = app.resource_tags("CLUSTER", "c1").await;
+    assert!(tags.is_err(), "nothing was written: {tags:?}");
+}
+
+/// `path` with each `{name}` filled in.
+fn concrete(path: &str) -> String {
+    path.replace("{project_id}", "p1")
+        .replace("{resource_type}", "CLUSTER")
+        .replace("{resource_id}", "c1")
+        .replace("{key}", "env")
+}
+
+async fn every_route_answers_405_with_an_allow_header_of_exactly_its_methods(b: Backend) {
+    let app = TestApp::spawn(b).await;
+    let paths: BTreeSet<&str> = ROUTES.iter().map(|r| r.path).collect();
+    for path in paths {
+        let mut served: BTreeSet<String> = ROUTES
+            .iter()
+            .filter(|r| r.path == path)
+            .map(|r| r.method.to_owned())
+            .collect();
+        if path.ends_with("/tags/action") {
+            // `action` is also a key: DELETE of this path removes that tag.
+            served.insert("DELETE".into());
+        }
+        if served.contains("GET") {
+            served.insert("HEAD".into());
+        }
+        let res = app
+            .rest()
+            .request(Method::PATCH, concrete(path))
+            .header("x-auth-token", &app.token)
+            .send()
+            .await
+            .expect("answered");
+        assert_eq!(res.status(), StatusCode::METHOD_NOT_ALLOWED, "PATCH {path}");
+        let allow: BTreeSet<String> = header(res.headers(), "allow")
+            .unwrap_or_else(|| panic!("PATCH {path}: no Allow header"))
+            .split(',')
+            .map(|m| m.trim().to_owned())
+            .collect();
+        assert_eq!(allow, served, "Allow of {path}");
+    }
+}
+
+async fn grpc_web_reaches_health_and_reflection_as_well_as_the_api(b: Backend) {
+    let app = TestApp::spawn(b).await;
+    let health = "/grpc.health.v1.Health/Check";
+    let (headers, frames) = grpc_web_call_at(&app, health, &[], &[]).await;
+    let content_type = header(&headers, "content-type").unwrap_or_default();
+    assert!(
+        content_type.starts_with("application/grpc-web"),
+        "{health}: {content_type}"
+    );
+    assert_eq!(
+        grpc_web_status(&headers, &frames).as_deref(),
+        Some("0"),
+        "{health}"
+    );
+    assert!(
+        frames.iter().any(|(flag, _)| flag & 0x80 != 0),
+        "{health}: a trailer frame"
+    );
+    // HealthCheckResponse { status: SERVING (1) }
+    assert_eq!(frames[0], (0, vec![0x08, 0x01]), "{health}: SERVING");
+
+    // ServerReflectionRequest { list_services: "" } (field 7).
+    let reflection = "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo";
+    let (headers, frames) = grpc_web_call_at(&app, reflection, &[0x3a, 0x00], &[]).await;
+    assert_eq!(
+        grpc_web_status(&headers, &frames).as_deref(),
+        Some("0"),
+        "{reflection}"
+    );
+    let listed = String::from_utf8_lossy(&frames[0].1).into_owned();
+    assert!(
+        listed.contains("tagging.v1.TaggingService"),
+        "{reflection}: {listed:?}"
+    );
+}
+
+both_backends!(
+    two_x_project_id_headers_are_refused_naming_the_header_and_write_nothing,
+    every_route_answers_405_with_an_allow_header_of_exactly_its_methods,
+    grpc_web_reaches_health_and_reflection_as_well_as_the_api,
+);
