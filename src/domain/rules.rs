@@ -121,7 +121,7 @@ impl Rules {
             && let Some(prefix) = self
                 .reserved_prefixes
                 .iter()
-                .find(|p| key.starts_with(p.as_str()))
+                .find(|p| starts_with_ignoring_case(key, p))
         {
             v.add(
                 field,
@@ -292,6 +292,15 @@ fn text(v: &mut Violations, field: &str, s: &str, min: usize, max: usize) -> boo
         }
         None => true,
     }
+}
+
+/// Whether `key` starts with `prefix` in any case: `ACS:evil` is under the reserved `acs:`.
+fn starts_with_ignoring_case(key: &str, prefix: &str) -> bool {
+    let mut key = key.chars().flat_map(char::to_lowercase);
+    prefix
+        .chars()
+        .flat_map(char::to_lowercase)
+        .all(|p| key.next() == Some(p))
 }
 
 #[cfg(test)]

@@ -10,7 +10,7 @@ use crate::{
         Caller, Cursor, Error, KeyFilter, Locator, QueryBinding, ResourceFilter, Scope, Violations,
     },
     proto::pb,
-    store::ResourceRecord,
+    store::{Deletion, ResourceRecord},
 };
 
 /// The filter fields ListResources and CountResources share.
@@ -62,10 +62,19 @@ impl TaggingCore {
         self.rules
             .resource_id(&mut v, "resource_id", &req.resource_id);
         v.finish()?;
-        if !self.store.delete_resource(&scope, &req.resource_id).await? {
-            return Err(not_found(&scope, &Locator::Id(req.resource_id)));
+        let visibility = self.rules.visibility(caller);
+        match self
+            .store
+            .delete_resource(&scope, &req.resource_id, &visibility)
+            .await?
+        {
+            Deletion::Deleted => Ok(pb::DeleteResourceResponse {}),
+            Deletion::NotFound => Err(not_found(&scope, &Locator::Id(req.resource_id))),
+            Deletion::Protected => Err(Error::PermissionDenied(format!(
+                "resource `{}` carries system tags; only a system token may delete it",
+                req.resource_id
+            ))),
         }
-        Ok(pb::DeleteResourceResponse {})
     }
 
     pub async fn list_resources(

@@ -53,6 +53,15 @@ pub struct KeyValues {
     pub values: Vec<String>,
 }
 
+/// How a deletion ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Deletion {
+    Deleted,
+    NotFound,
+    /// The resource carries tags the caller cannot see, so it was left as it is.
+    Protected,
+}
+
 /// What to remove from resources.
 #[derive(Debug, Clone, Copy)]
 pub enum Removal<'a> {

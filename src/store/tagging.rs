@@ -5,7 +5,8 @@ use async_trait::async_trait;
 use sqlx::{ColumnIndex, Connection, Database, Encode, Executor, IntoArguments, Type};
 
 use super::{
-    KeyValues, PoolStats, Removal, ResourceRecord, StoreError, TagLimit, TagRow, TagStore,
+    Deletion, KeyValues, PoolStats, Removal, ResourceRecord, StoreError, TagLimit, TagRow,
+    TagStore,
     backend::{Backend, Column, Conn, RowOf, RowsAffected, SqlStore},
     error::name_taken,
     sql,
@@ -150,14 +151,28 @@ where
         .await
     }
 
-    async fn delete_resource(&self, scope: &Scope, id: &str) -> Result<bool, StoreError> {
-        let del = sql::delete_resource(scope, id);
+    async fn delete_resource(
+        &self,
+        scope: &Scope,
+        id: &str,
+        visibility: &Visibility,
+    ) -> Result<Deletion, StoreError> {
+        let del = sql::delete_resource(scope, id, visibility);
+        let exists = sql::resource_exists(scope, id);
         Self::on(self.0.writer(), async |c| {
-            Ok(sqlx::query_with(&del.text, Self::args(&del)?)
+            let deleted = sqlx::query_with(&del.text, Self::args(&del)?)
                 .execute(&mut *c)
-                .await?
-                .rows_affected()
-                > 0)
+                .await?;
+            if deleted.rows_affected() > 0 {
+                return Ok(Deletion::Deleted);
+            }
+            let found = sqlx::query_with(&exists.text, Self::args(&exists)?)
+                .fetch_optional(&mut *c)
+                .await?;
+            Ok(match found {
+                Some(_) => Deletion::Protected,
+                None => Deletion::NotFound,
+            })
         })
         .await
     }

@@ -3,8 +3,8 @@
 use async_trait::async_trait;
 
 use super::{
-    AccessKeyRecord, KeyValues, PoolStats, Removal, ResourceRecord, StoreError, TagLimit, TagRow,
-    TokenRecord,
+    AccessKeyRecord, Deletion, KeyValues, PoolStats, Removal, ResourceRecord, StoreError, TagLimit,
+    TagRow, TokenRecord,
 };
 use crate::domain::{Locator, ResourceFilter, Scope, Tag, TagRowQuery, Visibility};
 
@@ -43,8 +43,13 @@ pub trait TagStore: Send + Sync {
         visibility: &Visibility,
     ) -> Result<ResourceRecord, StoreError>;
 
-    /// Deletes a resource and its tags; answers whether it existed.
-    async fn delete_resource(&self, scope: &Scope, id: &str) -> Result<bool, StoreError>;
+    /// Deletes a resource and its tags, unless it carries a tag hidden from `visibility`.
+    async fn delete_resource(
+        &self,
+        scope: &Scope,
+        id: &str,
+        visibility: &Visibility,
+    ) -> Result<Deletion, StoreError>;
 
     /// The visible tags of one resource, `None` when it does not exist.
     async fn resource_tags(

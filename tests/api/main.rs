@@ -34,5 +34,6 @@ mod sdks;
 mod shedding_and_shutdown;
 mod signatures;
 mod smn_resources;
+mod system_tags;
 mod tags;
 mod validation;

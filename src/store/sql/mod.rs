@@ -72,13 +72,17 @@ impl<'a> Sql<'a> {
         self.text(&scope.resource_type)
     }
 
-    /// ` AND` the tag `alias` is visible: its key starts with none of the hidden prefixes.
+    /// ` AND` the tag `alias` is visible: its key starts with none of the hidden prefixes, in any
+    /// case (`ACS:` is as reserved as `acs:`).
     fn visible(&mut self, alias: &str, visibility: &'a Visibility) -> &mut Self {
         for prefix in &visibility.hidden_prefixes {
             let len = prefix.chars().count();
-            write!(self.text, " AND substr({alias}.key, 1, {len}) <> ")
-                .expect("writing to a String");
-            self.text(prefix);
+            write!(
+                self.text,
+                " AND lower(substr({alias}.key, 1, {len})) <> lower("
+            )
+            .expect("writing to a String");
+            self.text(prefix).push(")");
         }
         self
     }

@@ -64,8 +64,9 @@ pub fn over_limit<'a>(pks: &'a [i64], limit: TagLimit<'a>) -> Sql<'a> {
     );
     for prefix in limit.exempt_prefixes {
         let len = prefix.chars().count();
-        write!(sql.text, " AND substr(t.key, 1, {len}) <> ").expect("writing to a String");
-        sql.text(prefix);
+        write!(sql.text, " AND lower(substr(t.key, 1, {len})) <> lower(")
+            .expect("writing to a String");
+        sql.text(prefix).push(")");
     }
     sql.push(") AS n FROM (VALUES ");
     for (i, pk) in pks.iter().enumerate() {
@@ -115,11 +116,24 @@ pub fn put_resource<'a>(scope: &'a Scope, id: &'a str, name: Option<&'a str>) ->
     sql
 }
 
-pub fn delete_resource<'a>(scope: &'a Scope, id: &'a str) -> Sql<'a> {
+/// Deletes the resource unless it carries a tag the caller cannot see (a system tag, for a caller
+/// that is not the system): those belong to the system, and deleting the resource would take them.
+pub fn delete_resource<'a>(scope: &'a Scope, id: &'a str, visibility: &'a Visibility) -> Sql<'a> {
     let mut sql = Sql::new("DELETE FROM resources WHERE ");
     sql.scope("resources", scope)
         .push(" AND resource_id = ")
         .text(id);
+    if !visibility.hidden_prefixes.is_empty() {
+        sql.push(" AND NOT EXISTS (SELECT 1 FROM tags t WHERE t.resource_pk = resources.pk AND NOT (TRUE")
+            .visible("t", visibility)
+            .push("))");
+    }
+    sql
+}
+
+pub fn resource_exists<'a>(scope: &'a Scope, id: &'a str) -> Sql<'a> {
+    let mut sql = Sql::new("SELECT 1 FROM resources r WHERE ");
+    sql.scope("r", scope).push(" AND r.resource_id = ").text(id);
     sql
 }
 
