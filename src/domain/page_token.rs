@@ -1,16 +1,23 @@
-//! Opaque, keyset-based page tokens. A token carries the position after the last row of a page and
-//! an HMAC over that position and the query it was issued for, so a token that was altered, comes
-//! from another query or project, or has an old format is refused instead of silently misread.
+//! Opaque, keyset-based page tokens. A token carries the position after the last row of a page,
+//! encrypted and authenticated (AES-256-GCM, a random nonce per token) together with the query it
+//! was issued for. So a token that was altered, comes from another query or project, or has an old
+//! format is refused instead of silently misread; and it reveals nothing: the position is an
+//! internal row id shared by every project, and two tokens of the same position differ.
 
+use aes_gcm::{
+    Aes256Gcm, KeyInit, Nonce,
+    aead::{Aead, Payload},
+};
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
-use subtle::ConstantTimeEq;
 
 use super::Error;
 
-const VERSION: u8 = 1;
-const MAC_LEN: usize = 16;
+/// 1 was the signed but readable format.
+const VERSION: u8 = 2;
+const NONCE_LEN: usize = 12;
+const TAG_LEN: usize = 16;
 const MAX_TOKEN_CHARS: usize = 2048;
 
 /// Where the next page starts.
@@ -87,28 +94,43 @@ impl QueryBinding {
 /// Issues and opens page tokens under one secret key, shared by every server on a database.
 #[derive(Clone)]
 pub struct PageTokens {
-    key: Vec<u8>,
+    cipher: Aes256Gcm,
 }
 
 impl PageTokens {
-    pub fn new(key: Vec<u8>) -> Self {
-        Self { key }
+    /// Tokens under the database's page-token secret; the cipher's key is derived from it, so the
+    /// secret itself is used for nothing else.
+    pub fn new(secret: Vec<u8>) -> Self {
+        let mut derive =
+            <Hmac<Sha256> as Mac>::new_from_slice(&secret).expect("HMAC takes any key length");
+        derive.update(b"tagging page tokens v2");
+        let key = derive.finalize().into_bytes();
+        Self {
+            cipher: Aes256Gcm::new(&key),
+        }
     }
 
-    fn mac(&self, body: &[u8], binding: &QueryBinding) -> [u8; MAC_LEN] {
-        let mut mac = Hmac::<Sha256>::new_from_slice(&self.key).expect("HMAC takes any key length");
-        mac.update(body);
-        mac.update(&binding.0.clone().finalize());
-        let full = mac.finalize().into_bytes();
-        full[..MAC_LEN].try_into().expect("MAC_LEN <= 32")
+    /// The version byte and the query's digest, which every token is authenticated with.
+    fn associated(binding: &QueryBinding) -> Vec<u8> {
+        let mut aad = vec![VERSION];
+        aad.extend_from_slice(&binding.0.clone().finalize());
+        aad
     }
 
     pub fn issue(&self, binding: &QueryBinding, cursor: &Cursor) -> String {
-        let mut body = vec![VERSION];
-        body.extend(cursor.encode());
-        let mac = self.mac(&body, binding);
-        body.extend_from_slice(&mac);
-        URL_SAFE_NO_PAD.encode(body)
+        let nonce: [u8; NONCE_LEN] = rand::random();
+        let payload = Payload {
+            msg: &cursor.encode(),
+            aad: &Self::associated(binding),
+        };
+        let sealed = self
+            .cipher
+            .encrypt(Nonce::from_slice(&nonce), payload)
+            .expect("AES-GCM encrypts any cursor");
+        let mut token = vec![VERSION];
+        token.extend_from_slice(&nonce);
+        token.extend(sealed);
+        URL_SAFE_NO_PAD.encode(token)
     }
 
     /// The cursor of `token`, `None` for the empty token (the first page).
@@ -126,7 +148,7 @@ impl PageTokens {
             return Err(foreign());
         }
         let raw = URL_SAFE_NO_PAD.decode(token).map_err(|_| foreign())?;
-        if raw.len() < 2 + MAC_LEN {
+        if raw.len() < 1 + NONCE_LEN + TAG_LEN {
             return Err(foreign());
         }
         if raw[0] != VERSION {
@@ -135,14 +157,21 @@ impl PageTokens {
                 "was issued in a format this server no longer reads; start again from the first page",
             ));
         }
-        let (body, mac) = raw.split_at(raw.len() - MAC_LEN);
-        if !bool::from(self.mac(body, binding).ct_eq(mac)) {
-            return Err(Error::invalid(
-                "next_token",
-                "does not belong to this query: it was issued for other parameters or another project, or it was altered",
-            ));
-        }
-        Cursor::decode(&body[1..]).map(Some).ok_or_else(foreign)
+        let (nonce, sealed) = raw[1..].split_at(NONCE_LEN);
+        let payload = Payload {
+            msg: sealed,
+            aad: &Self::associated(binding),
+        };
+        let cursor = self
+            .cipher
+            .decrypt(Nonce::from_slice(nonce), payload)
+            .map_err(|_| {
+                Error::invalid(
+                    "next_token",
+                    "does not belong to this query: it was issued for other parameters or another project, or it was altered",
+                )
+            })?;
+        Cursor::decode(&cursor).map(Some).ok_or_else(foreign)
     }
 }
 
@@ -193,6 +222,33 @@ mod tests {
             );
         }
         assert_eq!(t.open("", &q).unwrap(), None);
+    }
+
+    #[test]
+    fn tokens_of_one_position_differ_and_do_not_show_it() {
+        let t = tokens();
+        let q = QueryBinding::new("List");
+        let (a, b) = (
+            t.issue(&q, &Cursor::Resource(1)),
+            t.issue(&q, &Cursor::Resource(1)),
+        );
+        assert_ne!(a, b, "a fresh nonce per token");
+        let later = t.issue(&q, &Cursor::Resource(2));
+        let bytes = |token: &str| URL_SAFE_NO_PAD.decode(token).unwrap();
+        let (a, later) = (bytes(&a), bytes(&later));
+        assert_eq!(a.len(), later.len());
+        let differing = a.iter().zip(&later).filter(|(x, y)| x != y).count();
+        assert!(
+            differing > a.len() / 2,
+            "no shared structure but the version: {differing}"
+        );
+        for token in [&a, &later] {
+            let plain = 1i64.to_be_bytes();
+            assert!(
+                !token.windows(8).any(|w| w == plain),
+                "the position is not in clear"
+            );
+        }
     }
 
     #[test]

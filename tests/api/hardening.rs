@@ -7,9 +7,11 @@ use reqwest::{Method, StatusCode};
 use serde_json::Value;
 
 use crate::helpers::{
-    Backend, ROUTES, TestApp,
+    Backend, InProcessServer, ROUTES, TaggingServiceClient, TestApp, authed,
     grpc_web::{grpc_web_call_at, grpc_web_status},
+    pb,
     rest::header,
+    tag,
 };
 
 #[tokio::test]
@@ -166,7 +168,62 @@ async fn grpc_web_reaches_health_and_reflection_as_well_as_the_api(b: Backend) {
     );
 }
 
+/// Page 1 of a query, as `token`, from the server at `addr`: its rows and its `next_token`.
+async fn tag_rows_page(
+    addr: std::net::SocketAddr,
+    token: &str,
+    next_token: &str,
+) -> (Vec<String>, String) {
+    let mut client = TaggingServiceClient::connect(format!("http://{addr}"))
+        .await
+        .expect("connect");
+    let req = pb::ListTagResourcesRequest {
+        resource_type: "CLUSTER".into(),
+        tags: vec![tag("env", "dev")],
+        page_size: 2,
+        next_token: next_token.into(),
+        ..Default::default()
+    };
+    let page = client
+        .list_tag_resources(authed(token, req))
+        .await
+        .expect("a page")
+        .into_inner();
+    let rows = page
+        .tag_resources
+        .into_iter()
+        .map(|r| format!("{}/{}", r.resource_id, r.tag_key))
+        .collect();
+    (rows, page.next_token)
+}
+
+async fn page_tokens_are_opaque_differ_each_time_and_open_on_every_process_of_the_database(
+    b: Backend,
+) {
+    let app = TestApp::spawn(b).await;
+    app.tag("CLUSTER", &["c1", "c2", "c3", "c4"], &[("env", "dev")])
+        .await;
+    let (first, token_a) = tag_rows_page(app.addr, &app.token, "").await;
+    let (again, token_b) = tag_rows_page(app.addr, &app.token, "").await;
+    assert_eq!(first, again);
+    assert_ne!(
+        token_a, token_b,
+        "two tokens of one position are not comparable"
+    );
+
+    let mut other = InProcessServer::start(&app.database_url, &[]).await;
+    let (from_here, _) = tag_rows_page(app.addr, &app.token, &token_a).await;
+    let (from_there, _) = tag_rows_page(other.addr, &app.token, &token_b).await;
+    assert_eq!(
+        from_here, from_there,
+        "a token of one process opens on another"
+    );
+    assert_eq!(from_here, ["c3/env", "c4/env"]);
+    other.stop().await;
+}
+
 both_backends!(
+    page_tokens_are_opaque_differ_each_time_and_open_on_every_process_of_the_database,
     two_x_project_id_headers_are_refused_naming_the_header_and_write_nothing,
     every_route_answers_405_with_an_allow_header_of_exactly_its_methods,
     grpc_web_reaches_health_and_reflection_as_well_as_the_api,
