@@ -24,7 +24,7 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 use crate::{
     auth::{self, Authenticator},
     config::{ServeArgs, redacted},
-    grpc::TaggingApi,
+    grpc::{AuthenticateFirstLayer, TaggingApi},
     proto::{FILE_DESCRIPTOR_SET, pb::tagging_service_server::TaggingServiceServer},
     rest::{self, LenientRequestLine},
     service::{Admission, Pipeline, TaggingCore},
@@ -47,6 +47,8 @@ pub struct Application {
     admission: Admission,
     rest: rest::Options,
     max_message_bytes: usize,
+    max_request_bytes: usize,
+    max_concurrent_streams: u32,
     shutdown_grace: Duration,
 }
 
@@ -117,6 +119,8 @@ impl Application {
                 region_id: args.region_id.clone(),
             },
             max_message_bytes: args.max_message_bytes as usize,
+            max_request_bytes: args.max_request_bytes.min(args.max_message_bytes) as usize,
+            max_concurrent_streams: args.max_concurrent_streams,
             shutdown_grace: Duration::from_secs(args.shutdown_grace_secs),
         })
     }
@@ -159,6 +163,7 @@ impl Application {
         // CORS, when configured, covers REST and gRPC-Web alike.
         let serve = Server::builder()
             .accept_http1(true)
+            .max_concurrent_streams(self.max_concurrent_streams)
             .layer(ServiceBuilder::new().option_layer(self.cors.clone()))
             .add_routes(routes)
             .serve_with_incoming_shutdown(
@@ -202,17 +207,20 @@ impl Application {
         let api = TaggingServiceServer::new(TaggingApi::new(pipeline.clone()))
             .accept_compressed(CompressionEncoding::Gzip)
             .send_compressed(CompressionEncoding::Gzip)
-            .max_decoding_message_size(self.max_message_bytes)
+            // Checked as the message is decompressed, so a small compressed message cannot make
+            // the server allocate more than this.
+            .max_decoding_message_size(self.max_request_bytes)
             .max_encoding_message_size(self.max_message_bytes);
         // gRPC-Web lets browsers call every gRPC service: check health, discover the API, call it.
         // Its layer goes on each gRPC service, not on the whole port: it refuses every other
         // HTTP/1 request, which would take the REST forms down with it.
         let web = || GrpcWebLayer::new();
+        let authenticated_first = AuthenticateFirstLayer(pipeline.clone());
         Ok(Routes::from(rest::router(pipeline, self.rest.clone()))
             .add_service(web().layer(health))
             .add_service(web().layer(reflection_v1))
             .add_service(web().layer(reflection_v1alpha))
-            .add_service(web().layer(api)))
+            .add_service(web().layer(authenticated_first.layer(api))))
     }
 }
 

@@ -44,6 +44,14 @@ pub struct ServeArgs {
     /// Largest gRPC message, received or sent, in bytes.
     #[arg(long, env = "TAGGING_MAX_MESSAGE_BYTES", default_value_t = 4 * 1024 * 1024, value_parser = clap::value_parser!(u32).range(1024..=64 * 1024 * 1024))]
     pub max_message_bytes: u32,
+    /// Largest gRPC request message once decompressed, in bytes (at most `--max-message-bytes`).
+    /// The largest legal request under the default limits is about 82 KiB: 50 ids of 256
+    /// characters and 20 tags, all of four-byte characters. Raise it with `--max-resource-ids`.
+    #[arg(long, env = "TAGGING_MAX_REQUEST_BYTES", default_value_t = 256 * 1024, value_parser = clap::value_parser!(u32).range(1024..=64 * 1024 * 1024))]
+    pub max_request_bytes: u32,
+    /// HTTP/2 streams (calls) one connection may have open at once.
+    #[arg(long, env = "TAGGING_MAX_CONCURRENT_STREAMS", default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub max_concurrent_streams: u32,
     /// Largest REST request body, in bytes.
     #[arg(long, env = "TAGGING_MAX_BODY_BYTES", default_value_t = 1024 * 1024, value_parser = clap::value_parser!(u32).range(1024..=64 * 1024 * 1024))]
     pub max_body_bytes: u32,

@@ -3,9 +3,9 @@ use std::sync::Arc;
 use tonic::{Code, Request, Response, Status, metadata::MetadataValue};
 use tracing::field::Empty;
 
-use super::code_of;
+use super::{authenticate_first::Authenticated, code_of};
 use crate::{
-    domain::Error,
+    domain::{Error, Principal, ProjectScope},
     proto::pb::{self, tagging_service_server::TaggingService},
     service::{Answered, CallContext, Credentials, Face, Operation, Pipeline, operations as op},
     wire::CallHeaders,
@@ -18,9 +18,9 @@ pub struct TaggingApi {
 }
 
 /// A gRPC call as the pipeline counts and logs it: by method and status code.
-struct GrpcFace(&'static str);
+pub(super) struct GrpcFace<'a>(pub &'a str);
 
-impl Face for GrpcFace {
+impl Face for GrpcFace<'_> {
     const TRANSPORT: &'static str = "grpc";
 
     fn method(&self) -> &str {
@@ -44,9 +44,24 @@ impl TaggingApi {
     ) -> Result<Response<Ans>, Status> {
         let meta = request.metadata();
         let headers = CallHeaders::read(|name| meta.get(name).and_then(|v| v.to_str().ok()));
-        let span = tracing::info_span!("grpc", request_id = %headers.request_id, method = op.name, project = Empty);
+        let (credentials, request_id) = match request.extensions().get::<Authenticated>() {
+            Some(first) => (
+                Credentials::Authenticated(first.principal.clone()),
+                first.request_id.clone(),
+            ),
+            None => (Credentials::Token(headers.token), headers.request_id),
+        };
+        let span = tracing::info_span!("grpc", request_id = %request_id, method = op.name, project = Empty);
+        // Authentication, which names the project in the log line, happened in a span of its own.
+        if let Credentials::Authenticated(Principal {
+            scope: ProjectScope::One(project),
+            ..
+        }) = &credentials
+        {
+            span.record("project", project.as_str());
+        }
         let context = CallContext {
-            credentials: Credentials::Token(headers.token),
+            credentials,
             deadline: headers.deadline,
             span,
         };
@@ -54,8 +69,8 @@ impl TaggingApi {
             .pipeline
             .call(op, &GrpcFace(op.name), context, Ok(request.into_inner()))
             .await;
-        let id = MetadataValue::try_from(headers.request_id.as_str())
-            .expect("request ids are visible ASCII");
+        let id =
+            MetadataValue::try_from(request_id.as_str()).expect("request ids are visible ASCII");
         match result {
             Ok(answer) => {
                 let mut response = Response::new(answer);

@@ -95,3 +95,24 @@ pub const LIST_RESOURCE_PAGE: Operation<ResourcePageRequest, ResourcePage> = Ope
     access: Access::Read,
     run: |core, caller, req| Box::pin(core.list_resource_page(caller, req)),
 };
+
+/// Every operation's name and access level, for a face that must authenticate a call before it
+/// reads the call's request.
+const ACCESS: &[(&str, Access)] = &[
+    (LIST_TAG_RESOURCES.name, LIST_TAG_RESOURCES.access),
+    (LIST_RESOURCE_TAGS.name, LIST_RESOURCE_TAGS.access),
+    (TAG_RESOURCES.name, TAG_RESOURCES.access),
+    (UNTAG_RESOURCES.name, UNTAG_RESOURCES.access),
+    (PUT_RESOURCE.name, PUT_RESOURCE.access),
+    (DELETE_RESOURCE.name, DELETE_RESOURCE.access),
+    (LIST_PROJECT_TAGS.name, LIST_PROJECT_TAGS.access),
+    (LIST_RESOURCES.name, LIST_RESOURCES.access),
+    (COUNT_RESOURCES.name, COUNT_RESOURCES.access),
+    (LIST_ALL_PROJECT_TAGS.name, LIST_ALL_PROJECT_TAGS.access),
+    (LIST_RESOURCE_PAGE.name, LIST_RESOURCE_PAGE.access),
+];
+
+/// The access level of the operation called `name`.
+pub fn access_of(name: &str) -> Option<Access> {
+    ACCESS.iter().find(|(n, _)| *n == name).map(|(_, a)| *a)
+}

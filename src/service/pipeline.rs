@@ -9,7 +9,7 @@ use std::{
 
 use tracing::{Instrument, Span};
 
-use super::{Admission, Operation, TaggingCore};
+use super::{Admission, Operation, TaggingCore, operations};
 use crate::{
     auth::{Authenticator, signature::SignedRequest},
     domain::{Access, Caller, Error, Limits, Principal},
@@ -28,6 +28,9 @@ pub enum Credentials {
         request: Arc<Result<SignedRequest, Error>>,
         token: Option<String>,
     },
+    /// Already authenticated from the call's headers, for this operation, by
+    /// [`Pipeline::authenticate_first`].
+    Authenticated(Principal),
 }
 
 /// One call as a face received it.
@@ -81,6 +84,28 @@ impl Pipeline {
         }
     }
 
+    /// Authenticates a call from its headers alone, before its message is read, for the operation
+    /// `name` (an unknown one is left to the face). A refusal is counted and logged as the call's
+    /// outcome; the face answers it without reading the message.
+    pub async fn authenticate_first<F: Face>(
+        &self,
+        name: &str,
+        face: &F,
+        context: CallContext,
+    ) -> Option<Result<Principal, Error>> {
+        let access = operations::access_of(name)?;
+        let started = Instant::now();
+        let work = self.authenticate(&context.credentials, access);
+        let result = self
+            .admission
+            .run(context.deadline, work.instrument(context.span.clone()))
+            .await;
+        if let Err(e) = &result {
+            self.observe(face, &context.span, Some(e), started.elapsed());
+        }
+        Some(result)
+    }
+
     /// Runs `op` for the caller `context` names. `request` is the face's parse of the request: a
     /// parse error is answered only once the caller is known, as any other refusal would be.
     pub async fn call<Req, Ans, F: Face>(
@@ -118,6 +143,7 @@ impl Pipeline {
     ) -> Result<Principal, Error> {
         match credentials {
             Credentials::Token(token) => self.auth.authenticate(token.as_deref(), access).await,
+            Credentials::Authenticated(principal) => Ok(principal.clone()),
             Credentials::Signed { request, token } => {
                 let signed = request.as_ref().as_ref().map_err(Clone::clone)?;
                 self.auth

@@ -13,6 +13,7 @@ mod faults;
 mod grpc_web_and_cors;
 mod hardening;
 mod health;
+mod hostile_messages;
 mod injection;
 mod isolation;
 mod lifecycle;

@@ -96,6 +96,10 @@ pub fn inspect(request: &Received<'_>, now: i64) -> Option<Result<SignedRequest,
     Some(inspect_signed(scheme, authorization, request, now))
 }
 
+/// Headers, beside the path, query and body, that change what a request does: left unsigned, a
+/// captured request could be sent again with one added to act on something else.
+const CHANGES_THE_REQUEST: [&str; 2] = ["x-smn-resourceid-type", "x-project-id"];
+
 fn inspect_signed(
     scheme: Scheme,
     authorization: &str,
@@ -108,6 +112,13 @@ fn inspect_signed(
         if !parts.signed_headers.iter().any(|h| h == required) {
             return Err(incomplete(format!(
                 "`{required}` must be among the signed headers"
+            )));
+        }
+    }
+    for name in CHANGES_THE_REQUEST {
+        if request.headers.contains_key(name) && !parts.signed_headers.iter().any(|h| h == name) {
+            return Err(incomplete(format!(
+                "`{name}` changes what the request does and must be among the signed headers"
             )));
         }
     }
@@ -354,10 +365,14 @@ mod tests {
 
         let smn = vector("smn_list_resource_tags");
         let body = smn["body"].as_str().unwrap();
-        assert!(inspect_altered(&smn, "host;x-sdk-date", body, 0).is_ok());
+        let signed = "host;x-project-id;x-sdk-date";
+        assert!(inspect_altered(&smn, signed, body, 0).is_ok());
         let refused = inspect_altered(&smn, "host;x-project-id", body, 0);
         assert_fault(refused, SignatureFault::Incomplete, "x-sdk-date");
-        let skewed = inspect_altered(&smn, "host;x-sdk-date", body, MAX_SKEW_SECS + 1);
+        // The SDK sends X-Project-Id and signs it; sent but unsigned, it could be changed.
+        let refused = inspect_altered(&smn, "host;x-sdk-date", body, 0);
+        assert_fault(refused, SignatureFault::Incomplete, "x-project-id");
+        let skewed = inspect_altered(&smn, signed, body, MAX_SKEW_SECS + 1);
         assert_fault(skewed, SignatureFault::TimeSkewed, "x-sdk-date");
     }
 }

@@ -73,9 +73,23 @@ impl<'a> Sql<'a> {
     }
 
     /// ` AND` the tag `alias` is visible: its key starts with none of the hidden prefixes, in any
-    /// case (`ACS:` is as reserved as `acs:`).
+    /// case (`ACS:` is as reserved as `acs:`). Most keys start with a character no prefix starts
+    /// with, and are let through on that one character, before any prefix is case-folded.
     fn visible(&mut self, alias: &str, visibility: &'a Visibility) -> &mut Self {
-        for prefix in &visibility.hidden_prefixes {
+        let prefixes = &visibility.hidden_prefixes;
+        if prefixes.is_empty() {
+            return self;
+        }
+        write!(self.text, " AND (lower(substr({alias}.key, 1, 1)) NOT IN (")
+            .expect("writing to a String");
+        for (i, prefix) in prefixes.iter().enumerate() {
+            let first = prefix.chars().next().map_or(0, char::len_utf8);
+            self.push(if i == 0 { "lower(" } else { ", lower(" })
+                .text(&prefix[..first])
+                .push(")");
+        }
+        self.push(") OR (TRUE");
+        for prefix in prefixes {
             let len = prefix.chars().count();
             write!(
                 self.text,
@@ -84,7 +98,7 @@ impl<'a> Sql<'a> {
             .expect("writing to a String");
             self.text(prefix).push(")");
         }
-        self
+        self.push("))")
     }
 
     /// ` AND` the caller's token, when it was recognised from memory, is still live: checked in

@@ -1,0 +1,106 @@
+//! Authentication from a call's headers before its message is read: a call without valid
+//! credentials is refused at the cost of its headers, however large (or however compressed) the
+//! message it announces. The call then runs with the caller found here.
+
+use std::{
+    future::Future,
+    pin::Pin,
+    sync::Arc,
+    task::{Context, Poll},
+};
+
+use tonic::{Status, body::Body, codegen::http, metadata::MetadataValue, server::NamedService};
+use tower::{Layer, Service};
+
+use super::api::GrpcFace;
+use crate::{
+    domain::Principal,
+    service::{CallContext, Credentials, Pipeline},
+    wire::CallHeaders,
+};
+
+/// The caller a call's headers authenticated, and the request id its log line carries.
+#[derive(Clone)]
+pub struct Authenticated {
+    pub principal: Principal,
+    pub request_id: String,
+}
+
+/// Wraps the tagging service so each call is authenticated before tonic reads its message.
+#[derive(Clone)]
+pub struct AuthenticateFirstLayer(pub Arc<Pipeline>);
+
+impl<S> Layer<S> for AuthenticateFirstLayer {
+    type Service = AuthenticateFirst<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        AuthenticateFirst {
+            inner,
+            pipeline: self.0.clone(),
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct AuthenticateFirst<S> {
+    inner: S,
+    pipeline: Arc<Pipeline>,
+}
+
+impl<S: NamedService> NamedService for AuthenticateFirst<S> {
+    const NAME: &'static str = S::NAME;
+}
+
+impl<S, B> Service<http::Request<B>> for AuthenticateFirst<S>
+where
+    S: Service<http::Request<B>, Response = http::Response<Body>> + Clone + Send + 'static,
+    S::Future: Send,
+    B: Send + 'static,
+{
+    type Response = http::Response<Body>;
+    type Error = S::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, S::Error>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut request: http::Request<B>) -> Self::Future {
+        // The clone is the one made ready for the next call; this call takes the ready one.
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        let pipeline = self.pipeline.clone();
+        Box::pin(async move {
+            let method = request.uri().path().rsplit('/').next().unwrap_or_default();
+            let method = method.to_owned();
+            let headers =
+                CallHeaders::read(|name| request.headers().get(name).and_then(|v| v.to_str().ok()));
+            let span = tracing::info_span!("grpc", request_id = %headers.request_id, method = %method, project = tracing::field::Empty);
+            let context = CallContext {
+                credentials: Credentials::Token(headers.token),
+                deadline: headers.deadline,
+                span,
+            };
+            let face = GrpcFace(&method);
+            match pipeline.authenticate_first(&method, &face, context).await {
+                None => inner.call(request).await,
+                Some(Ok(principal)) => {
+                    request.extensions_mut().insert(Authenticated {
+                        principal,
+                        request_id: headers.request_id,
+                    });
+                    inner.call(request).await
+                }
+                Some(Err(e)) => Ok(refusal(Status::from(e), &headers.request_id)),
+            }
+        })
+    }
+}
+
+/// A refusal in gRPC's trailers-only form, with the request id.
+fn refusal(mut status: Status, request_id: &str) -> http::Response<Body> {
+    if let Ok(id) = MetadataValue::try_from(request_id) {
+        status.metadata_mut().insert("x-request-id", id);
+    }
+    status.into_http()
+}
