@@ -384,7 +384,23 @@ async fn a_configured_region_is_the_only_one_the_ack_form_accepts(b: Backend) {
     assert_refused(&send(listed).await, 400, "InvalidParameter", "cn-hangzhou");
 }
 
+/// A header that changes what a request does must be signed when sent: a captured request re-sent
+/// with one added is refused, not run against something else.
+async fn a_signed_request_with_an_unsigned_header_that_changes_it_is_refused(b: Backend) {
+    let master = master_key().await;
+    let app = TestApp::spawn_with(b, &["--master-key", &master]).await;
+    let key = new_key(&app, &master, false).await;
+    let (status, body) = send(put(&app, &key, None)).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(send(list(&app, &key)).await.0, 200);
+    for (name, value) in [("x-project-id", PROJECT), ("x-smn-resourceid-type", "name")] {
+        let refused = send(list(&app, &key).header(name, value)).await;
+        assert_refused(&refused, 401, "IncompleteSignature", name);
+    }
+}
+
 both_backends!(
+    a_signed_request_with_an_unsigned_header_that_changes_it_is_refused,
     the_credential_commands_need_a_master_key_and_show_the_secret_once,
     a_server_given_another_master_key_than_its_keys_were_sealed_under_refuses_to_start,
     a_server_without_a_master_key_refuses_signed_requests_naming_the_option,
