@@ -7,8 +7,10 @@
 //! other cases explicitly:
 //! - a call dropped while holding a connection (its deadline passed, its client went away) may
 //!   have left a statement running, waiting for a lock say: the connection is closed instead of
-//!   waiting for it, and PostgreSQL, which checks that its client is still there, cancels the
-//!   statement;
+//!   waiting for it. PostgreSQL, which checks that its client is still there, cancels the
+//!   statement. SQLite runs it on a thread of its own, which a dropped call does not stop: the
+//!   connection's [`Interrupt`] stops it at its next progress check, and the connection keeps its
+//!   place in the pool until it has closed, so no more statements run than the pool holds;
 //! - a call that failed pings its connection before reuse, which also sends the rollback of a
 //!   transaction it dropped (sqlx queues it), so no lock outlives the call; a connection that does
 //!   not answer within [`SETTLE_WAIT`], or whose failure said the database was unavailable, is closed;
@@ -19,14 +21,14 @@ use std::{
     ops::{Deref, DerefMut},
     pin::Pin,
     sync::{
-        Mutex, PoisonError,
-        atomic::{AtomicU32, Ordering},
+        Arc, Mutex, PoisonError,
+        atomic::{AtomicBool, AtomicU32, Ordering},
     },
     time::{Duration, Instant},
 };
 
 use sqlx::Connection;
-use tokio::sync::{Semaphore, SemaphorePermit};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use super::{PoolStats, StoreError};
 
@@ -35,29 +37,39 @@ const PING_IDLE_AFTER: Duration = Duration::from_secs(1);
 /// How long a connection that failed a call may take to answer its ping before it is closed.
 const SETTLE_WAIT: Duration = Duration::from_secs(1);
 
-/// Opens one connection, set up for the service (session settings and the like).
-pub type Connect<C> =
-    Box<dyn Fn() -> Pin<Box<dyn Future<Output = Result<C, sqlx::Error>> + Send>> + Send + Sync>;
+/// Set to stop whatever statement its connection is running, for good.
+pub type Interrupt = Arc<AtomicBool>;
 
-pub struct Pool<C: Connection> {
+/// A connection as opened, with its interrupt when the backend has one.
+pub struct Opened<C> {
+    pub conn: C,
+    pub interrupt: Option<Interrupt>,
+}
+
+/// Opens one connection, set up for the service (session settings and the like).
+pub type Connect<C> = Box<
+    dyn Fn() -> Pin<Box<dyn Future<Output = Result<Opened<C>, sqlx::Error>> + Send>> + Send + Sync,
+>;
+
+pub struct Pool<C: Connection + 'static> {
     connect: Connect<C>,
     /// Most recently used last: a busy pool reuses its warmest connections.
-    idle: Mutex<Vec<(C, Instant)>>,
+    idle: Mutex<Vec<(Opened<C>, Instant)>>,
     /// One permit per connection the pool may hold.
-    permits: Semaphore,
-    open: AtomicU32,
+    permits: Arc<Semaphore>,
+    open: Arc<AtomicU32>,
     acquire_timeout: Duration,
 }
 
-impl<C: Connection> Pool<C> {
+impl<C: Connection + 'static> Pool<C> {
     /// A pool of at most `max` connections, opened on demand by `connect`; callers wait up to
     /// `acquire_timeout` for one before being told the database is unavailable.
     pub fn new(connect: Connect<C>, max: u32, acquire_timeout: Duration) -> Self {
         Self {
             connect,
             idle: Mutex::default(),
-            permits: Semaphore::new(usize::try_from(max).unwrap_or(usize::MAX)),
-            open: AtomicU32::new(0),
+            permits: Arc::new(Semaphore::new(usize::try_from(max).unwrap_or(usize::MAX))),
+            open: Arc::default(),
             acquire_timeout,
         }
     }
@@ -76,7 +88,7 @@ impl<C: Connection> Pool<C> {
         }
     }
 
-    fn idle(&self) -> std::sync::MutexGuard<'_, Vec<(C, Instant)>> {
+    fn idle(&self) -> std::sync::MutexGuard<'_, Vec<(Opened<C>, Instant)>> {
         self.idle.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
@@ -86,17 +98,17 @@ impl<C: Connection> Pool<C> {
         let timed_out =
             || StoreError::Unavailable("no database connection became free in time".into());
         let deadline = tokio::time::Instant::now() + self.acquire_timeout;
-        let permit = tokio::time::timeout_at(deadline, self.permits.acquire())
+        let permit = tokio::time::timeout_at(deadline, self.permits.clone().acquire_owned())
             .await
             .map_err(|_| timed_out())?
             .map_err(|_| StoreError::Unavailable("the connection pool is closed".into()))?;
         loop {
             let reused = self.idle().pop();
-            let Some((mut conn, since)) = reused else {
+            let Some((mut opened, since)) = reused else {
                 break;
             };
-            if since.elapsed() < PING_IDLE_AFTER || conn.ping().await.is_ok() {
-                return Ok(self.lease(conn, permit));
+            if since.elapsed() < PING_IDLE_AFTER || opened.conn.ping().await.is_ok() {
+                return Ok(self.lease(opened, permit));
             }
             self.open.fetch_sub(1, Ordering::Relaxed);
         }
@@ -107,70 +119,91 @@ impl<C: Connection> Pool<C> {
         Ok(self.lease(conn, permit))
     }
 
-    fn lease<'p>(&'p self, conn: C, permit: SemaphorePermit<'p>) -> Lease<'p, C> {
+    fn lease(&self, opened: Opened<C>, permit: OwnedSemaphorePermit) -> Lease<'_, C> {
         Lease {
             pool: self,
-            conn: Some(conn),
-            _permit: permit,
+            conn: Some(opened),
+            permit: Some(permit),
         }
     }
 }
 
 /// A connection held for one call. Dropped without [`Lease::release`], it is closed.
-pub struct Lease<'p, C: Connection> {
+pub struct Lease<'p, C: Connection + 'static> {
     pool: &'p Pool<C>,
-    conn: Option<C>,
-    _permit: SemaphorePermit<'p>,
+    conn: Option<Opened<C>>,
+    permit: Option<OwnedSemaphorePermit>,
 }
 
-impl<C: Connection> Lease<'_, C> {
+impl<C: Connection + 'static> Lease<'_, C> {
     /// Gives the connection back once its call has `result`: as it is after a success, after a
     /// ping (bounded by [`SETTLE_WAIT`]) after a failure, and closed when the failure was the
     /// database being unavailable.
     pub async fn release<T>(mut self, result: &Result<T, StoreError>) {
-        let Some(mut conn) = self.conn.take() else {
+        let Some(mut opened) = self.conn.take() else {
             return;
         };
         let reusable = match result {
             Ok(_) => true,
             Err(StoreError::Unavailable(_)) => false,
             Err(_) => matches!(
-                tokio::time::timeout(SETTLE_WAIT, conn.ping()).await,
+                tokio::time::timeout(SETTLE_WAIT, opened.conn.ping()).await,
                 Ok(Ok(()))
             ),
         };
         if reusable {
-            self.pool.idle().push((conn, Instant::now()));
+            self.pool.idle().push((opened, Instant::now()));
         } else {
             self.pool.open.fetch_sub(1, Ordering::Relaxed);
         }
     }
 }
 
-impl<C: Connection> Drop for Lease<'_, C> {
+impl<C: Connection + 'static> Drop for Lease<'_, C> {
     fn drop(&mut self) {
-        // Not released: the call was dropped mid-statement. Dropping the connection closes its
-        // socket, which also ends the statement's wait on the server.
-        if self.conn.take().is_some() {
-            self.pool.open.fetch_sub(1, Ordering::Relaxed);
+        // Not released: the call was dropped mid-statement.
+        let Some(opened) = self.conn.take() else {
+            return;
+        };
+        let open = self.pool.open.clone();
+        let runtime = tokio::runtime::Handle::try_current();
+        match (opened.interrupt, runtime) {
+            (Some(interrupt), Ok(runtime)) => {
+                interrupt.store(true, Ordering::Relaxed);
+                let permit = self.permit.take();
+                runtime.spawn(async move {
+                    let _ = opened.conn.close().await;
+                    open.fetch_sub(1, Ordering::Relaxed);
+                    drop(permit);
+                });
+            }
+            // Dropping the connection closes its socket, which also ends the statement's wait
+            // on the server.
+            _ => {
+                open.fetch_sub(1, Ordering::Relaxed);
+            }
         }
     }
 }
 
-impl<C: Connection> Deref for Lease<'_, C> {
+impl<C: Connection + 'static> Deref for Lease<'_, C> {
     type Target = C;
 
     fn deref(&self) -> &C {
-        self.conn
+        &self
+            .conn
             .as_ref()
             .expect("a lease holds its connection until released")
+            .conn
     }
 }
 
-impl<C: Connection> DerefMut for Lease<'_, C> {
+impl<C: Connection + 'static> DerefMut for Lease<'_, C> {
     fn deref_mut(&mut self) -> &mut C {
-        self.conn
+        &mut self
+            .conn
             .as_mut()
             .expect("a lease holds its connection until released")
+            .conn
     }
 }

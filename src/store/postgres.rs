@@ -11,7 +11,7 @@ use sqlx::{
 use super::{
     PoolSettings,
     backend::{Backend, RowsAffected},
-    pool::{Connect, Pool},
+    pool::{Connect, Opened, Pool},
 };
 
 /// How often a server checks that the client of a running statement is still connected, so a
@@ -54,7 +54,10 @@ impl PostgresBackend {
                     )
                     .await?;
                 }
-                Ok(conn)
+                Ok(Opened {
+                    conn,
+                    interrupt: None,
+                })
             })
         });
         let pool = Pool::new(connect, pool.max_connections, pool.acquire_timeout);

@@ -4,6 +4,7 @@
 #[macro_use]
 mod helpers;
 
+mod abandoned_work;
 mod auth;
 mod binary;
 mod cli;
