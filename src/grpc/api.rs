@@ -44,12 +44,20 @@ impl TaggingApi {
     ) -> Result<Response<Ans>, Status> {
         let meta = request.metadata();
         let headers = CallHeaders::read(|name| meta.get(name).and_then(|v| v.to_str().ok()));
-        let (credentials, request_id) = match request.extensions().get::<Authenticated>() {
+        let (credentials, request_id, deadline) = match request.extensions().get::<Authenticated>()
+        {
             Some(first) => (
                 Credentials::Authenticated(first.principal.clone()),
                 first.request_id.clone(),
+                headers
+                    .deadline
+                    .map(|d| d.saturating_sub(first.arrived.elapsed())),
             ),
-            None => (Credentials::Token(headers.token), headers.request_id),
+            None => (
+                Credentials::Token(headers.token),
+                headers.request_id,
+                headers.deadline,
+            ),
         };
         let span = tracing::info_span!("grpc", request_id = %request_id, method = op.name, project = Empty);
         // Authentication, which names the project in the log line, happened in a span of its own.
@@ -62,7 +70,7 @@ impl TaggingApi {
         }
         let context = CallContext {
             credentials,
-            deadline: headers.deadline,
+            deadline,
             span,
         };
         let result = self

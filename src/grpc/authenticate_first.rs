@@ -7,6 +7,7 @@ use std::{
     pin::Pin,
     sync::Arc,
     task::{Context, Poll},
+    time::Instant,
 };
 
 use tonic::{Status, body::Body, codegen::http, metadata::MetadataValue, server::NamedService};
@@ -19,11 +20,13 @@ use crate::{
     wire::CallHeaders,
 };
 
-/// The caller a call's headers authenticated, and the request id its log line carries.
+/// The caller a call's headers authenticated, the request id its log line carries, and when the
+/// call arrived: its deadline counts from then, not from when its message has been read.
 #[derive(Clone)]
 pub struct Authenticated {
     pub principal: Principal,
     pub request_id: String,
+    pub arrived: Instant,
 }
 
 /// Wraps the tagging service so each call is authenticated before tonic reads its message.
@@ -70,6 +73,7 @@ where
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let pipeline = self.pipeline.clone();
+        let arrived = Instant::now();
         Box::pin(async move {
             let method = request.uri().path().rsplit('/').next().unwrap_or_default();
             let method = method.to_owned();
@@ -88,6 +92,7 @@ where
                     request.extensions_mut().insert(Authenticated {
                         principal,
                         request_id: headers.request_id,
+                        arrived,
                     });
                     inner.call(request).await
                 }
