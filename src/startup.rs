@@ -22,13 +22,13 @@ use tower::{Layer, ServiceBuilder};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
 use crate::{
-    auth::{self, Authenticator},
+    auth::{self, Authenticator, MasterKey},
     config::{ServeArgs, redacted},
     grpc::{AuthenticateFirstLayer, TaggingApi},
     proto::{FILE_DESCRIPTOR_SET, pb::tagging_service_server::TaggingServiceServer},
     rest::{self, LenientRequestLine},
     service::{Admission, Pipeline, TaggingCore},
-    store::{self, PoolSettings},
+    store::{self, PoolSettings, Store},
     telemetry::Metrics,
 };
 
@@ -76,15 +76,7 @@ impl Application {
             .await
             .context("cannot read the page-token key from the database")?;
         let master_key = args.master_key.load()?;
-        match &master_key {
-            Some(key) => auth::check_master_key(store.as_ref(), key)
-                .await
-                .map_err(|e| anyhow::anyhow!("{e}"))?,
-            None if !store.list_access_keys().await?.is_empty() => tracing::warn!(
-                "access keys exist but no master key is set (TAGGING_MASTER_KEY or --master-key-file): signed requests will be refused"
-            ),
-            None => {}
-        }
+        check_master_key(store.as_ref(), master_key.as_ref()).await?;
         if args.insecure_no_auth {
             tracing::warn!(
                 "authentication is OFF (--insecure-no-auth): any caller may read and change any project; use this for local experiments only"
@@ -221,6 +213,23 @@ impl Application {
             .add_service(web().layer(reflection_v1))
             .add_service(web().layer(reflection_v1alpha))
             .add_service(web().layer(authenticated_first.layer(api))))
+    }
+}
+
+/// The master key must open the access keys sealed under it; without one, signed requests will be
+/// refused, which is worth a warning when access keys exist.
+async fn check_master_key(store: &dyn Store, key: Option<&MasterKey>) -> anyhow::Result<()> {
+    match key {
+        Some(key) => auth::check_master_key(store, key)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}")),
+        None if !store.list_access_keys().await?.is_empty() => {
+            tracing::warn!(
+                "access keys exist but no master key is set (TAGGING_MASTER_KEY or --master-key-file): signed requests will be refused"
+            );
+            Ok(())
+        }
+        None => Ok(()),
     }
 }
 

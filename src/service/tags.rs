@@ -5,7 +5,7 @@ use super::{
     convert::{tags_in, tags_out},
 };
 use crate::{
-    domain::{Caller, Cursor, Error, Locator, QueryBinding, Scope, TagRowQuery, Violations},
+    domain::{Caller, Cursor, Error, Locator, QueryBinding, Scope, Tag, TagRowQuery, Violations},
     proto::pb,
     store::{Removal, TagLimit},
 };
@@ -49,17 +49,7 @@ impl TaggingCore {
         let page_size = self.rules.page_size(&mut v, req.page_size);
         v.finish()?;
 
-        let mut binding = QueryBinding::new("ListTagResources")
-            .text(&scope.project_id)
-            .text(&scope.resource_type)
-            .flag(caller.system)
-            .text(&req.resource_ids.len().to_string());
-        for id in &req.resource_ids {
-            binding = binding.text(id);
-        }
-        for t in &tags {
-            binding = binding.text(&t.key).text(&t.value);
-        }
+        let binding = tag_rows_binding(&scope, caller.system, &req.resource_ids, &tags);
         let after = self.cursor(&req.next_token, &binding, |c| match c {
             Cursor::TagRow { resource, key } => Some((resource, key)),
             _ => None,
@@ -233,6 +223,22 @@ impl TaggingCore {
             next_token,
         })
     }
+}
+
+/// What a ListTagResources page token is bound to.
+fn tag_rows_binding(scope: &Scope, system: bool, ids: &[String], tags: &[Tag]) -> QueryBinding {
+    let mut binding = QueryBinding::new("ListTagResources")
+        .text(&scope.project_id)
+        .text(&scope.resource_type)
+        .flag(system)
+        .text(&ids.len().to_string());
+    for id in ids {
+        binding = binding.text(id);
+    }
+    for t in tags {
+        binding = binding.text(&t.key).text(&t.value);
+    }
+    binding
 }
 
 pub(super) fn not_found(scope: &Scope, locator: &Locator) -> Error {
