@@ -86,7 +86,8 @@ impl ServeArgs {
         let reserved_prefixes: Vec<String> = self
             .reserved_prefixes
             .iter()
-            .map(|p| p.trim().to_owned())
+            // Matched in any case: kept lower-case, so statements fold only the keys' case.
+            .map(|p| p.trim().to_lowercase())
             .filter(|p| !p.is_empty())
             .collect();
         Ok(Rules {

@@ -36,6 +36,7 @@ const MAX_ID_CHARS: usize = 256;
 #[derive(Debug, Clone)]
 pub struct Rules {
     pub catalog: Catalog,
+    /// Lower-case; a key under one in any case is reserved.
     pub reserved_prefixes: Vec<String>,
     pub limits: Limits,
 }

@@ -72,9 +72,10 @@ impl<'a> Sql<'a> {
         self.text(&scope.resource_type)
     }
 
-    /// ` AND` the tag `alias` is visible: its key starts with none of the hidden prefixes, in any
-    /// case (`ACS:` is as reserved as `acs:`). Most keys start with a character no prefix starts
-    /// with, and are let through on that one character, before any prefix is case-folded.
+    /// ` AND` the tag `alias` is visible: its key starts with none of the hidden prefixes (which
+    /// are lower-case) in any case: `ACS:` is as reserved as `acs:`. Most keys start with a
+    /// character no prefix starts with, and are let through on that one character, before any
+    /// longer prefix of theirs is case-folded.
     fn visible(&mut self, alias: &str, visibility: &'a Visibility) -> &mut Self {
         let prefixes = &visibility.hidden_prefixes;
         if prefixes.is_empty() {
@@ -84,19 +85,17 @@ impl<'a> Sql<'a> {
             .expect("writing to a String");
         for (i, prefix) in prefixes.iter().enumerate() {
             let first = prefix.chars().next().map_or(0, char::len_utf8);
-            self.push(if i == 0 { "lower(" } else { ", lower(" })
-                .text(&prefix[..first])
-                .push(")");
+            if i > 0 {
+                self.push(", ");
+            }
+            self.text(&prefix[..first]);
         }
         self.push(") OR (TRUE");
         for prefix in prefixes {
             let len = prefix.chars().count();
-            write!(
-                self.text,
-                " AND lower(substr({alias}.key, 1, {len})) <> lower("
-            )
-            .expect("writing to a String");
-            self.text(prefix).push(")");
+            write!(self.text, " AND lower(substr({alias}.key, 1, {len})) <> ")
+                .expect("writing to a String");
+            self.text(prefix);
         }
         self.push("))")
     }

@@ -64,9 +64,8 @@ pub fn over_limit<'a>(pks: &'a [i64], limit: TagLimit<'a>) -> Sql<'a> {
     );
     for prefix in limit.exempt_prefixes {
         let len = prefix.chars().count();
-        write!(sql.text, " AND lower(substr(t.key, 1, {len})) <> lower(")
-            .expect("writing to a String");
-        sql.text(prefix).push(")");
+        write!(sql.text, " AND lower(substr(t.key, 1, {len})) <> ").expect("writing to a String");
+        sql.text(prefix);
     }
     sql.push(") AS n FROM (VALUES ");
     for (i, pk) in pks.iter().enumerate() {
