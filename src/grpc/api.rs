@@ -8,7 +8,7 @@ use crate::{
     domain::{Error, Principal, ProjectScope},
     proto::pb::{self, tagging_service_server::TaggingService},
     service::{Answered, CallContext, Credentials, Face, Operation, Pipeline, operations as op},
-    wire::CallHeaders,
+    wire::{CallHeaders, parse_grpc_timeout},
 };
 
 /// `tagging.v1.TaggingService`: each method reads its call's headers, makes one call through the
@@ -43,21 +43,24 @@ impl TaggingApi {
         request: Request<Req>,
     ) -> Result<Response<Ans>, Status> {
         let meta = request.metadata();
-        let headers = CallHeaders::read(|name| meta.get(name).and_then(|v| v.to_str().ok()));
+        let header = |name: &str| meta.get(name).and_then(|v| v.to_str().ok());
         let (credentials, request_id, deadline) = match request.extensions().get::<Authenticated>()
         {
             Some(first) => (
                 Credentials::Authenticated(first.principal.clone()),
                 first.request_id.clone(),
-                headers
-                    .deadline
+                header("grpc-timeout")
+                    .and_then(parse_grpc_timeout)
                     .map(|d| d.saturating_sub(first.arrived.elapsed())),
             ),
-            None => (
-                Credentials::Token(headers.token),
-                headers.request_id,
-                headers.deadline,
-            ),
+            None => {
+                let headers = CallHeaders::read(header);
+                (
+                    Credentials::Token(headers.token),
+                    headers.request_id,
+                    headers.deadline,
+                )
+            }
         };
         let span = tracing::info_span!("grpc", request_id = %request_id, method = op.name, project = Empty);
         // Authentication, which names the project in the log line, happened in a span of its own.

@@ -16,7 +16,7 @@ use tower::{Layer, Service};
 use super::api::GrpcFace;
 use crate::{
     domain::Principal,
-    service::{CallContext, Credentials, Pipeline},
+    service::{Credentials, Pipeline},
     wire::CallHeaders,
 };
 
@@ -79,14 +79,8 @@ where
             let method = method.to_owned();
             let headers =
                 CallHeaders::read(|name| request.headers().get(name).and_then(|v| v.to_str().ok()));
-            let span = tracing::info_span!("grpc", request_id = %headers.request_id, method = %method, project = tracing::field::Empty);
-            let context = CallContext {
-                credentials: Credentials::Token(headers.token),
-                deadline: headers.deadline,
-                span,
-            };
-            let face = GrpcFace(&method);
-            match pipeline.authenticate_first(&method, &face, context).await {
+            let credentials = Credentials::Token(headers.token);
+            match pipeline.authenticate_first(&method, &credentials).await {
                 None => inner.call(request).await,
                 Some(Ok(principal)) => {
                     request.extensions_mut().insert(Authenticated {
@@ -96,7 +90,11 @@ where
                     });
                     inner.call(request).await
                 }
-                Some(Err(e)) => Ok(refusal(Status::from(e), &headers.request_id)),
+                Some(Err(e)) => {
+                    let span = tracing::info_span!("grpc", request_id = %headers.request_id, method = %method, project = tracing::field::Empty);
+                    pipeline.refused(&GrpcFace(&method), &span, &e, arrived.elapsed());
+                    Ok(refusal(Status::from(e), &headers.request_id))
+                }
             }
         })
     }

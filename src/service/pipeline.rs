@@ -85,25 +85,20 @@ impl Pipeline {
     }
 
     /// Authenticates a call from its headers alone, before its message is read, for the operation
-    /// `name` (an unknown one is left to the face). A refusal is counted and logged as the call's
-    /// outcome; the face answers it without reading the message.
-    pub async fn authenticate_first<F: Face>(
+    /// `name` (an unknown one is left to the face). Not admitted as a call: it holds no more than
+    /// a lookup of its token, which the connection pool bounds. A refusal goes to [`Self::refused`].
+    pub async fn authenticate_first(
         &self,
         name: &str,
-        face: &F,
-        context: CallContext,
+        credentials: &Credentials,
     ) -> Option<Result<Principal, Error>> {
         let access = operations::access_of(name)?;
-        let started = Instant::now();
-        let work = self.authenticate(&context.credentials, access);
-        let result = self
-            .admission
-            .run(context.deadline, work.instrument(context.span.clone()))
-            .await;
-        if let Err(e) = &result {
-            self.observe(face, &context.span, Some(e), started.elapsed());
-        }
-        Some(result)
+        Some(self.authenticate(credentials, access).await)
+    }
+
+    /// Counts and logs a call refused before it ran, as its outcome.
+    pub fn refused<F: Face>(&self, face: &F, span: &Span, error: &Error, elapsed: Duration) {
+        self.observe(face, span, Some(error), elapsed);
     }
 
     /// Runs `op` for the caller `context` names. `request` is the face's parse of the request: a
