@@ -336,6 +336,6 @@ mod tests {
             .filter(|n| sql.text.contains(&format!("${n}")))
             .count();
         assert_eq!(placeholders, sql.args.len());
-        assert_eq!(sql.args.len(), 14);
+        assert_eq!(sql.args.len(), 13);
     }
 }
