@@ -5,11 +5,14 @@ use std::time::Duration;
 
 use crate::telemetry::{new_request_id, usable_request_id};
 
-/// The headers every call is read for.
+/// The caller's `x-request-id` when it is one we can echo, else a fresh one.
+pub fn request_id(sent: Option<&str>) -> String {
+    usable_request_id(sent).unwrap_or_else(new_request_id)
+}
+
+/// What every call is authenticated and bounded by.
 #[derive(Debug, Clone)]
 pub struct CallHeaders {
-    /// The caller's `x-request-id` when it is one we can echo, else a fresh one.
-    pub request_id: String,
     /// `Bearer <token>` in `authorization`, else `x-auth-token`.
     pub token: Option<String>,
     /// The caller's `grpc-timeout`, which REST callers may send too.
@@ -20,7 +23,6 @@ impl CallHeaders {
     /// Reads the headers through `header`, which answers a header's value as text.
     pub fn read<'a>(header: impl Fn(&str) -> Option<&'a str>) -> Self {
         Self {
-            request_id: usable_request_id(header("x-request-id")).unwrap_or_else(new_request_id),
             token: presented_token(header("authorization"), header("x-auth-token"))
                 .map(str::to_owned),
             deadline: header("grpc-timeout").and_then(parse_grpc_timeout),
@@ -86,16 +88,18 @@ mod tests {
     #[test]
     fn headers_are_read_by_name() {
         let read = CallHeaders::read(|name| match name {
-            "x-request-id" => Some("req-1"),
             "x-auth-token" => Some(" tok "),
             "grpc-timeout" => Some("2S"),
             _ => None,
         });
-        assert_eq!(read.request_id, "req-1");
         assert_eq!(read.token.as_deref(), Some("tok"));
         assert_eq!(read.deadline, Some(Duration::from_secs(2)));
-        let fresh = CallHeaders::read(|name| (name == "x-request-id").then_some("bad id"));
-        assert_ne!(fresh.request_id, "bad id", "an unusable id is replaced");
-        assert_eq!(fresh.token, None);
+        assert_eq!(request_id(Some("req-1")), "req-1");
+        assert_ne!(
+            request_id(Some("bad id")),
+            "bad id",
+            "an unusable id is replaced"
+        );
+        assert_eq!(CallHeaders::read(|_| None).token, None);
     }
 }

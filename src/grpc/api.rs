@@ -8,7 +8,7 @@ use crate::{
     domain::{Error, Principal, ProjectScope},
     proto::pb::{self, tagging_service_server::TaggingService},
     service::{Answered, CallContext, Credentials, Face, Operation, Pipeline, operations as op},
-    wire::{CallHeaders, parse_grpc_timeout},
+    wire::{self, CallHeaders, parse_grpc_timeout},
 };
 
 /// `tagging.v1.TaggingService`: each method reads its call's headers, makes one call through the
@@ -30,6 +30,11 @@ impl Face for GrpcFace<'_> {
     fn answered(&self, error: Option<&Error>) -> Answered {
         Answered::Code(format!("{:?}", error.map_or(Code::Ok, code_of)))
     }
+}
+
+/// The span of one call's log line; authentication records the caller's project in it.
+pub(super) fn call_span(request_id: &str, method: &str) -> tracing::Span {
+    tracing::info_span!("grpc", request_id = %request_id, method = %method, project = Empty)
 }
 
 impl TaggingApi {
@@ -55,14 +60,15 @@ impl TaggingApi {
             ),
             None => {
                 let headers = CallHeaders::read(header);
+                let request_id = wire::request_id(header("x-request-id"));
                 (
                     Credentials::Token(headers.token),
-                    headers.request_id,
+                    request_id,
                     headers.deadline,
                 )
             }
         };
-        let span = tracing::info_span!("grpc", request_id = %request_id, method = op.name, project = Empty);
+        let span = call_span(&request_id, op.name);
         // Authentication, which names the project in the log line, happened in a span of its own.
         if let Credentials::Authenticated(Principal {
             scope: ProjectScope::One(project),

@@ -13,11 +13,11 @@ use std::{
 use tonic::{Status, body::Body, codegen::http, metadata::MetadataValue, server::NamedService};
 use tower::{Layer, Service};
 
-use super::api::GrpcFace;
+use super::api::{GrpcFace, call_span};
 use crate::{
     domain::Principal,
     service::{Credentials, Pipeline},
-    wire::CallHeaders,
+    wire::{self, CallHeaders},
 };
 
 /// The caller a call's headers authenticated, the request id its log line carries, and when the
@@ -77,23 +77,28 @@ where
         Box::pin(async move {
             let method = request.uri().path().rsplit('/').next().unwrap_or_default();
             let method = method.to_owned();
-            let headers =
-                CallHeaders::read(|name| request.headers().get(name).and_then(|v| v.to_str().ok()));
-            let credentials = Credentials::Token(headers.token);
+            let (request_id, credentials) = {
+                let header = |name: &str| request.headers().get(name).and_then(|v| v.to_str().ok());
+                let token = CallHeaders::read(header).token;
+                (
+                    wire::request_id(header("x-request-id")),
+                    Credentials::Token(token),
+                )
+            };
             match pipeline.authenticate_first(&method, &credentials).await {
                 None => inner.call(request).await,
                 Some(Ok(principal)) => {
                     request.extensions_mut().insert(Authenticated {
                         principal,
-                        request_id: headers.request_id,
+                        request_id,
                         arrived,
                     });
                     inner.call(request).await
                 }
                 Some(Err(e)) => {
-                    let span = tracing::info_span!("grpc", request_id = %headers.request_id, method = %method, project = tracing::field::Empty);
+                    let span = call_span(&request_id, &method);
                     pipeline.refused(&GrpcFace(&method), &span, &e, arrived.elapsed());
-                    Ok(refusal(Status::from(e), &headers.request_id))
+                    Ok(refusal(Status::from(e), &request_id))
                 }
             }
         })

@@ -26,7 +26,7 @@ use crate::{
         unix_now,
     },
     domain::Error,
-    telemetry::{new_request_id, usable_request_id},
+    wire,
 };
 
 /// Set once the request's call went through the pipeline, which then counted and logged it.
@@ -53,9 +53,7 @@ pub async fn request_id(mut request: Request, next: Next) -> Response {
         .headers()
         .get("x-request-id")
         .and_then(|v| v.to_str().ok());
-    let id: Arc<str> = usable_request_id(sent)
-        .unwrap_or_else(new_request_id)
-        .into();
+    let id: Arc<str> = wire::request_id(sent).into();
     let observed = Observed::default();
     request.extensions_mut().insert(RequestId(id.clone()));
     request.extensions_mut().insert(observed.clone());
@@ -85,13 +83,13 @@ pub async fn count_call(
     next: Next,
 ) -> Response {
     let started = Instant::now();
-    let method = format!("{} {}", request.method(), route.as_str());
+    let method = request.method().clone();
     let observed = request.extensions().get::<Observed>().cloned();
     let response = next.run(request).await;
     if !observed.is_some_and(|o| o.is_marked()) {
         state.pipeline.metrics().observe(
             "rest",
-            &method,
+            &format!("{method} {}", route.as_str()),
             response.status().as_str(),
             started.elapsed(),
         );

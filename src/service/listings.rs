@@ -2,7 +2,7 @@
 //! once, and a page of resources by offset together with their total count, read from one
 //! snapshot so the two always agree.
 
-use super::TaggingCore;
+use super::{TaggingCore, tags::project_tag};
 use crate::{
     domain::{Caller, Error, Violations},
     proto::pb,
@@ -31,27 +31,31 @@ pub struct ResourcePage {
 }
 
 impl TaggingCore {
+    /// Every key by pages of the largest size, walked in the store: no page token is made to be
+    /// opened again at once.
     pub async fn list_all_project_tags(
         &self,
         caller: &Caller,
         req: AllProjectTags,
     ) -> Result<Vec<pb::ProjectTag>, Error> {
-        let page_size = self.limits().max_page_size as i32;
-        let mut tags = Vec::new();
-        let mut next_token = String::new();
+        let project = caller.project_for(&req.project_id)?;
+        let mut v = Violations::default();
+        let resource_type = self.type_if_named(&mut v, &req.resource_type);
+        v.finish()?;
+        let visibility = self.rules.visibility(caller);
+        let page = self.limits().max_page_size;
+        let mut tags: Vec<pb::ProjectTag> = Vec::new();
         loop {
-            let page = pb::ListProjectTagsRequest {
-                project_id: req.project_id.clone(),
-                resource_type: req.resource_type.clone(),
-                page_size,
-                next_token,
-            };
-            let page = self.list_project_tags(caller, page).await?;
-            tags.extend(page.tags);
-            if page.next_token.is_empty() {
+            let after = tags.last().map(|t| t.key.as_str());
+            let keys = self
+                .store
+                .project_tags(&project, resource_type.as_deref(), &visibility, after, page)
+                .await?;
+            let more = keys.len() == page as usize;
+            tags.extend(keys.into_iter().map(project_tag));
+            if !more {
                 return Ok(tags);
             }
-            next_token = page.next_token;
         }
     }
 

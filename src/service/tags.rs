@@ -7,7 +7,7 @@ use super::{
 use crate::{
     domain::{Caller, Cursor, Error, Locator, QueryBinding, Scope, Tag, TagRowQuery, Violations},
     proto::pb,
-    store::{Removal, TagLimit},
+    store::{KeyValues, Removal, TagLimit},
 };
 
 impl TaggingCore {
@@ -173,6 +173,12 @@ impl TaggingCore {
         Ok(pb::UntagResourcesResponse {})
     }
 
+    /// The catalog name of `resource_type`, checked into `v`; `None` (every type) when empty.
+    pub(super) fn type_if_named(&self, v: &mut Violations, resource_type: &str) -> Option<String> {
+        (!resource_type.is_empty())
+            .then(|| self.scope(v, String::new(), resource_type).resource_type)
+    }
+
     pub async fn list_project_tags(
         &self,
         caller: &Caller,
@@ -180,14 +186,7 @@ impl TaggingCore {
     ) -> Result<pb::ListProjectTagsResponse, Error> {
         let project = caller.project_for(&req.project_id)?;
         let mut v = Violations::default();
-        let resource_type = if req.resource_type.is_empty() {
-            None
-        } else {
-            Some(
-                self.scope(&mut v, String::new(), &req.resource_type)
-                    .resource_type,
-            )
-        };
+        let resource_type = self.type_if_named(&mut v, &req.resource_type);
         let page_size = self.rules.page_size(&mut v, req.page_size);
         v.finish()?;
         let binding = QueryBinding::new("ListProjectTags")
@@ -213,16 +212,14 @@ impl TaggingCore {
             Cursor::Key(last.key.clone())
         });
         Ok(pb::ListProjectTagsResponse {
-            tags: keys
-                .into_iter()
-                .map(|k| pb::ProjectTag {
-                    key: k.key,
-                    values: k.values,
-                })
-                .collect(),
+            tags: keys.into_iter().map(project_tag).collect(),
             next_token,
         })
     }
+}
+
+pub(super) fn project_tag(KeyValues { key, values }: KeyValues) -> pb::ProjectTag {
+    pb::ProjectTag { key, values }
 }
 
 /// What a ListTagResources page token is bound to.

@@ -222,7 +222,37 @@ async fn page_tokens_are_opaque_differ_each_time_and_open_on_every_process_of_th
     other.stop().await;
 }
 
+/// The `SETTINGS_MAX_CONCURRENT_STREAMS` an HTTP/2 connection to the server is told.
+async fn max_concurrent_streams_of(app: &TestApp) -> Option<u32> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut conn = tokio::net::TcpStream::connect(app.addr)
+        .await
+        .expect("connect");
+    // The client preface, then an empty SETTINGS frame.
+    conn.write_all(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\0\0\0\x04\0\0\0\0\0")
+        .await
+        .expect("preface");
+    let mut header = [0u8; 9];
+    conn.read_exact(&mut header).await.expect("a frame header");
+    assert_eq!(header[3], 4, "the server's first frame is SETTINGS");
+    let len = u32::from_be_bytes([0, header[0], header[1], header[2]]) as usize;
+    let mut payload = vec![0u8; len];
+    conn.read_exact(&mut payload).await.expect("the settings");
+    payload.chunks_exact(6).find_map(|setting| {
+        let id = u16::from_be_bytes([setting[0], setting[1]]);
+        (id == 3).then(|| u32::from_be_bytes([setting[2], setting[3], setting[4], setting[5]]))
+    })
+}
+
+async fn http2_connections_are_told_the_max_concurrent_streams(b: Backend) {
+    let default = TestApp::spawn(b).await;
+    assert_eq!(max_concurrent_streams_of(&default).await, Some(100));
+    let set = TestApp::spawn_with(b, &["--max-concurrent-streams", "7"]).await;
+    assert_eq!(max_concurrent_streams_of(&set).await, Some(7));
+}
+
 both_backends!(
+    http2_connections_are_told_the_max_concurrent_streams,
     page_tokens_are_opaque_differ_each_time_and_open_on_every_process_of_the_database,
     two_x_project_id_headers_are_refused_naming_the_header_and_write_nothing,
     every_route_answers_405_with_an_allow_header_of_exactly_its_methods,

@@ -188,7 +188,46 @@ async fn rest_bodies_pass_at_max_body_bytes_and_are_refused_one_byte_beyond(b: B
     );
 }
 
+/// `--max-request-bytes` bounds what a call sends (checked as it is decompressed), not what it is
+/// answered, which `--max-message-bytes` bounds.
+async fn grpc_requests_above_max_request_bytes_are_out_of_range_and_answers_may_be_larger(
+    b: Backend,
+) {
+    let app = TestApp::spawn_with(b, &["--max-request-bytes", "2048"]).await;
+    let mut client = app.client.clone();
+    let over = client
+        .tag_resources(authed(&app.token, request_of_size("over", 2049)))
+        .await
+        .expect_err("a request of 2049 bytes is above the limit");
+    assert_eq!(over.code(), Code::OutOfRange, "{over:?}");
+    assert!(over.message().contains("2048"), "{}", over.message());
+    assert_never_written(&app, "over").await;
+    client
+        .tag_resources(authed(&app.token, request_of_size("at-limit", 2048)))
+        .await
+        .expect("a request of exactly 2048 bytes is within the limit");
+    let more = tag_request(&["at-limit"], &[("k10", &"w".repeat(250))]);
+    client
+        .tag_resources(authed(&app.token, more))
+        .await
+        .expect("a small request");
+    let answer = client
+        .list_resource_tags(authed(
+            &app.token,
+            pb::ListResourceTagsRequest {
+                resource_type: "CLUSTER".into(),
+                resource_id: "at-limit".into(),
+                ..Default::default()
+            },
+        ))
+        .await
+        .expect("an answer above the request limit is sent")
+        .into_inner();
+    assert!(answer.encoded_len() > 2048, "{}", answer.encoded_len());
+}
+
 both_backends!(
+    grpc_requests_above_max_request_bytes_are_out_of_range_and_answers_may_be_larger,
     grpc_calls_may_be_gzip_compressed_both_ways,
     grpc_messages_above_max_message_bytes_are_out_of_range_and_write_nothing,
     grpc_answers_above_max_message_bytes_are_refused_and_at_it_are_sent,

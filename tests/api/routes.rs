@@ -9,6 +9,7 @@ use serde_json::Value;
 use tagging_service::{
     proto::FILE_DESCRIPTOR_SET,
     rest::{OPENAPI, ROUTES},
+    service::operations,
 };
 
 use crate::helpers::{Backend, TestApp};
@@ -151,6 +152,25 @@ fn the_router_and_the_document_serve_exactly_the_annotated_routes() {
         }
     }
     assert_eq!(api_only(documented), annotated, "openapi.json");
+}
+
+/// Every RPC is authenticated from its call's headers before its message is read: the gRPC face
+/// finds each method's access level in the operation table.
+#[test]
+fn every_rpc_has_an_access_level_in_the_operation_table() {
+    let set = FileSet::decode(FILE_DESCRIPTOR_SET).expect("the descriptor set decodes");
+    let methods: Vec<String> = set
+        .file
+        .iter()
+        .flat_map(|f| &f.service)
+        .filter(|s| s.name.as_deref() == Some("TaggingService"))
+        .flat_map(|s| &s.method)
+        .filter_map(|m| m.name.clone())
+        .collect();
+    assert!(methods.len() >= 9, "{methods:?}");
+    for method in methods {
+        assert!(operations::access_of(&method).is_some(), "{method}");
+    }
 }
 
 /// `path` with each `{name}` filled in.

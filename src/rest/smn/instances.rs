@@ -26,7 +26,7 @@ use crate::{
 /// SMN's default `limit`; a smaller `--max-page-size` lowers it.
 const DEFAULT_LIMIT: u64 = 1000;
 
-#[derive(Deserialize, Clone)]
+#[derive(Deserialize)]
 struct FilterJson {
     key: String,
     #[serde(default)]
@@ -39,7 +39,7 @@ impl From<FilterJson> for pb::TagFilter {
     }
 }
 
-#[derive(Deserialize, Clone)]
+#[derive(Deserialize)]
 struct MatchJson {
     key: String,
     #[serde(default)]
@@ -159,23 +159,20 @@ fn type_path(
 /// The filter's fields as CountResources takes them.
 fn count_request(
     (project_id, resource_type): (String, String),
-    b: &InstancesBody,
+    b: InstancesBody,
 ) -> pb::CountResourcesRequest {
-    let filters = |list: &[FilterJson]| list.iter().cloned().map(pb::TagFilter::from).collect();
+    let filters = |list: Vec<FilterJson>| list.into_iter().map(pb::TagFilter::from).collect();
     pb::CountResourcesRequest {
         project_id,
         resource_type,
-        tags: filters(&b.tags),
-        tags_any: filters(&b.tags_any),
-        not_tags: filters(&b.not_tags),
-        not_tags_any: filters(&b.not_tags_any),
+        tags: filters(b.tags),
+        tags_any: filters(b.tags_any),
+        not_tags: filters(b.not_tags),
+        not_tags_any: filters(b.not_tags_any),
         matches: b
             .matches
-            .iter()
-            .map(|m| pb::Match {
-                key: m.key.clone(),
-                value: m.value.clone(),
-            })
+            .into_iter()
+            .map(|MatchJson { key, value }| pb::Match { key, value })
             .collect(),
         without_any_tag: b.without_any_tag,
     }
@@ -187,7 +184,7 @@ pub async fn count(
     p: Result<Path<(String, String)>, PathRejection>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<CountAnswer>, RestError> {
-    let request = type_path(&call, p).and_then(|path| Ok(count_request(path, &json_body(body)?)));
+    let request = type_path(&call, p).and_then(|path| Ok(count_request(path, json_body(body)?)));
     let total_count = call.run(&op::COUNT_RESOURCES, request).await?.total_count;
     Ok(Json(CountAnswer { total_count }))
 }
@@ -199,13 +196,14 @@ pub async fn instances(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, RestError> {
     let parsed = type_path(&call, p).and_then(|path| Ok((path, json_body::<InstancesBody>(body)?)));
-    if let Ok((path, b)) = &parsed
-        && b.action == "count"
-    {
-        let request = Ok(count_request(path.clone(), b));
-        let total_count = call.run(&op::COUNT_RESOURCES, request).await?.total_count;
-        return Ok(Json(CountAnswer { total_count }).into_response());
-    }
+    let parsed = match parsed {
+        Ok((path, b)) if b.action == "count" => {
+            let request = Ok(count_request(path, b));
+            let total_count = call.run(&op::COUNT_RESOURCES, request).await?.total_count;
+            return Ok(Json(CountAnswer { total_count }).into_response());
+        }
+        parsed => parsed,
+    };
     let request = parsed.and_then(|(path, b)| {
         if b.action != "filter" {
             return Err(Error::invalid("action", "must be `filter` or `count`"));
@@ -214,7 +212,7 @@ pub async fn instances(
         let limit = number("limit", b.limit.as_ref(), DEFAULT_LIMIT.min(max), 1..=max)?;
         let offset = number("offset", b.offset.as_ref(), 0, 0..=u64::from(u32::MAX))?;
         Ok(ResourcePageRequest {
-            filter: count_request(path, &b),
+            filter: count_request(path, b),
             offset,
             limit: u32::try_from(limit).unwrap_or(u32::MAX),
         })
