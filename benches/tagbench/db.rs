@@ -19,6 +19,14 @@ use sqlx::{
 use tagging_service::store::sql::{Arg, Sql};
 
 /// A statement with owned arguments, as stored in `shapes.json`.
+/// The planner settings of the service's own connections (src/store/postgres.rs).
+pub const SERVICE_SETTINGS: [&str; 4] = [
+    "enable_seqscan = off",
+    "enable_bitmapscan = off",
+    "enable_hashjoin = off",
+    "enable_mergejoin = off",
+];
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Shape {
     pub name: String,
@@ -134,6 +142,30 @@ impl Db {
         })
     }
 
+    /// The one row of `sql`'s integer columns after the first: a filtered read's counts.
+    pub async fn counts(&self, sql: &Sql<'_>) -> anyhow::Result<Vec<i64>> {
+        let shape = Shape::new("counts", sql);
+        let row = match self {
+            Db::Postgres(p) => {
+                let row = sqlx::query_with(&shape.text, arguments::<sqlx::Postgres>(&shape)?)
+                    .fetch_one(p)
+                    .await?;
+                (1..row.len())
+                    .map(|i| row.try_get(i))
+                    .collect::<Result<_, _>>()?
+            }
+            Db::Sqlite(p) => {
+                let row = sqlx::query_with(&shape.text, arguments::<sqlx::Sqlite>(&shape)?)
+                    .fetch_one(p)
+                    .await?;
+                (1..row.len())
+                    .map(|i| row.try_get(i))
+                    .collect::<Result<_, _>>()?
+            }
+        };
+        Ok(row)
+    }
+
     /// The plan of `shape`: on PostgreSQL executed, as planned for these values (custom plan) and
     /// as planned once for any values (the generic plan a cached prepared statement may switch to).
     pub async fn explain(&self, shape: &Shape) -> anyhow::Result<String> {
@@ -146,6 +178,11 @@ impl Db {
         match self {
             Db::Postgres(p) => {
                 let mut conn = p.acquire().await?;
+                for setting in SERVICE_SETTINGS {
+                    sqlx::query(&format!("SET {setting}"))
+                        .execute(&mut *conn)
+                        .await?;
+                }
                 for mode in ["force_custom_plan", "force_generic_plan"] {
                     sqlx::query(&format!("SET plan_cache_mode = {mode}"))
                         .execute(&mut *conn)
@@ -167,9 +204,7 @@ impl Db {
                         lines.join("\n")
                     ));
                 }
-                sqlx::query("RESET plan_cache_mode")
-                    .execute(&mut *conn)
-                    .await?;
+                sqlx::query("RESET ALL").execute(&mut *conn).await?;
             }
             Db::Sqlite(p) => {
                 let rows = sqlx::query_with(

@@ -9,9 +9,12 @@ use clap::Parser;
 use prost::Message;
 use tagging_service::{
     config::{Cli, Command},
-    domain::{KeyFilter, Scope, TagRowQuery, Visibility},
+    domain::{KeyFilter, ResourceFilter, Scope, TagRowQuery, Visibility},
     proto::pb,
-    store::sql,
+    store::{
+        plan::{self, Positives},
+        sql::{self, Matching},
+    },
 };
 
 use crate::{
@@ -171,7 +174,7 @@ pub async fn run(args: PrepareArgs) -> anyhow::Result<()> {
     };
     shapes.push(Shape::new(
         "by_ids",
-        &sql::tag_rows(&scope, &by_ids, &vis, None, limit),
+        &sql::named_tag_rows(&scope, &by_ids, &vis, None, limit),
     ));
     frames.push((
         "by_ids".into(),
@@ -186,21 +189,29 @@ pub async fn run(args: PrepareArgs) -> anyhow::Result<()> {
 
     for n in [1, 2] {
         let tags = dataset::filter(n);
-        let query = TagRowQuery {
-            resource_ids: Vec::new(),
-            tags: tags
+        let filter = ResourceFilter {
+            all: tags
                 .iter()
                 .map(|t| KeyFilter {
                     key: t.key.clone(),
                     values: vec![t.value.clone()],
                 })
                 .collect(),
+            ..ResourceFilter::default()
+        };
+        // The counts statement the store runs first, then the statement of the plan they choose.
+        let positives = Positives::of(&filter);
+        let counts = db
+            .counts(&sql::filter_counts(&scope, positives.counted(), &vis))
+            .await?;
+        let m = Matching {
+            scope: &scope,
+            filter: &filter,
+            plan: plan::choose(positives, None, Some(&counts)),
+            visibility: &vis,
         };
         let first = format!("tag{n}_p1");
-        shapes.push(Shape::new(
-            &first,
-            &sql::tag_rows(&scope, &query, &vis, None, limit),
-        ));
+        shapes.push(Shape::new(&first, &sql::tag_rows(&m, None, limit)));
         frames.push((
             first,
             frame(&list_request(Vec::new(), tags.clone(), String::new())),
@@ -215,10 +226,7 @@ pub async fn run(args: PrepareArgs) -> anyhow::Result<()> {
             None => None,
         };
         let name = format!("tag{n}_deep");
-        shapes.push(Shape::new(
-            &name,
-            &sql::tag_rows(&scope, &query, &vis, after, limit),
-        ));
+        shapes.push(Shape::new(&name, &sql::tag_rows(&m, after, limit)));
         frames.push((
             name,
             frame(&list_request(Vec::new(), tags, deep.token.clone())),

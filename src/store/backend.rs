@@ -21,6 +21,10 @@ pub trait Backend: Send + Sync + 'static {
     type Db: Database<QueryResult: RowsAffected>;
     /// Starts a read-only transaction whose statements all see one snapshot.
     const SNAPSHOT: &'static str;
+    /// Starts a transaction that writes.
+    const BEGIN_WRITE: &'static str;
+    /// Appended to a `SELECT` to lock the rows it reads until the transaction ends.
+    const LOCK_ROWS: &'static str;
 
     fn reader(&self) -> &Pool<Conn<Self>>;
     fn writer(&self) -> &Pool<Conn<Self>>;
@@ -158,10 +162,10 @@ where
     }
 }
 
-/// One visible tag of one of several resources.
+/// One tag of one of several resources.
 #[derive(sqlx::FromRow)]
-struct ResourceTag {
-    resource_pk: i64,
-    key: String,
-    value: String,
+pub struct ResourceTag {
+    pub resource_pk: i64,
+    pub key: String,
+    pub value: String,
 }

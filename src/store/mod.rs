@@ -3,8 +3,11 @@
 //! SQLite and PostgreSQL; the backend is chosen once, from the database URL's scheme.
 
 mod backend;
+mod counts;
 mod credentials;
 mod error;
+mod filtered;
+pub mod plan;
 mod pool;
 mod postgres;
 pub mod sql;
@@ -13,6 +16,7 @@ mod tagging;
 #[cfg(test)]
 mod tests;
 mod traits;
+mod writes;
 
 use std::{sync::Arc, time::Duration};
 

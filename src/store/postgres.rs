@@ -36,7 +36,17 @@ impl PostgresBackend {
         // Every statement is one of a few fixed shapes whose generic plans are committed in
         // bench/explain/. Left to choose, PostgreSQL re-plans a tag filter on every call (its
         // custom plan looks cheaper), and planning costs five times what executing does.
-        let options = options.options([("plan_cache_mode", "force_generic_plan")]);
+        // Every statement reads a few rows through an index, in an order the service chose (see
+        // store/plan.rs), so plans that read a table or an index range whole are ruled out: with
+        // statistics that are stale or missing, as after a bulk load, PostgreSQL would otherwise
+        // take a hash join over millions of tags for a nested loop over a page of them.
+        let options = options.options([
+            ("plan_cache_mode", "force_generic_plan"),
+            ("enable_seqscan", "off"),
+            ("enable_bitmapscan", "off"),
+            ("enable_hashjoin", "off"),
+            ("enable_mergejoin", "off"),
+        ]);
         let options = match pool.statement_timeout {
             Some(limit) => {
                 options.options([("statement_timeout", format!("{}ms", limit.as_millis()))])
@@ -71,6 +81,8 @@ impl PostgresBackend {
 impl Backend for PostgresBackend {
     type Db = Postgres;
     const SNAPSHOT: &'static str = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY";
+    const BEGIN_WRITE: &'static str = "BEGIN";
+    const LOCK_ROWS: &'static str = " FOR UPDATE";
 
     fn reader(&self) -> &Pool<PgConnection> {
         &self.pool

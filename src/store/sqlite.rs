@@ -117,6 +117,11 @@ impl Backend for SqliteBackend {
     type Db = Sqlite;
     /// Deferred: the snapshot is the one WAL gives the transaction's first read.
     const SNAPSHOT: &'static str = "BEGIN";
+    // The write lock from the start: a transaction that reads before it writes could otherwise
+    // find another process's writer in the way when it upgrades, and fail without waiting.
+    const BEGIN_WRITE: &'static str = "BEGIN IMMEDIATE";
+    // One writer at a time: the transaction itself is the lock.
+    const LOCK_ROWS: &'static str = "";
 
     fn reader(&self) -> &Pool<SqliteConnection> {
         &self.read

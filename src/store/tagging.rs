@@ -7,18 +7,11 @@ use sqlx::{ColumnIndex, Connection, Database, Encode, Executor, IntoArguments, T
 use super::{
     Deletion, KeyValues, PoolStats, Removal, ResourceRecord, StoreError, TagLimit, TagRow,
     TagStore,
-    backend::{Backend, Column, Conn, RowOf, RowsAffected, SqlStore},
+    backend::{Backend, Column, Conn, RowOf, SqlStore},
     error::name_taken,
     sql,
 };
 use crate::domain::{Locator, ResourceFilter, Scope, Tag, TagRowQuery, Visibility};
-
-/// The resource that a write would take over the tag limit.
-#[derive(sqlx::FromRow)]
-struct OverLimit {
-    resource_id: String,
-    n: i64,
-}
 
 /// A tag of one resource: NULLs for a resource without visible tags (a left join).
 #[derive(sqlx::FromRow)]
@@ -78,33 +71,10 @@ where
         tags: &[Tag],
         limit: TagLimit<'_>,
     ) -> Result<(), StoreError> {
-        // PostgreSQL takes row locks in id order, so two writers to overlapping resources cannot
-        // deadlock; SQLite has a single writer and does not care.
         let mut ids = ids.to_vec();
         ids.sort();
         Self::on(self.0.writer(), async |c| {
-            let mut tx = c.begin().await?;
-            let up = sql::upsert_resources(scope, &ids);
-            let pks: Vec<i64> = sqlx::query_scalar_with(&up.text, Self::args(&up)?)
-                .fetch_all(&mut *tx)
-                .await?;
-            let put = sql::upsert_tags(&pks, tags);
-            sqlx::query_with(&put.text, Self::args(&put)?)
-                .execute(&mut *tx)
-                .await?;
-            let check = sql::over_limit(&pks, limit);
-            let over: Option<OverLimit> = sqlx::query_as_with(&check.text, Self::args(&check)?)
-                .fetch_optional(&mut *tx)
-                .await?;
-            if let Some(over) = over {
-                return Err(StoreError::TooManyTags {
-                    resource_id: over.resource_id,
-                    count: over.n,
-                    max: limit.max,
-                });
-            }
-            tx.commit().await?;
-            Ok(())
+            Self::write_tags(c, scope, &ids, tags, limit).await
         })
         .await
     }
@@ -115,12 +85,8 @@ where
         ids: &[String],
         removal: Removal<'_>,
     ) -> Result<(), StoreError> {
-        let del = sql::delete_tags(scope, ids, removal);
         Self::on(self.0.writer(), async |c| {
-            sqlx::query_with(&del.text, Self::args(&del)?)
-                .execute(&mut *c)
-                .await?;
-            Ok(())
+            Self::remove_tags(c, scope, ids, removal).await
         })
         .await
     }
@@ -157,22 +123,8 @@ where
         id: &str,
         visibility: &Visibility,
     ) -> Result<Deletion, StoreError> {
-        let del = sql::delete_resource(scope, id, visibility);
-        let exists = sql::resource_exists(scope, id);
         Self::on(self.0.writer(), async |c| {
-            let deleted = sqlx::query_with(&del.text, Self::args(&del)?)
-                .execute(&mut *c)
-                .await?;
-            if deleted.rows_affected() > 0 {
-                return Ok(Deletion::Deleted);
-            }
-            let found = sqlx::query_with(&exists.text, Self::args(&exists)?)
-                .fetch_optional(&mut *c)
-                .await?;
-            Ok(match found {
-                Some(_) => Deletion::Protected,
-                None => Deletion::NotFound,
-            })
+            Self::remove_resource(c, scope, id, visibility).await
         })
         .await
     }
@@ -215,11 +167,8 @@ where
         after: Option<(i64, &str)>,
         limit: u32,
     ) -> Result<Vec<TagRow>, StoreError> {
-        let q = sql::tag_rows(scope, query, visibility, after, limit);
         Self::on(self.0.reader(), async |c| {
-            let rows: Vec<TagRow> = sqlx::query_as_with(&q.text, Self::args(&q)?)
-                .fetch_all(&mut *c)
-                .await?;
+            let rows = Self::filtered_tag_rows(c, scope, query, visibility, after, limit).await?;
             if rows.is_empty() {
                 Self::confirm_live(c, visibility).await?;
             }
@@ -236,11 +185,9 @@ where
         after: Option<i64>,
         limit: u32,
     ) -> Result<Vec<ResourceRecord>, StoreError> {
-        let q = sql::resources(scope, filter, visibility, after, limit);
         Self::on(self.0.reader(), async |c| {
-            let mut records: Vec<ResourceRecord> = sqlx::query_as_with(&q.text, Self::args(&q)?)
-                .fetch_all(&mut *c)
-                .await?;
+            let mut records =
+                Self::filtered_resources(c, scope, filter, visibility, after, limit).await?;
             if records.is_empty() {
                 Self::confirm_live(c, visibility).await?;
             } else {
@@ -257,11 +204,8 @@ where
         filter: &ResourceFilter,
         visibility: &Visibility,
     ) -> Result<i64, StoreError> {
-        let q = sql::count_resources(scope, filter, visibility);
         Self::on(self.0.reader(), async |c| {
-            let count = sqlx::query_scalar_with(&q.text, Self::args(&q)?)
-                .fetch_one(&mut *c)
-                .await?;
+            let count = Self::filtered_count(c, scope, filter, visibility).await?;
             if count == 0 {
                 Self::confirm_live(c, visibility).await?;
             }
@@ -299,17 +243,11 @@ where
         offset: u64,
         limit: u32,
     ) -> Result<(Vec<ResourceRecord>, i64), StoreError> {
-        let page = sql::resource_page(scope, filter, visibility, offset, limit);
-        let count = sql::count_resources(scope, filter, visibility);
         Self::on(self.0.reader(), async |c| {
             let mut tx = c.begin_with(B::SNAPSHOT).await?;
-            let mut records: Vec<ResourceRecord> =
-                sqlx::query_as_with(&page.text, Self::args(&page)?)
-                    .fetch_all(&mut *tx)
-                    .await?;
-            let total: i64 = sqlx::query_scalar_with(&count.text, Self::args(&count)?)
-                .fetch_one(&mut *tx)
-                .await?;
+            let mut records =
+                Self::filtered_page(&mut tx, scope, filter, visibility, offset, limit).await?;
+            let total = Self::filtered_count(&mut tx, scope, filter, visibility).await?;
             // A page past the end is empty while the count is not, and says nothing of the token.
             if total == 0 {
                 Self::confirm_live(&mut tx, visibility).await?;

@@ -11,6 +11,7 @@ mod cli;
 mod clients;
 mod deadlines;
 mod faults;
+mod filter_drivers;
 mod grpc_web_and_cors;
 mod hardening;
 mod health;

@@ -2,14 +2,18 @@
 //! SQLite driver both read, and only syntax both dialects accept (upserts, `RETURNING`, row
 //! values), so every query shape is written once.
 
+mod counts;
 mod credentials;
+mod filters;
 mod tagging;
 
 use std::fmt::Write;
 
-use crate::domain::{KeyFilter, ResourceFilter, Scope, Visibility};
+use crate::domain::{Scope, Visibility};
 
+pub use counts::*;
 pub use credentials::*;
+pub use filters::*;
 pub use tagging::*;
 
 /// A value bound to a placeholder.
@@ -94,64 +98,6 @@ impl<'a> Sql<'a> {
             self.push(" AND EXISTS (SELECT 1 FROM api_tokens k WHERE k.id = ")
                 .text(id)
                 .push(" AND k.revoked_at IS NULL)");
-        }
-        self
-    }
-
-    /// Whether resource `r` has a visible tag matching `f`. With `from`, the caller only wants
-    /// resources from that internal id on: saying so inside the subquery lets PostgreSQL start its
-    /// scan of `tags_key_value` there (it carries equalities, not ranges, across a join), so a deep
-    /// page costs what the first one does.
-    fn matches(&mut self, f: &'a KeyFilter, from: Option<i64>) -> &mut Self {
-        self.push("EXISTS (SELECT 1 FROM tags f WHERE f.resource_pk = r.pk AND f.key = ")
-            .text(&f.key);
-        if !f.values.is_empty() {
-            self.push(" AND f.value IN ")
-                .list(&f.values, |v| Arg::Text(v));
-        }
-        if let Some(pk) = from {
-            self.push(" AND f.resource_pk >= ").int(pk);
-        }
-        self.push(")")
-    }
-
-    /// `(m1 AND m2 …)` or `(m1 OR m2 …)`.
-    fn combined(&mut self, filters: &'a [KeyFilter], op: &str) -> &mut Self {
-        self.push("(");
-        for (i, f) in filters.iter().enumerate() {
-            if i > 0 {
-                self.push(op);
-            }
-            self.matches(f, None);
-        }
-        self.push(")")
-    }
-
-    fn resource_filter(
-        &mut self,
-        filter: &'a ResourceFilter,
-        visibility: &'a Visibility,
-        from: Option<i64>,
-    ) -> &mut Self {
-        if filter.untagged {
-            self.push(" AND NOT EXISTS (SELECT 1 FROM tags f WHERE f.resource_pk = r.pk")
-                .visible("f", visibility)
-                .push(")");
-        }
-        for f in &filter.all {
-            self.push(" AND ").matches(f, from);
-        }
-        if !filter.any.is_empty() {
-            self.push(" AND ").combined(&filter.any, " OR ");
-        }
-        if !filter.not_all.is_empty() {
-            self.push(" AND NOT ").combined(&filter.not_all, " AND ");
-        }
-        if !filter.not_any.is_empty() {
-            self.push(" AND NOT ").combined(&filter.not_any, " OR ");
-        }
-        if let Some(name) = &filter.name {
-            self.push(" AND r.name = ").text(name);
         }
         self
     }

@@ -4,7 +4,7 @@ use std::fmt::Write;
 
 use super::{Arg, Sql};
 use crate::{
-    domain::{ResourceFilter, Scope, Tag, TagRowQuery, Visibility},
+    domain::{Scope, Tag, Visibility},
     store::{Removal, TagLimit},
 };
 
@@ -32,10 +32,10 @@ pub fn upsert_resources<'a>(scope: &'a Scope, ids: &'a [String]) -> Sql<'a> {
     sql
 }
 
-pub fn upsert_tags<'a>(pks: &'a [i64], tags: &'a [Tag]) -> Sql<'a> {
-    let mut sql = Sql::new(
-        "INSERT INTO tags (resource_pk, key, value) SELECT r.pk, v.column1, v.column2 FROM resources r, (VALUES ",
-    );
+pub fn upsert_tags<'a>(scope_pk: i64, pks: &'a [i64], tags: &'a [Tag]) -> Sql<'a> {
+    let mut sql = Sql::new("INSERT INTO tags (resource_pk, scope_pk, key, value) SELECT r.pk, ");
+    sql.int(scope_pk)
+        .push(", v.column1, v.column2 FROM resources r, (VALUES ");
     for (i, tag) in tags.iter().enumerate() {
         if i > 0 {
             sql.push(", ");
@@ -80,13 +80,40 @@ pub fn over_limit<'a>(pks: &'a [i64], limit: TagLimit<'a>) -> Sql<'a> {
     sql
 }
 
-pub fn delete_tags<'a>(scope: &'a Scope, ids: &'a [String], removal: Removal<'a>) -> Sql<'a> {
-    let mut sql =
-        Sql::new("DELETE FROM tags WHERE resource_pk IN (SELECT r.pk FROM resources r WHERE ");
+/// Locks the named resources of the scope (in id order, as `upsert_resources` does) and answers
+/// their internal ids: a write that reads a resource's tags to count what it changes holds the
+/// resource first, so no other write changes them in between. `lock` is the backend's row-lock
+/// clause (SQLite has one writer and none).
+pub fn lock_resources<'a>(scope: &'a Scope, ids: &'a [String], lock: &str) -> Sql<'a> {
+    let mut sql = Sql::new("SELECT r.pk FROM resources r WHERE ");
     sql.scope("r", scope)
         .push(" AND r.resource_id IN ")
         .list(ids, |id| Arg::Text(id))
-        .push(")");
+        .push(" ORDER BY r.resource_id")
+        .push(lock);
+    sql
+}
+
+/// The current values of `keys` on the resources among `pks`.
+pub fn current_tags<'a>(pks: &'a [i64], keys: &'a [&'a str]) -> Sql<'a> {
+    let mut sql = Sql::new("SELECT resource_pk, key, value FROM tags WHERE resource_pk IN ");
+    sql.list(pks, |pk| Arg::Int(*pk))
+        .push(" AND key IN ")
+        .list(keys, |k| Arg::Text(k));
+    sql
+}
+
+/// Every tag of one resource, hidden ones included.
+pub fn all_tags_of(pk: i64) -> Sql<'static> {
+    let mut sql = Sql::new("SELECT resource_pk, key, value FROM tags WHERE resource_pk = ");
+    sql.int(pk);
+    sql
+}
+
+/// Removes tags from the resources among `pks`; answers each removed tag.
+pub fn delete_tags<'a>(pks: &'a [i64], removal: Removal<'a>) -> Sql<'a> {
+    let mut sql = Sql::new("DELETE FROM tags WHERE resource_pk IN ");
+    sql.list(pks, |pk| Arg::Int(*pk));
     match removal {
         Removal::Keys(keys) => {
             sql.push(" AND key IN ").list(keys, |k| Arg::Text(k));
@@ -95,6 +122,7 @@ pub fn delete_tags<'a>(scope: &'a Scope, ids: &'a [String], removal: Removal<'a>
             sql.visible("tags", visibility);
         }
     }
+    sql.push(" RETURNING resource_pk, key, value");
     sql
 }
 
@@ -117,22 +145,14 @@ pub fn put_resource<'a>(scope: &'a Scope, id: &'a str, name: Option<&'a str>) ->
 
 /// Deletes the resource unless it carries a tag the caller cannot see (a system tag, for a caller
 /// that is not the system): those belong to the system, and deleting the resource would take them.
-pub fn delete_resource<'a>(scope: &'a Scope, id: &'a str, visibility: &'a Visibility) -> Sql<'a> {
-    let mut sql = Sql::new("DELETE FROM resources WHERE ");
-    sql.scope("resources", scope)
-        .push(" AND resource_id = ")
-        .text(id);
+pub fn delete_resource(pk: i64, visibility: &Visibility) -> Sql<'_> {
+    let mut sql = Sql::new("DELETE FROM resources WHERE pk = ");
+    sql.int(pk);
     if !visibility.hidden_prefixes.is_empty() {
         sql.push(" AND NOT EXISTS (SELECT 1 FROM tags t WHERE t.resource_pk = resources.pk AND NOT (TRUE")
             .visible("t", visibility)
             .push("))");
     }
-    sql
-}
-
-pub fn resource_exists<'a>(scope: &'a Scope, id: &'a str) -> Sql<'a> {
-    let mut sql = Sql::new("SELECT 1 FROM resources r WHERE ");
-    sql.scope("r", scope).push(" AND r.resource_id = ").text(id);
     sql
 }
 
@@ -162,180 +182,4 @@ pub fn tags_of<'a>(pks: &'a [i64], visibility: &'a Visibility) -> Sql<'a> {
         .visible("t", visibility)
         .push(" ORDER BY t.resource_pk, t.key");
     sql
-}
-
-/// Named resources are looked up by address first, in a materialized set: with at most 50 of
-/// them, no plan (PostgreSQL's generic plan in particular, which cannot see how few they are) may
-/// instead walk every resource of the project in key order to spare a sort. Keyset pages bound the
-/// resource id from below (`>=`, then the exact position), which an index can seek to.
-pub fn tag_rows<'a>(
-    scope: &'a Scope,
-    query: &'a TagRowQuery,
-    visibility: &'a Visibility,
-    after: Option<(i64, &'a str)>,
-    limit: u32,
-) -> Sql<'a> {
-    let mut sql = Sql::default();
-    if query.resource_ids.is_empty() {
-        sql.push("SELECT r.pk, r.resource_id, t.key, t.value FROM resources r JOIN tags t ON t.resource_pk = r.pk WHERE ")
-            .scope("r", scope);
-    } else {
-        sql.push("WITH r AS MATERIALIZED (SELECT pk, resource_id FROM resources WHERE ")
-            .scope("resources", scope)
-            .push(" AND resource_id IN ")
-            .list(&query.resource_ids, |id| Arg::Text(id))
-            .push(") SELECT r.pk, r.resource_id, t.key, t.value FROM r JOIN tags t ON t.resource_pk = r.pk WHERE TRUE");
-    }
-    sql.visible("t", visibility).while_live(visibility);
-    let from = after.map(|(pk, _)| pk);
-    for f in &query.tags {
-        sql.push(" AND ").matches(f, from);
-    }
-    if let Some((pk, key)) = after {
-        sql.push(" AND r.pk >= ")
-            .int(pk)
-            .push(" AND (r.pk > ")
-            .int(pk)
-            .push(" OR t.key > ")
-            .text(key)
-            .push(")");
-    }
-    sql.push(" ORDER BY r.pk, t.key LIMIT ").int(limit.into());
-    sql
-}
-
-pub fn resources<'a>(
-    scope: &'a Scope,
-    filter: &'a ResourceFilter,
-    visibility: &'a Visibility,
-    after: Option<i64>,
-    limit: u32,
-) -> Sql<'a> {
-    let from = after.map(|pk| pk.saturating_add(1));
-    let mut sql = matching(
-        "SELECT r.pk, r.resource_id, r.name",
-        scope,
-        filter,
-        visibility,
-        from,
-    );
-    if let Some(pk) = after {
-        sql.push(" AND r.pk > ").int(pk);
-    }
-    sql.push(" ORDER BY r.pk LIMIT ").int(limit.into());
-    sql
-}
-
-pub fn count_resources<'a>(
-    scope: &'a Scope,
-    filter: &'a ResourceFilter,
-    visibility: &'a Visibility,
-) -> Sql<'a> {
-    matching("SELECT COUNT(*)", scope, filter, visibility, None)
-}
-
-/// The page of `resources` at `offset` rather than after a keyset cursor: the cursor's index
-/// seek does not apply, so a deep page costs what skipping to it does.
-pub fn resource_page<'a>(
-    scope: &'a Scope,
-    filter: &'a ResourceFilter,
-    visibility: &'a Visibility,
-    offset: u64,
-    limit: u32,
-) -> Sql<'a> {
-    let mut sql = matching(
-        "SELECT r.pk, r.resource_id, r.name",
-        scope,
-        filter,
-        visibility,
-        None,
-    );
-    sql.push(" ORDER BY r.pk LIMIT ")
-        .int(limit.into())
-        .push(" OFFSET ")
-        .int(i64::try_from(offset).unwrap_or(i64::MAX));
-    sql
-}
-
-/// `select` over the resources of `scope` that match `filter`, while the caller's token is live.
-fn matching<'a>(
-    select: &str,
-    scope: &'a Scope,
-    filter: &'a ResourceFilter,
-    visibility: &'a Visibility,
-    from: Option<i64>,
-) -> Sql<'a> {
-    let mut sql = Sql::new(select);
-    sql.push(" FROM resources r WHERE ")
-        .scope("r", scope)
-        .resource_filter(filter, visibility, from)
-        .while_live(visibility);
-    sql
-}
-
-fn project_tags_from<'a>(
-    sql: &mut Sql<'a>,
-    project_id: &'a str,
-    resource_type: Option<&'a str>,
-    visibility: &'a Visibility,
-) {
-    sql.push(" FROM tags t JOIN resources r ON r.pk = t.resource_pk WHERE r.project_id = ")
-        .text(project_id);
-    if let Some(rt) = resource_type {
-        sql.push(" AND r.resource_type = ").text(rt);
-    }
-    sql.visible("t", visibility);
-}
-
-/// The distinct (key, value) pairs of the page of keys after `after`, ordered by key and value.
-pub fn project_tags<'a>(
-    project_id: &'a str,
-    resource_type: Option<&'a str>,
-    visibility: &'a Visibility,
-    after: Option<&'a str>,
-    limit: u32,
-) -> Sql<'a> {
-    let mut sql = Sql::new("SELECT DISTINCT t.key, t.value");
-    project_tags_from(&mut sql, project_id, resource_type, visibility);
-    sql.while_live(visibility)
-        .push(" AND t.key IN (SELECT DISTINCT t.key");
-    project_tags_from(&mut sql, project_id, resource_type, visibility);
-    if let Some(key) = after {
-        sql.push(" AND t.key > ").text(key);
-    }
-    sql.push(" ORDER BY t.key LIMIT ")
-        .int(limit.into())
-        .push(") ORDER BY t.key, t.value");
-    sql
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::domain::KeyFilter;
-
-    #[test]
-    fn placeholders_follow_arguments() {
-        let scope = Scope {
-            project_id: "p".into(),
-            resource_type: "t".into(),
-        };
-        let vis = Visibility {
-            hidden_prefixes: vec!["acs:".into()],
-            while_live: Some("token".into()),
-        };
-        let query = TagRowQuery {
-            resource_ids: vec!["a".into(), "b".into()],
-            tags: vec![KeyFilter {
-                key: "env".into(),
-                values: vec!["dev".into()],
-            }],
-        };
-        let sql = tag_rows(&scope, &query, &vis, Some((7, "k")), 10);
-        let placeholders = (1..=20)
-            .filter(|n| sql.text.contains(&format!("${n}")))
-            .count();
-        assert_eq!(placeholders, sql.args.len());
-        assert_eq!(sql.args.len(), 13);
-    }
 }

@@ -1,0 +1,97 @@
+//! How a write changes its scope's counts of keys and of (key, value) pairs. A write learns what
+//! it replaces or removes from the rows themselves (read under the resources' row locks, or
+//! returned by the deletion), so the counts it applies are exact, and it applies them in the same
+//! transaction, in one statement per table, in key order: concurrent writers take the count rows'
+//! locks in one global order and cannot deadlock on them.
+
+use std::collections::BTreeMap;
+
+/// Changes to one scope's counts, ordered by key (and value), which is the order they are applied.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Deltas {
+    pub keys: BTreeMap<String, i64>,
+    pub values: BTreeMap<(String, String), i64>,
+}
+
+impl Deltas {
+    /// A resource's tag `key` goes from `old` (absent: `None`) to `new`.
+    pub fn set(&mut self, key: &str, old: Option<&str>, new: &str) {
+        match old {
+            Some(old) if old == new => {}
+            Some(old) => {
+                self.value(key, old, -1);
+                self.value(key, new, 1);
+            }
+            None => {
+                *self.keys.entry(key.to_owned()).or_default() += 1;
+                self.value(key, new, 1);
+            }
+        }
+    }
+
+    /// A resource's tag `key` = `value` is removed.
+    pub fn removed(&mut self, key: &str, value: &str) {
+        *self.keys.entry(key.to_owned()).or_default() -= 1;
+        self.value(key, value, -1);
+    }
+
+    fn value(&mut self, key: &str, value: &str, by: i64) {
+        *self
+            .values
+            .entry((key.to_owned(), value.to_owned()))
+            .or_default() += by;
+    }
+
+    /// Drops entries that cancelled out; answers whether anything is left to apply.
+    pub fn settle(&mut self) -> bool {
+        self.keys.retain(|_, n| *n != 0);
+        self.values.retain(|_, n| *n != 0);
+        !self.keys.is_empty() || !self.values.is_empty()
+    }
+
+    /// Whether some count goes down, and so may reach zero and be deleted.
+    pub fn any_decrease(&self) -> bool {
+        self.keys
+            .values()
+            .chain(self.values.values())
+            .any(|n| *n < 0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_changed_value_moves_one_resource_between_values_and_keeps_the_key() {
+        let mut d = Deltas::default();
+        d.set("env", Some("dev"), "prod");
+        d.set("env", Some("prod"), "prod");
+        d.set("tier", None, "web");
+        assert!(d.settle());
+        assert_eq!(
+            d.keys.into_iter().collect::<Vec<_>>(),
+            [("tier".to_owned(), 1)]
+        );
+        let values: Vec<_> = d.values.into_iter().collect();
+        assert_eq!(
+            values,
+            [
+                (("env".to_owned(), "dev".to_owned()), -1),
+                (("env".to_owned(), "prod".to_owned()), 1),
+                (("tier".to_owned(), "web".to_owned()), 1),
+            ]
+        );
+    }
+
+    #[test]
+    fn changes_that_cancel_leave_nothing_to_apply() {
+        let mut d = Deltas::default();
+        d.set("env", Some("dev"), "prod");
+        d.set("env", Some("prod"), "dev");
+        assert!(!d.settle());
+        d.removed("env", "dev");
+        assert!(d.settle());
+        assert!(d.any_decrease());
+    }
+}

@@ -1,0 +1,225 @@
+//! Which index a filtered read walks. The store keeps, for every scope, how many resources carry
+//! each key and each (key, value) (see `counts.rs`), exact in every snapshot; a filtered read asks
+//! for the counts of its filters first and walks the smallest of them in resource order, probing
+//! each candidate for the rest and stopping at the page's end. So its cost follows the answer, not
+//! the project, and holds without the database's statistics: the plan is the service's choice,
+//! made from counts that are never stale, not the planner's guess.
+
+use crate::domain::{KeyFilter, ResourceFilter};
+
+/// A filter this small is read whole and sorted rather than walked in resource order: reading
+/// a thousand index entries costs less than walking a dense key until a page fills.
+pub const GATHER_MAX: i64 = 1000;
+
+/// The positive filters a driver can be made of: each `all` filter, then the `any` group.
+#[derive(Debug, Clone, Copy)]
+pub struct Positives<'a> {
+    pub all: &'a [KeyFilter],
+    pub any: &'a [KeyFilter],
+}
+
+impl<'a> Positives<'a> {
+    pub fn of(filter: &'a ResourceFilter) -> Self {
+        Self {
+            all: &filter.all,
+            any: &filter.any,
+        }
+    }
+
+    /// The filters whose counts the choice needs, in the order `choose` reads them.
+    pub fn counted(&self) -> impl Iterator<Item = &'a KeyFilter> {
+        self.all.iter().chain(self.any)
+    }
+
+    /// Whether the counts can change the choice: with a single one-value filter there is only one
+    /// index to walk, and its walk finds "nothing" as fast as the counts would.
+    pub fn need_counts(&self) -> bool {
+        match (self.all, self.any) {
+            ([], []) => false,
+            ([f], []) => f.values.len() != 1,
+            _ => true,
+        }
+    }
+}
+
+/// Where the candidates of a filtered read come from, each in resource order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Driver<'a> {
+    /// Nothing can match.
+    Empty,
+    /// The resource with this name (names are unique in a scope).
+    Name(&'a str),
+    /// One (key, value) pair: its index range.
+    Pair(&'a str, &'a str),
+    /// A key, with any of the filter's values (any value when it lists none): the key's range.
+    Key(&'a KeyFilter),
+    /// Resources carrying any of these filters, few enough to read whole and sort.
+    Gather(&'a [KeyFilter]),
+    /// Every resource of the scope, each probed: when no filter names a tag to start from.
+    Scope,
+}
+
+/// The driver, and which positive filter it satisfies by itself so that it need not be probed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Plan<'a> {
+    pub driver: Driver<'a>,
+    pub covers: Covers,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Covers {
+    Nothing,
+    All(usize),
+    AnyGroup,
+}
+
+/// Chooses the driver. `counts` holds, in `Positives::counted` order, how many resources match
+/// each filter; `None` when they were not read (`need_counts` said so).
+pub fn choose<'a>(
+    positives: Positives<'a>,
+    name: Option<&'a str>,
+    counts: Option<&[i64]>,
+) -> Plan<'a> {
+    let plan = |driver, covers| Plan { driver, covers };
+    if let Some(name) = name {
+        return plan(Driver::Name(name), Covers::Nothing);
+    }
+    let Some(counts) = counts else {
+        return match positives.all.first() {
+            Some(f) => plan(single(f, 0), Covers::All(0)),
+            None => plan(Driver::Scope, Covers::Nothing),
+        };
+    };
+    let (all_counts, any_counts) = counts.split_at(positives.all.len());
+    let mut best: Option<(i64, Plan<'a>)> = None;
+    for (i, (f, &n)) in positives.all.iter().zip(all_counts).enumerate() {
+        if best.is_none_or(|(m, _)| n < m) {
+            best = Some((n, plan(single(f, n), Covers::All(i))));
+        }
+    }
+    if !positives.any.is_empty() {
+        let n: i64 = any_counts.iter().sum();
+        let driver = match positives.any {
+            [f] => Some(single(f, n)),
+            group if n <= GATHER_MAX => Some(Driver::Gather(group)),
+            // A large group: walking the scope finds its members about as fast as it reads them.
+            _ => None,
+        };
+        if let Some(driver) = driver
+            && best.is_none_or(|(m, _)| n < m)
+        {
+            best = Some((n, plan(driver, Covers::AnyGroup)));
+        }
+        if n == 0 {
+            return plan(Driver::Empty, Covers::Nothing);
+        }
+    }
+    match best {
+        Some((0, _)) => plan(Driver::Empty, Covers::Nothing),
+        Some((_, p)) => p,
+        None => plan(Driver::Scope, Covers::Nothing),
+    }
+}
+
+/// The driver of one filter that `n` resources match.
+fn single(f: &KeyFilter, n: i64) -> Driver<'_> {
+    match f.values.as_slice() {
+        [value] => Driver::Pair(&f.key, value),
+        _ if n <= GATHER_MAX => Driver::Gather(std::slice::from_ref(f)),
+        _ => Driver::Key(f),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kf(key: &str, values: &[&str]) -> KeyFilter {
+        KeyFilter {
+            key: key.into(),
+            values: values.iter().map(|v| (*v).into()).collect(),
+        }
+    }
+
+    #[test]
+    fn the_rarest_filter_drives() {
+        let all = [kf("env", &["prod"]), kf("rare", &["yes"])];
+        let p = Positives {
+            all: &all,
+            any: &[],
+        };
+        let plan = choose(p, None, Some(&[250_000, 10]));
+        assert_eq!(plan.driver, Driver::Pair("rare", "yes"));
+        assert_eq!(plan.covers, Covers::All(1));
+    }
+
+    #[test]
+    fn a_filter_nothing_matches_answers_at_once() {
+        let all = [kf("env", &["prod"]), kf("env2", &[])];
+        let p = Positives {
+            all: &all,
+            any: &[],
+        };
+        assert_eq!(choose(p, None, Some(&[5, 0])).driver, Driver::Empty);
+        let any = [kf("a", &["x"]), kf("b", &[])];
+        let p = Positives {
+            all: &[],
+            any: &any,
+        };
+        assert_eq!(choose(p, None, Some(&[0, 0])).driver, Driver::Empty);
+    }
+
+    #[test]
+    fn a_key_is_gathered_when_small_and_walked_when_large() {
+        let all = [kf("owner", &[])];
+        let p = Positives {
+            all: &all,
+            any: &[],
+        };
+        assert!(matches!(
+            choose(p, None, Some(&[GATHER_MAX])).driver,
+            Driver::Gather(_)
+        ));
+        assert!(matches!(
+            choose(p, None, Some(&[GATHER_MAX + 1])).driver,
+            Driver::Key(_)
+        ));
+    }
+
+    #[test]
+    fn a_large_any_group_walks_the_scope_unless_an_all_filter_is_smaller() {
+        let any = [kf("a", &["x"]), kf("b", &["y"])];
+        let p = Positives {
+            all: &[],
+            any: &any,
+        };
+        assert_eq!(
+            choose(p, None, Some(&[GATHER_MAX, 1])).driver,
+            Driver::Scope
+        );
+        let all = [kf("c", &["z"])];
+        let p = Positives {
+            all: &all,
+            any: &any,
+        };
+        let plan = choose(p, None, Some(&[5_000, GATHER_MAX, 1]));
+        assert_eq!(plan.driver, Driver::Pair("c", "z"));
+        let plan = choose(p, None, Some(&[5_000, 3, 1]));
+        assert_eq!(plan.covers, Covers::AnyGroup);
+    }
+
+    #[test]
+    fn a_name_or_no_positive_filter_needs_no_counts() {
+        let p = Positives { all: &[], any: &[] };
+        assert!(!p.need_counts());
+        assert_eq!(choose(p, Some("n"), None).driver, Driver::Name("n"));
+        assert_eq!(choose(p, None, None).driver, Driver::Scope);
+        let all = [kf("env", &["prod"])];
+        let p = Positives {
+            all: &all,
+            any: &[],
+        };
+        assert!(!p.need_counts());
+        assert_eq!(choose(p, None, None).driver, Driver::Pair("env", "prod"));
+    }
+}

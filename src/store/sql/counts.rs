@@ -1,0 +1,152 @@
+//! Scopes, and the counts of their keys and values: applied by writes, read by filtered reads to
+//! choose their index, and listed as a project's keys and values.
+
+use super::{Arg, Sql};
+use crate::{
+    domain::{KeyFilter, Scope, Visibility},
+    store::counts::Deltas,
+};
+
+pub fn scope_pk(scope: &Scope) -> Sql<'_> {
+    let mut sql = Sql::new("SELECT pk FROM scopes WHERE project_id = ");
+    sql.text(&scope.project_id)
+        .push(" AND resource_type = ")
+        .text(&scope.resource_type);
+    sql
+}
+
+/// Registers the scope unless it is there; the row is never locked, so writers do not queue on it.
+pub fn insert_scope(scope: &Scope) -> Sql<'_> {
+    let mut sql = Sql::new("INSERT INTO scopes (project_id, resource_type) VALUES (");
+    sql.text(&scope.project_id)
+        .push(", ")
+        .text(&scope.resource_type)
+        .push(") ON CONFLICT (project_id, resource_type) DO NOTHING");
+    sql
+}
+
+/// Adds `deltas.keys` to the scope's key counts, in key order.
+pub fn add_key_counts(scope_pk: i64, deltas: &Deltas) -> Sql<'_> {
+    let mut sql = Sql::new("INSERT INTO tag_keys (scope_pk, key, resources) VALUES ");
+    for (i, (key, n)) in deltas.keys.iter().enumerate() {
+        if i > 0 {
+            sql.push(", ");
+        }
+        sql.push("(")
+            .int(scope_pk)
+            .push(", ")
+            .text(key)
+            .push(", ")
+            .int(*n)
+            .push(")");
+    }
+    sql.push(" ON CONFLICT (scope_pk, key) DO UPDATE SET resources = tag_keys.resources + excluded.resources");
+    sql
+}
+
+/// Adds `deltas.values` to the scope's (key, value) counts, in (key, value) order.
+pub fn add_value_counts(scope_pk: i64, deltas: &Deltas) -> Sql<'_> {
+    let mut sql = Sql::new("INSERT INTO tag_values (scope_pk, key, value, resources) VALUES ");
+    for (i, ((key, value), n)) in deltas.values.iter().enumerate() {
+        if i > 0 {
+            sql.push(", ");
+        }
+        sql.push("(")
+            .int(scope_pk)
+            .push(", ")
+            .text(key)
+            .push(", ")
+            .text(value)
+            .push(", ")
+            .int(*n)
+            .push(")");
+    }
+    sql.push(" ON CONFLICT (scope_pk, key, value) DO UPDATE SET resources = tag_values.resources + excluded.resources");
+    sql
+}
+
+/// Deletes the counts of `table` among `keys` that reached zero (rows this write already holds).
+pub fn drop_zero_counts<'a>(table: &str, scope_pk: i64, keys: &'a [&'a str]) -> Sql<'a> {
+    let mut sql = Sql::new(&format!("DELETE FROM {table} WHERE scope_pk = "));
+    sql.int(scope_pk)
+        .push(" AND resources = 0 AND key IN ")
+        .list(keys, |k| Arg::Text(k));
+    sql
+}
+
+/// One row, when the scope exists (and the caller's token is live): for each filter, how many of
+/// the scope's resources it matches. A key's count, or the sum of its listed values' counts (a
+/// resource has one value per key, so the sum is exact).
+pub fn filter_counts<'a>(
+    scope: &'a Scope,
+    filters: impl Iterator<Item = &'a KeyFilter>,
+    visibility: &'a Visibility,
+) -> Sql<'a> {
+    let mut sql = Sql::new("SELECT s.pk");
+    for f in filters {
+        if f.values.is_empty() {
+            sql.push(", COALESCE((SELECT c.resources FROM tag_keys c WHERE c.scope_pk = s.pk AND c.key = ")
+                .text(&f.key)
+                .push("), 0)");
+        } else {
+            sql.push(", (SELECT CAST(COALESCE(SUM(c.resources), 0) AS BIGINT) FROM tag_values c WHERE c.scope_pk = s.pk AND c.key = ")
+                .text(&f.key)
+                .push(" AND c.value IN ")
+                .list(&f.values, |v| Arg::Text(v))
+                .push(")");
+        }
+    }
+    sql.push(" FROM scopes s WHERE s.project_id = ")
+        .text(&scope.project_id)
+        .push(" AND s.resource_type = ")
+        .text(&scope.resource_type)
+        .while_live(visibility);
+    sql
+}
+
+fn project_counts_from<'a>(
+    sql: &mut Sql<'a>,
+    table: &str,
+    project_id: &'a str,
+    resource_type: Option<&'a str>,
+    visibility: &'a Visibility,
+) {
+    sql.push(&format!(
+        " FROM {table} c JOIN scopes s ON s.pk = c.scope_pk WHERE s.project_id = "
+    ))
+    .text(project_id);
+    if let Some(rt) = resource_type {
+        sql.push(" AND s.resource_type = ").text(rt);
+    }
+    sql.visible("c", visibility);
+}
+
+/// The distinct (key, value) pairs of the page of keys after `after`, ordered by key and value:
+/// read from the counts, so it costs what the project's distinct keys and values number, however
+/// many resources carry them.
+pub fn project_tags<'a>(
+    project_id: &'a str,
+    resource_type: Option<&'a str>,
+    visibility: &'a Visibility,
+    after: Option<&'a str>,
+    limit: u32,
+) -> Sql<'a> {
+    let mut sql = Sql::new("SELECT DISTINCT c.key, c.value");
+    project_counts_from(
+        &mut sql,
+        "tag_values",
+        project_id,
+        resource_type,
+        visibility,
+    );
+    sql.while_live(visibility)
+        .push(" AND c.key IN (SELECT DISTINCT c.key");
+    project_counts_from(&mut sql, "tag_keys", project_id, resource_type, visibility);
+    if let Some(key) = after {
+        sql.push(" AND c.key > ").text(key);
+    }
+    sql.push(" ORDER BY c.key LIMIT ")
+        .int(limit.into())
+        .push(") ORDER BY c.key, c.value");
+    sql
+}

@@ -1,0 +1,216 @@
+//! The writes' transactions. Each one that changes tags also changes its scope's counts (see
+//! `counts.rs`), from what it replaced or removed, before it commits.
+
+use std::collections::HashMap;
+
+use sqlx::{ColumnIndex, Connection, Database, Encode, Executor, IntoArguments, Type};
+
+use super::{
+    Deletion, Removal, StoreError, TagLimit,
+    backend::{Backend, Column, Conn, ResourceTag, RowOf, RowsAffected, SqlStore},
+    counts::Deltas,
+    sql,
+};
+use crate::domain::{Scope, Tag, Visibility};
+
+/// The resource that a write would take over the tag limit.
+#[derive(sqlx::FromRow)]
+struct OverLimit {
+    resource_id: String,
+    n: i64,
+}
+
+impl<B> SqlStore<B>
+where
+    B: Backend,
+    for<'c> &'c mut Conn<B>: Executor<'c, Database = B::Db>,
+    for<'q> <B::Db as Database>::Arguments<'q>: IntoArguments<'q, B::Db>,
+    for<'q> &'q str: Encode<'q, B::Db> + Type<B::Db>,
+    for<'q> &'q [u8]: Encode<'q, B::Db> + Type<B::Db>,
+    for<'r> &'r str: ColumnIndex<RowOf<B>>,
+    usize: ColumnIndex<RowOf<B>>,
+    i64: Column<B::Db>,
+    i32: Column<B::Db>,
+    bool: Column<B::Db>,
+    String: Column<B::Db>,
+    Vec<u8>: Column<B::Db>,
+{
+    /// Sets `tags` on the resources `ids` (sorted), registering unknown ones; all or nothing.
+    pub async fn write_tags(
+        c: &mut Conn<B>,
+        scope: &Scope,
+        ids: &[String],
+        tags: &[Tag],
+        limit: TagLimit<'_>,
+    ) -> Result<(), StoreError> {
+        let mut tx = c.begin_with(B::BEGIN_WRITE).await?;
+        let scope_pk = Self::scope_key(&mut tx, scope).await?;
+        // Registering the resources locks them (PostgreSQL takes the locks in id order, so two
+        // writers to overlapping resources cannot deadlock), so what is read next stays current.
+        let up = sql::upsert_resources(scope, ids);
+        let pks: Vec<i64> = sqlx::query_scalar_with(&up.text, Self::args(&up)?)
+            .fetch_all(&mut *tx)
+            .await?;
+        let keys: Vec<&str> = tags.iter().map(|t| t.key.as_str()).collect();
+        let read = sql::current_tags(&pks, &keys);
+        let current: Vec<ResourceTag> = sqlx::query_as_with(&read.text, Self::args(&read)?)
+            .fetch_all(&mut *tx)
+            .await?;
+        let current: HashMap<(i64, &str), &str> = current
+            .iter()
+            .map(|t| ((t.resource_pk, t.key.as_str()), t.value.as_str()))
+            .collect();
+        let mut deltas = Deltas::default();
+        for pk in &pks {
+            for t in tags {
+                deltas.set(
+                    &t.key,
+                    current.get(&(*pk, t.key.as_str())).copied(),
+                    &t.value,
+                );
+            }
+        }
+        let put = sql::upsert_tags(scope_pk, &pks, tags);
+        sqlx::query_with(&put.text, Self::args(&put)?)
+            .execute(&mut *tx)
+            .await?;
+        let check = sql::over_limit(&pks, limit);
+        let over: Option<OverLimit> = sqlx::query_as_with(&check.text, Self::args(&check)?)
+            .fetch_optional(&mut *tx)
+            .await?;
+        if let Some(over) = over {
+            return Err(StoreError::TooManyTags {
+                resource_id: over.resource_id,
+                count: over.n,
+                max: limit.max,
+            });
+        }
+        // Last, so the count rows every writer of the same tags shares are held only to commit.
+        Self::apply_counts(&mut tx, scope_pk, deltas).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Removes tags from the resources `ids`; all or nothing. Unknown resources are skipped.
+    pub async fn remove_tags(
+        c: &mut Conn<B>,
+        scope: &Scope,
+        ids: &[String],
+        removal: Removal<'_>,
+    ) -> Result<(), StoreError> {
+        let mut tx = c.begin_with(B::BEGIN_WRITE).await?;
+        let lock = sql::lock_resources(scope, ids, B::LOCK_ROWS);
+        let pks: Vec<i64> = sqlx::query_scalar_with(&lock.text, Self::args(&lock)?)
+            .fetch_all(&mut *tx)
+            .await?;
+        if !pks.is_empty() {
+            let del = sql::delete_tags(&pks, removal);
+            let removed: Vec<ResourceTag> = sqlx::query_as_with(&del.text, Self::args(&del)?)
+                .fetch_all(&mut *tx)
+                .await?;
+            Self::count_removed(&mut tx, scope, &removed).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Deletes a resource with its tags, unless it carries a tag hidden from `visibility`.
+    pub async fn remove_resource(
+        c: &mut Conn<B>,
+        scope: &Scope,
+        id: &str,
+        visibility: &Visibility,
+    ) -> Result<Deletion, StoreError> {
+        let mut tx = c.begin_with(B::BEGIN_WRITE).await?;
+        let ids = [id.to_owned()];
+        let lock = sql::lock_resources(scope, &ids, B::LOCK_ROWS);
+        let Some(pk): Option<i64> = sqlx::query_scalar_with(&lock.text, Self::args(&lock)?)
+            .fetch_optional(&mut *tx)
+            .await?
+        else {
+            return Ok(Deletion::NotFound);
+        };
+        let read = sql::all_tags_of(pk);
+        let tags: Vec<ResourceTag> = sqlx::query_as_with(&read.text, Self::args(&read)?)
+            .fetch_all(&mut *tx)
+            .await?;
+        let del = sql::delete_resource(pk, visibility);
+        let deleted = sqlx::query_with(&del.text, Self::args(&del)?)
+            .execute(&mut *tx)
+            .await?;
+        if deleted.rows_affected() == 0 {
+            return Ok(Deletion::Protected);
+        }
+        Self::count_removed(&mut tx, scope, &tags).await?;
+        tx.commit().await?;
+        Ok(Deletion::Deleted)
+    }
+
+    /// The scope's internal key, registering the scope when it has none.
+    async fn scope_key(c: &mut Conn<B>, scope: &Scope) -> Result<i64, StoreError> {
+        let find = sql::scope_pk(scope);
+        let found: Option<i64> = sqlx::query_scalar_with(&find.text, Self::args(&find)?)
+            .fetch_optional(&mut *c)
+            .await?;
+        if let Some(pk) = found {
+            return Ok(pk);
+        }
+        let insert = sql::insert_scope(scope);
+        sqlx::query_with(&insert.text, Self::args(&insert)?)
+            .execute(&mut *c)
+            .await?;
+        Ok(sqlx::query_scalar_with(&find.text, Self::args(&find)?)
+            .fetch_one(&mut *c)
+            .await?)
+    }
+
+    async fn count_removed(
+        c: &mut Conn<B>,
+        scope: &Scope,
+        removed: &[ResourceTag],
+    ) -> Result<(), StoreError> {
+        if removed.is_empty() {
+            return Ok(());
+        }
+        let mut deltas = Deltas::default();
+        for t in removed {
+            deltas.removed(&t.key, &t.value);
+        }
+        // Tags exist only in a scope that does, so this finds it.
+        let scope_pk = Self::scope_key(c, scope).await?;
+        Self::apply_counts(c, scope_pk, deltas).await
+    }
+
+    async fn apply_counts(
+        c: &mut Conn<B>,
+        scope_pk: i64,
+        mut deltas: Deltas,
+    ) -> Result<(), StoreError> {
+        if !deltas.settle() {
+            return Ok(());
+        }
+        let statements = [
+            (!deltas.keys.is_empty()).then(|| sql::add_key_counts(scope_pk, &deltas)),
+            (!deltas.values.is_empty()).then(|| sql::add_value_counts(scope_pk, &deltas)),
+        ];
+        for add in statements.iter().flatten() {
+            sqlx::query_with(&add.text, Self::args(add)?)
+                .execute(&mut *c)
+                .await?;
+        }
+        if deltas.any_decrease() {
+            let keys: Vec<&str> = deltas.keys.keys().map(String::as_str).collect();
+            let value_keys: Vec<&str> = deltas.values.keys().map(|(k, _)| k.as_str()).collect();
+            for (table, keys) in [("tag_keys", &keys), ("tag_values", &value_keys)] {
+                if keys.is_empty() {
+                    continue;
+                }
+                let drop = sql::drop_zero_counts(table, scope_pk, keys);
+                sqlx::query_with(&drop.text, Self::args(&drop)?)
+                    .execute(&mut *c)
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+}
