@@ -38,5 +38,7 @@ mod shedding_and_shutdown;
 mod signatures;
 mod smn_resources;
 mod system_tags;
+mod tag_counts;
 mod tags;
+mod upgrade;
 mod validation;
