@@ -186,8 +186,9 @@ db_phase() { # name script(s-in-order) url
   if [[ $BACKEND == postgres ]]; then
     local file=$RUN/prep/sql/$shapes.sql vars=() line
     while IFS= read -r line; do vars+=(-D "$line"); done <"$RUN/prep/sql/$shapes.vars"
-    # The session settings the service's own connections make (src/store/postgres.rs).
-    rate=$(PGOPTIONS='-c plan_cache_mode=force_generic_plan -c enable_seqscan=off -c enable_bitmapscan=off -c enable_hashjoin=off -c enable_mergejoin=off' pgbench -n -M prepared -c "$POOL" -j 2 -T "$DURATION" "${vars[@]}" -f "$file" "$url" 2>&1 \
+    # The session settings the service's own connections make (PLANNER_SETTINGS in
+    # src/store/postgres.rs), which the helper prints.
+    rate=$(PGOPTIONS=$("$HELPER" planner-options) pgbench -n -M prepared -c "$POOL" -j 2 -T "$DURATION" "${vars[@]}" -f "$file" "$url" 2>&1 \
       | sed -n 's/^tps = \([0-9.]*\) .*/\1/p')
   else
     rate=$("$HELPER" dbbench --db-url "$url" --shapes "$RUN/prep/shapes.json" --run "$shapes" \

@@ -16,17 +16,12 @@ use sqlx::{
     postgres::{PgPool, PgPoolOptions},
     sqlite::{SqliteConnectOptions, SqlitePool, SqlitePoolOptions},
 };
-use tagging_service::store::sql::{Arg, Sql};
+use tagging_service::store::{
+    PLANNER_SETTINGS,
+    sql::{Arg, Sql},
+};
 
 /// A statement with owned arguments, as stored in `shapes.json`.
-/// The planner settings of the service's own connections (src/store/postgres.rs).
-pub const SERVICE_SETTINGS: [&str; 4] = [
-    "enable_seqscan = off",
-    "enable_bitmapscan = off",
-    "enable_hashjoin = off",
-    "enable_mergejoin = off",
-];
-
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Shape {
     pub name: String,
@@ -178,8 +173,8 @@ impl Db {
         match self {
             Db::Postgres(p) => {
                 let mut conn = p.acquire().await?;
-                for setting in SERVICE_SETTINGS {
-                    sqlx::query(&format!("SET {setting}"))
+                for (name, value) in PLANNER_SETTINGS {
+                    sqlx::query(&format!("SET {name} = {value}"))
                         .execute(&mut *conn)
                         .await?;
                 }

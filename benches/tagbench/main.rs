@@ -23,6 +23,8 @@ enum Command {
     Prepare(prepare::PrepareArgs),
     /// Runs each prepared statement on the database alone (the SQLite analogue of pgbench).
     Dbbench(db::DbbenchArgs),
+    /// Prints the service's PostgreSQL planner settings as `PGOPTIONS`, for pgbench.
+    PlannerOptions,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -39,6 +41,14 @@ fn main() -> anyhow::Result<()> {
             Command::Seed(args) => seed::run(args).await,
             Command::Prepare(args) => prepare::run(args).await,
             Command::Dbbench(args) => db::dbbench(args).await,
+            Command::PlannerOptions => {
+                let options: Vec<String> = tagging_service::store::PLANNER_SETTINGS
+                    .iter()
+                    .map(|(name, value)| format!("-c {name}={value}"))
+                    .collect();
+                println!("{}", options.join(" "));
+                Ok(())
+            }
         }
     })
 }

@@ -14,6 +14,7 @@ use tagging_service::{
     store::{
         plan::{self, Positives},
         sql::{self, Matching},
+        subquery_fence,
     },
 };
 
@@ -127,6 +128,7 @@ async fn walk(args: &PrepareArgs, tags: &[pb::Tag]) -> anyhow::Result<Deep> {
 
 pub async fn run(args: PrepareArgs) -> anyhow::Result<()> {
     let db = Db::open(&args.db_url, 2).await?;
+    let fence = subquery_fence(&args.db_url);
     let backend = match db {
         Db::Postgres(_) => "postgres",
         Db::Sqlite(_) => "sqlite",
@@ -211,7 +213,7 @@ pub async fn run(args: PrepareArgs) -> anyhow::Result<()> {
             visibility: &vis,
         };
         let first = format!("tag{n}_p1");
-        shapes.push(Shape::new(&first, &sql::tag_rows(&m, None, limit)));
+        shapes.push(Shape::new(&first, &sql::tag_rows(&m, None, limit, fence)));
         frames.push((
             first,
             frame(&list_request(Vec::new(), tags.clone(), String::new())),
@@ -226,7 +228,7 @@ pub async fn run(args: PrepareArgs) -> anyhow::Result<()> {
             None => None,
         };
         let name = format!("tag{n}_deep");
-        shapes.push(Shape::new(&name, &sql::tag_rows(&m, after, limit)));
+        shapes.push(Shape::new(&name, &sql::tag_rows(&m, after, limit, fence)));
         frames.push((
             name,
             frame(&list_request(Vec::new(), tags, deep.token.clone())),

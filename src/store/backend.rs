@@ -25,6 +25,9 @@ pub trait Backend: Send + Sync + 'static {
     const BEGIN_WRITE: &'static str;
     /// Appended to a `SELECT` to lock the rows it reads until the transaction ends.
     const LOCK_ROWS: &'static str;
+    /// Appended to a subquery that must run as written rather than be merged into the query
+    /// around it.
+    const FENCE: &'static str;
 
     fn reader(&self) -> &Pool<Conn<Self>>;
     fn writer(&self) -> &Pool<Conn<Self>>;

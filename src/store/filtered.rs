@@ -96,7 +96,7 @@ where
                 plan,
                 visibility,
             };
-            sql::tag_rows(&m, after, limit)
+            sql::tag_rows(&m, after, limit, B::FENCE)
         } else {
             sql::named_tag_rows(scope, query, visibility, after, limit)
         };

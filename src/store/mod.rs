@@ -25,7 +25,8 @@ use crate::domain::{Tag, Visibility};
 pub use error::StoreError;
 pub use traits::{CredentialStore, Store, TagStore};
 
-use backend::SqlStore;
+use backend::{Backend, SqlStore};
+pub use postgres::PLANNER_SETTINGS;
 use postgres::PostgresBackend;
 use sqlite::SqliteBackend;
 
@@ -121,6 +122,16 @@ pub struct PoolSettings {
     /// PostgreSQL stops a statement that runs longer, so a call abandoned at its deadline does not
     /// leave its query running.
     pub statement_timeout: Option<Duration>,
+}
+
+/// The fence `sql::tag_rows` takes on the database `url` names (see `Backend::FENCE`), for the
+/// tools that build the store's statements themselves: the plans test and the benchmark.
+pub fn subquery_fence(url: &str) -> &'static str {
+    if url.starts_with("sqlite") {
+        SqliteBackend::FENCE
+    } else {
+        PostgresBackend::FENCE
+    }
 }
 
 /// Opens the database named by `url`, applies its migrations, and answers its store.

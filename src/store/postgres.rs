@@ -20,6 +20,21 @@ const CLIENT_CHECK_MS: u32 = 1000;
 /// `client_connection_check_interval` came with PostgreSQL 14.
 const CLIENT_CHECK_SINCE: u32 = 140_000;
 
+/// The planner settings of the service's connections. Every statement is one of a few fixed
+/// shapes whose generic plans are committed in bench/explain/: left to choose, PostgreSQL re-plans
+/// a tag filter on every call (its custom plan looks cheaper), and planning costs five times what
+/// executing does. Every statement reads a few rows through an index, in an order the service
+/// chose (see store/plan.rs), so plans that read a table or an index range whole are ruled out:
+/// with statistics that are stale or missing, as after a bulk load, PostgreSQL would otherwise
+/// take a hash join over millions of tags for a nested loop over a page of them.
+pub const PLANNER_SETTINGS: [(&str, &str); 5] = [
+    ("plan_cache_mode", "force_generic_plan"),
+    ("enable_seqscan", "off"),
+    ("enable_bitmapscan", "off"),
+    ("enable_hashjoin", "off"),
+    ("enable_mergejoin", "off"),
+];
+
 pub struct PostgresBackend {
     pool: Pool<PgConnection>,
 }
@@ -33,20 +48,7 @@ impl PostgresBackend {
             .run(&mut migrating)
             .await?;
         migrating.close().await?;
-        // Every statement is one of a few fixed shapes whose generic plans are committed in
-        // bench/explain/. Left to choose, PostgreSQL re-plans a tag filter on every call (its
-        // custom plan looks cheaper), and planning costs five times what executing does.
-        // Every statement reads a few rows through an index, in an order the service chose (see
-        // store/plan.rs), so plans that read a table or an index range whole are ruled out: with
-        // statistics that are stale or missing, as after a bulk load, PostgreSQL would otherwise
-        // take a hash join over millions of tags for a nested loop over a page of them.
-        let options = options.options([
-            ("plan_cache_mode", "force_generic_plan"),
-            ("enable_seqscan", "off"),
-            ("enable_bitmapscan", "off"),
-            ("enable_hashjoin", "off"),
-            ("enable_mergejoin", "off"),
-        ]);
+        let options = options.options(PLANNER_SETTINGS);
         let options = match pool.statement_timeout {
             Some(limit) => {
                 options.options([("statement_timeout", format!("{}ms", limit.as_millis()))])
@@ -83,6 +85,7 @@ impl Backend for PostgresBackend {
     const SNAPSHOT: &'static str = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY";
     const BEGIN_WRITE: &'static str = "BEGIN";
     const LOCK_ROWS: &'static str = " FOR UPDATE";
+    const FENCE: &'static str = " OFFSET 0";
 
     fn reader(&self) -> &Pool<PgConnection> {
         &self.pool

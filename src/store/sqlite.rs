@@ -122,6 +122,9 @@ impl Backend for SqliteBackend {
     const BEGIN_WRITE: &'static str = "BEGIN IMMEDIATE";
     // One writer at a time: the transaction itself is the lock.
     const LOCK_ROWS: &'static str = "";
+    // SQLite merges the subquery into the join and keeps its order; a fence (a LIMIT) would make
+    // it read every candidate first.
+    const FENCE: &'static str = "";
 
     fn reader(&self) -> &Pool<SqliteConnection> {
         &self.read

@@ -9,8 +9,10 @@ use sqlx::{Connection, PgConnection, Row, SqliteConnection};
 use tagging_service::{
     domain::{KeyFilter, ResourceFilter, Scope, TagRowQuery, Visibility},
     store::{
+        PLANNER_SETTINGS,
         plan::{self, Positives},
         sql::{self, Arg, Matching, Sql},
+        subquery_fence,
     },
 };
 
@@ -120,15 +122,27 @@ async fn counts(app: &TestApp, b: Backend, filter: &ResourceFilter) -> Vec<i64> 
 
 /// The statement `ListResources` runs for `filter` (page 1, 10 resources), as the store builds it.
 async fn list_resources(app: &TestApp, b: Backend, filter: &ResourceFilter) -> String {
-    read(app, b, filter, false).await
+    read(app, b, filter, Read::Resources).await
 }
 
 /// The statement `CountResources` runs for `filter` when its counts do not answer it.
 async fn count_resources(app: &TestApp, b: Backend, filter: &ResourceFilter) -> String {
-    read(app, b, filter, true).await
+    read(app, b, filter, Read::Count).await
 }
 
-async fn read(app: &TestApp, b: Backend, filter: &ResourceFilter, count: bool) -> String {
+/// The statement `ListTagResources` runs for a filter of `tags` alone (page 1, 101 rows).
+async fn tag_rows(app: &TestApp, b: Backend, filter: &ResourceFilter) -> String {
+    read(app, b, filter, Read::TagRows).await
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Read {
+    Resources,
+    Count,
+    TagRows,
+}
+
+async fn read(app: &TestApp, b: Backend, filter: &ResourceFilter, read: Read) -> String {
     let counts = counts(app, b, filter).await;
     let plan = plan::choose(Positives::of(filter), filter.name.as_deref(), Some(&counts));
     let (scope, vis) = (scope(), visibility());
@@ -138,10 +152,10 @@ async fn read(app: &TestApp, b: Backend, filter: &ResourceFilter, count: bool) -
         plan,
         visibility: &vis,
     };
-    let q = if count {
-        sql::count_resources(&m)
-    } else {
-        sql::resources(&m, None, 10)
+    let q = match read {
+        Read::Count => sql::count_resources(&m),
+        Read::Resources => sql::resources(&m, None, 10),
+        Read::TagRows => sql::tag_rows(&m, None, 101, subquery_fence(&app.database_url)),
     };
     rows_read_or_plan(app, b, &q).await
 }
@@ -156,15 +170,12 @@ async fn rows_read_or_plan(app: &TestApp, b: Backend, q: &Sql<'_>) -> String {
     match b {
         Backend::Postgres => {
             let mut conn = PgConnection::connect(&app.database_url).await.unwrap();
-            // The session the service's connections have (src/store/postgres.rs).
-            for s in [
-                "SET plan_cache_mode = force_generic_plan",
-                "SET enable_seqscan = off",
-                "SET enable_bitmapscan = off",
-                "SET enable_hashjoin = off",
-                "SET enable_mergejoin = off",
-            ] {
-                sqlx::query(s).execute(&mut conn).await.unwrap();
+            // The session the service's connections have.
+            for (name, value) in PLANNER_SETTINGS {
+                sqlx::query(&format!("SET {name} = {value}"))
+                    .execute(&mut conn)
+                    .await
+                    .unwrap();
             }
             sqlx::query(&format!("PREPARE q AS {}", q.text))
                 .execute(&mut conn)
@@ -213,6 +224,14 @@ fn scanned_rows(plan: &[String]) -> u64 {
             Some(rows.parse::<u64>().ok()? * loops.parse::<u64>().ok()?)
         })
         .sum()
+}
+
+/// Whether ListTagResources can ask for the filter: positive entries of at most one value.
+fn tags_alone(f: &ResourceFilter) -> bool {
+    f.any.is_empty()
+        && f.not_all.is_empty()
+        && f.not_any.is_empty()
+        && f.all.iter().all(|k| k.values.len() <= 1)
 }
 
 fn rare_shapes() -> Vec<(&'static str, ResourceFilter)> {
@@ -288,6 +307,13 @@ async fn check_postgres(app: &TestApp, state: &str) {
         rows <= 40,
         "a dense page ({state}) read {rows} rows:\n{out}"
     );
+    // 101 tag rows are about 26 resources' tags: their index entries, resources and tags.
+    let out = tag_rows(app, Backend::Postgres, &dense).await;
+    let rows = rows_of(&out);
+    assert!(
+        rows <= 300,
+        "a dense page of tag rows ({state}) read {rows} rows:\n{out}"
+    );
 }
 
 async fn execute(app: &TestApp, statements: &[&str]) {
@@ -327,6 +353,10 @@ async fn rare_filters_read_rows_in_proportion_to_their_matches(b: Backend) {
                 for (name, filter) in rare_shapes() {
                     let plan = list_resources(&app, b, &filter).await;
                     assert_seeks(&plan, &format!("{name} ({state} statistics)"));
+                    if tags_alone(&filter) {
+                        let plan = tag_rows(&app, b, &filter).await;
+                        assert_seeks(&plan, &format!("{name}, tag rows ({state} statistics)"));
+                    }
                 }
             }
         }
@@ -394,8 +424,23 @@ async fn a_deep_page_seeks_to_its_position(b: Backend) {
         plan,
         visibility: &vis,
     };
-    let first = rows_read_or_plan(&app, b, &sql::tag_rows(&m, None, 11)).await;
-    let deep = rows_read_or_plan(&app, b, &sql::tag_rows(&m, Some((1800, "env")), 11)).await;
+    let first = rows_read_or_plan(
+        &app,
+        b,
+        &sql::tag_rows(&m, None, 11, subquery_fence(&app.database_url)),
+    )
+    .await;
+    let deep = rows_read_or_plan(
+        &app,
+        b,
+        &sql::tag_rows(
+            &m,
+            Some((1800, "env")),
+            11,
+            subquery_fence(&app.database_url),
+        ),
+    )
+    .await;
     match b {
         Backend::Postgres => {
             let (first_rows, deep_rows) = (rows_of(&first), rows_of(&deep));

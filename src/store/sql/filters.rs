@@ -33,14 +33,11 @@ impl<'a> Sql<'a> {
 
     /// Whether resource `c` carries a tag matching `f`: never NULL, so that NOT works.
     fn probe(&mut self, c: &str, f: &'a KeyFilter) -> &mut Self {
-        let test = if f.values.is_empty() {
-            "TRUE".to_owned()
+        if f.values.is_empty() {
+            self.push("COALESCE((SELECT TRUE");
         } else {
-            "p.value IN ".to_owned()
-        };
-        write!(self.text, "COALESCE((SELECT {test}").expect("writing to a String");
-        if !f.values.is_empty() {
-            self.list(&f.values, |v| Arg::Text(v));
+            self.push("COALESCE((SELECT p.value IN ")
+                .list(&f.values, |v| Arg::Text(v));
         }
         write!(
             self.text,
@@ -208,15 +205,20 @@ pub fn count_resources<'a>(m: &Matching<'a>) -> Sql<'a> {
     sql
 }
 
-/// A page of the visible tags of the matching resources, after `after` (a resource and a key).
-/// Each candidate gives at least one row, the driver's own tag (a caller may filter only on keys
-/// it can see), so `limit + 1` candidates fill a page even when the first is the one the page
-/// starts inside.
-pub fn tag_rows<'a>(m: &Matching<'a>, after: Option<(i64, &'a str)>, limit: u32) -> Sql<'a> {
+/// A page of the visible tags of the matching resources, after `after` (a resource and a key):
+/// the candidates in order, each joined to its tags, until the page is full. `fence` keeps the
+/// candidates a subquery of their own where the planner would otherwise merge them into the join
+/// and might then walk the tags of the whole table in order, probing each for the filter (see
+/// `Backend::FENCE`).
+pub fn tag_rows<'a>(
+    m: &Matching<'a>,
+    after: Option<(i64, &'a str)>,
+    limit: u32,
+    fence: &str,
+) -> Sql<'a> {
     let mut sql = Sql::new("SELECT m.pk, r.resource_id, t.key, t.value FROM (");
     sql.candidates(m, after.map(|(pk, _)| pk), true)
-        .push(" LIMIT ")
-        .int(i64::from(limit) + 1)
+        .push(fence)
         .push(") m JOIN resources r ON r.pk = m.pk JOIN tags t ON t.resource_pk = m.pk WHERE TRUE")
         .visible("t", m.visibility)
         .while_live(m.visibility);
@@ -227,8 +229,7 @@ pub fn tag_rows<'a>(m: &Matching<'a>, after: Option<(i64, &'a str)>, limit: u32)
             .text(key)
             .push(")");
     }
-    sql.push(" ORDER BY m.pk + 0, t.key LIMIT ")
-        .int(limit.into());
+    sql.push(" ORDER BY m.pk, t.key LIMIT ").int(limit.into());
     sql
 }
 
