@@ -24,6 +24,7 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 use crate::{
     auth::{self, Authenticator, MasterKey},
     config::{ServeArgs, redacted},
+    connections::{CountCallsLayer, IdleTimeout},
     grpc::{AuthenticateFirstLayer, TaggingApi},
     proto::{FILE_DESCRIPTOR_SET, pb::tagging_service_server::TaggingServiceServer},
     rest::{self, LenientRequestLine},
@@ -37,6 +38,11 @@ const HEALTH_INTERVAL: Duration = Duration::from_secs(2);
 const SERVICE_NAME: &str = "tagging.v1.TaggingService";
 const STATEMENT_GRACE: Duration = Duration::from_secs(1);
 const NONCE_SWEEP_INTERVAL: Duration = Duration::from_secs(60);
+/// An HTTP/2 connection is pinged after this long without a frame from its peer, and closed when
+/// the ping is not answered in `KEEPALIVE_TIMEOUT`: a peer that vanished without closing its
+/// connection (a crashed host, a dropped NAT entry) does not hold it until the idle timeout.
+const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(60);
+const KEEPALIVE_TIMEOUT: Duration = Duration::from_secs(20);
 
 pub struct Application {
     listener: TcpListener,
@@ -49,6 +55,7 @@ pub struct Application {
     max_message_bytes: usize,
     max_request_bytes: usize,
     max_concurrent_streams: u32,
+    idle_timeout: Duration,
     shutdown_grace: Duration,
 }
 
@@ -107,12 +114,14 @@ impl Application {
             ),
             rest: rest::Options {
                 max_body_bytes: args.max_body_bytes as usize,
+                body_timeout: Duration::from_millis(args.body_timeout_ms),
                 max_query_bytes: args.max_query_bytes as usize,
                 region_id: args.region_id.clone(),
             },
             max_message_bytes: args.max_message_bytes as usize,
             max_request_bytes: args.max_request_bytes.min(args.max_message_bytes) as usize,
             max_concurrent_streams: args.max_concurrent_streams,
+            idle_timeout: Duration::from_millis(args.idle_timeout_ms),
             shutdown_grace: Duration::from_secs(args.shutdown_grace_secs),
         })
     }
@@ -153,17 +162,26 @@ impl Application {
             }
         };
         // CORS, when configured, covers REST and gRPC-Web alike.
+        let idle_timeout = self.idle_timeout;
         let serve = Server::builder()
             .accept_http1(true)
             .max_concurrent_streams(self.max_concurrent_streams)
-            .layer(ServiceBuilder::new().option_layer(self.cors.clone()))
+            .http2_keepalive_interval(Some(KEEPALIVE_INTERVAL))
+            .http2_keepalive_timeout(Some(KEEPALIVE_TIMEOUT))
+            .layer(
+                ServiceBuilder::new()
+                    .layer(CountCallsLayer)
+                    .option_layer(self.cors.clone()),
+            )
             .add_routes(routes)
             .serve_with_incoming_shutdown(
                 // Without TCP_NODELAY, Nagle holds back the end of a response until the client's
                 // delayed ACK (~40 ms on Linux) arrives.
                 TcpIncoming::from(self.listener)
                     .with_nodelay(Some(true))
-                    .map(|conn| conn.map(LenientRequestLine::new)),
+                    .map(move |conn| {
+                        conn.map(|io| IdleTimeout::new(LenientRequestLine::new(io), idle_timeout))
+                    }),
                 signal,
             );
 

@@ -46,6 +46,9 @@ pub enum Error {
     /// The call's deadline passed before it finished; its work was abandoned.
     #[error("the deadline passed before the call finished")]
     DeadlineExceeded,
+    /// The request's body did not arrive in time; nothing of it was acted on.
+    #[error("{0}")]
+    RequestTimeout(String),
     /// The database cannot be reached; the detail is for the log, never for the caller.
     #[error("the database is unavailable; retry later")]
     Unavailable(String),
@@ -65,6 +68,7 @@ impl Error {
             Self::AlreadyExists(_) => "already_exists",
             Self::ResourceExhausted(_) => "resource_exhausted",
             Self::DeadlineExceeded => "deadline_exceeded",
+            Self::RequestTimeout(_) => "request_timeout",
             Self::Unavailable(_) => "unavailable",
             Self::Internal(_) => "internal",
         }

@@ -14,7 +14,7 @@ pub fn code_of(e: &Error) -> Code {
         Error::NotFound(_) => Code::NotFound,
         Error::AlreadyExists(_) => Code::AlreadyExists,
         Error::ResourceExhausted(_) => Code::ResourceExhausted,
-        Error::DeadlineExceeded => Code::DeadlineExceeded,
+        Error::DeadlineExceeded | Error::RequestTimeout(_) => Code::DeadlineExceeded,
         Error::Unavailable(_) => Code::Unavailable,
         Error::Internal(_) => Code::Internal,
     }

@@ -156,11 +156,14 @@ impl Call {
     }
 }
 
-/// Parses a JSON request body; an unreadable or oversized one is a 400 that names the body.
+/// Parses a JSON request body; an unreadable or oversized one is a 400 that names the body, one
+/// that did not arrive in time a 408.
 pub(super) fn json_body<T: serde::de::DeserializeOwned>(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<T, Error> {
-    let body = body.map_err(|e| Error::invalid("body", e.body_text()))?;
+    let body = body.map_err(|e| {
+        super::body_deadline::timed_out(&e).unwrap_or_else(|| Error::invalid("body", e.body_text()))
+    })?;
     serde_json::from_slice(&body).map_err(|e| {
         Error::invalid(
             "body",

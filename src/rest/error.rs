@@ -51,6 +51,7 @@ pub fn status_of(form: Form, e: &Error) -> StatusCode {
         Error::AlreadyExists(_) => StatusCode::CONFLICT,
         Error::ResourceExhausted(_) => StatusCode::TOO_MANY_REQUESTS,
         Error::DeadlineExceeded => StatusCode::GATEWAY_TIMEOUT,
+        Error::RequestTimeout(_) => StatusCode::REQUEST_TIMEOUT,
         Error::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
         Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
     }
@@ -67,6 +68,7 @@ fn error_code(form: Form, e: &Error) -> &'static str {
         Error::AlreadyExists(_) => ("Conflict", "SMN.00010409"),
         Error::ResourceExhausted(_) => ("Throttling", "SMN.00010429"),
         Error::DeadlineExceeded => ("GatewayTimeout", "SMN.00010504"),
+        Error::RequestTimeout(_) => ("RequestTimeout", "SMN.00010408"),
         Error::Unavailable(_) => ("ServiceUnavailable", "SMN.00010503"),
         Error::Internal(_) => ("InternalError", "SMN.00010500"),
     };
@@ -138,6 +140,7 @@ mod tests {
             (Error::ResourceExhausted(String::new()), 429),
             (Error::Unavailable(String::new()), 503),
             (Error::DeadlineExceeded, 504),
+            (Error::RequestTimeout(String::new()), 408),
             (Error::Internal(String::new()), 500),
         ];
         for (e, status) in table {

@@ -19,7 +19,7 @@ use axum::{
 };
 use tracing::Instrument;
 
-use super::{Form, RequestId, RestError, RestState, error::query_too_long};
+use super::{Form, RequestId, RestError, RestState, body_deadline, error::query_too_long};
 use crate::{
     auth::{
         signature::{self, SignedRequest},
@@ -132,14 +132,19 @@ pub async fn read_signature(
     }
     let (mut parts, body) = request.into_parts();
     let limit = state.options.max_body_bytes;
-    let Ok(body) = axum::body::to_bytes(body, limit).await else {
-        let error = Error::invalid("body", format!("must be at most {limit} bytes"));
-        return RestError {
-            form,
-            request_id,
-            error,
+    let body = match axum::body::to_bytes(body, limit).await {
+        Ok(body) => body,
+        Err(e) => {
+            let error = body_deadline::timed_out(&e).unwrap_or_else(|| {
+                Error::invalid("body", format!("must be at most {limit} bytes"))
+            });
+            return RestError {
+                form,
+                request_id,
+                error,
+            }
+            .into_response();
         }
-        .into_response();
     };
     let received = signature::Received {
         method: parts.method.as_str(),

@@ -3,6 +3,7 @@
 //! answer and errors in that form's documented shape. It is served on the gRPC port.
 
 mod ack;
+mod body_deadline;
 mod call;
 mod error;
 mod middleware;
@@ -40,6 +41,8 @@ pub struct RestState {
 #[derive(Debug, Clone, Default)]
 pub struct Options {
     pub max_body_bytes: usize,
+    /// How long a request's body may take to arrive, from its headers on.
+    pub body_timeout: std::time::Duration,
     /// The longest query string a form's route reads, in bytes as received.
     pub max_query_bytes: usize,
     /// The ACK form's `region_id`, when sent, must be this one.
@@ -81,6 +84,10 @@ pub fn router(pipeline: Arc<Pipeline>, options: Options) -> Router {
         .fallback(fallback)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(max_body_bytes))
+        .layer(from_fn_with_state(
+            state.clone(),
+            body_deadline::body_deadline,
+        ))
         .layer(axum::middleware::from_fn(middleware::request_id))
         .with_state(state)
 }
