@@ -179,6 +179,7 @@ async fn build() -> Service {
     let router = |pipeline: &Arc<Pipeline>| {
         let options = rest::Options {
             max_body_bytes: MAX_BODY_BYTES,
+            body_timeout: std::time::Duration::from_secs(30),
             max_query_bytes: MAX_QUERY_BYTES,
             region_id: None,
         };
@@ -215,6 +216,7 @@ async fn seed(core: &TaggingCore) {
         read_only: false,
         system: true,
         unconfirmed_token: None,
+        once: None,
     };
     let system = Caller::new(system, Access::Write);
     let tag = |key: &str, value: &str| pb::Tag {

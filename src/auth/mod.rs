@@ -22,7 +22,9 @@ pub use access_keys::{check_master_key, create_access_key, revoke_access_key};
 pub use master_key::MasterKey;
 
 use crate::{
-    domain::{Access, Error, Principal, ProjectScope, SignatureFault, check_project_id},
+    domain::{
+        Access, Error, Principal, ProjectScope, SignatureFault, SignedOnce, check_project_id,
+    },
     store::{CredentialStore, TokenRecord},
 };
 
@@ -161,6 +163,7 @@ impl Authenticator {
             read_only: by_key.read_only || by_token.read_only,
             system: false,
             unconfirmed_token: by_token.unconfirmed_token,
+            once: by_key.once,
         })
     }
 
@@ -213,18 +216,17 @@ impl Authenticator {
                 ),
             ));
         }
-        if let Some(nonce) = &signed.nonce {
-            let expires = signed.date + signature::MAX_SKEW_SECS;
-            if !self
+        let expires_at = signed.date + signature::MAX_SKEW_SECS;
+        if let Some(nonce) = &signed.nonce
+            && !self
                 .store
-                .claim_nonce(id, nonce, expires, unix_now())
+                .claim_nonce(id, nonce, expires_at, unix_now())
                 .await?
-            {
-                return Err(Error::BadSignature(
-                    SignatureFault::NonceUsed,
-                    "`x-acs-signature-nonce` was already used: a replayed request".into(),
-                ));
-            }
+        {
+            return Err(Error::BadSignature(
+                SignatureFault::NonceUsed,
+                "`x-acs-signature-nonce` was already used: a replayed request".into(),
+            ));
         }
         tracing::Span::current().record("project", record.project_id.as_str());
         Ok(Principal {
@@ -232,6 +234,11 @@ impl Authenticator {
             read_only: record.read_only,
             system: false,
             unconfirmed_token: None,
+            once: signed.nonce.is_none().then(|| SignedOnce {
+                access_key_id: id.to_owned(),
+                signature: signed.signature.clone(),
+                expires_at,
+            }),
         })
     }
 
@@ -271,6 +278,7 @@ impl Authenticator {
                     read_only: known.read_only,
                     system: known.system,
                     unconfirmed_token: Some(id.to_owned()),
+                    once: None,
                 });
             }
         }
@@ -291,6 +299,7 @@ impl Authenticator {
             read_only: record.read_only,
             system: record.system,
             unconfirmed_token: None,
+            once: None,
         };
         self.remember(record);
         Ok(caller)

@@ -11,7 +11,7 @@ pub use catalog::{Catalog, ResourceType};
 pub use error::{Error, FieldViolation, SignatureFault, Violations};
 pub use filter::{KeyFilter, ResourceFilter, TagRowQuery};
 pub use page_token::{Cursor, PageTokens, QueryBinding};
-pub use principal::{Access, Caller, Principal, ProjectScope, check_project_id};
+pub use principal::{Access, Caller, Principal, ProjectScope, SignedOnce, check_project_id};
 pub use rules::{Limits, Rules, Visibility};
 
 /// A key/value pair attached to a resource.

@@ -19,6 +19,20 @@ pub struct Principal {
     /// call of such a caller must find the token still live in its own statement, so a revocation
     /// takes effect on the next call; only reads do that, so it may not write.
     pub unconfirmed_token: Option<String>,
+    /// Set for a signed request without a nonce of its own: the write it asks for is done once.
+    pub once: Option<SignedOnce>,
+}
+
+/// A signed request that carries no nonce (SDK-HMAC-SHA256) can be sent again, unchanged, while
+/// its date is accepted. Its signature is remembered with the write it made, in the write's own
+/// transaction, until then: the same request again changes nothing and is answered as success,
+/// so that a client's retry of a write whose answer it lost still succeeds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignedOnce {
+    pub access_key_id: String,
+    pub signature: String,
+    /// Unix seconds after which the request's date is refused anyway.
+    pub expires_at: i64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,6 +51,7 @@ impl Principal {
             read_only: false,
             system: false,
             unconfirmed_token: None,
+            once: None,
         }
     }
 
@@ -130,6 +145,7 @@ mod tests {
             read_only,
             system: false,
             unconfirmed_token: None,
+            once: None,
         }
     }
 

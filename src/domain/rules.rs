@@ -323,6 +323,7 @@ mod tests {
             read_only: false,
             system,
             unconfirmed_token: None,
+            once: None,
         }
     }
 

@@ -44,7 +44,13 @@ impl TaggingCore {
         let visibility = self.rules.visibility(caller);
         let record = self
             .store
-            .put_resource(&scope, &req.resource_id, name, &visibility)
+            .put_resource(
+                &scope,
+                &req.resource_id,
+                name,
+                &visibility,
+                caller.once.as_ref(),
+            )
             .await?;
         Ok(pb::PutResourceResponse {
             resource: Some(self.resource_out(&scope, record)),
@@ -65,7 +71,7 @@ impl TaggingCore {
         let visibility = self.rules.visibility(caller);
         match self
             .store
-            .delete_resource(&scope, &req.resource_id, &visibility)
+            .delete_resource(&scope, &req.resource_id, &visibility, caller.once.as_ref())
             .await?
         {
             Deletion::Deleted => Ok(pb::DeleteResourceResponse {}),

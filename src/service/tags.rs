@@ -139,7 +139,13 @@ impl TaggingCore {
             exempt_prefixes: &self.rules.reserved_prefixes,
         };
         self.store
-            .tag_resources(&scope, &req.resource_ids, &tags, limit)
+            .tag_resources(
+                &scope,
+                &req.resource_ids,
+                &tags,
+                limit,
+                caller.once.as_ref(),
+            )
             .await?;
         Ok(pb::TagResourcesResponse {})
     }
@@ -168,7 +174,7 @@ impl TaggingCore {
             Removal::Keys(&req.tag_keys)
         };
         self.store
-            .untag_resources(&scope, &req.resource_ids, removal)
+            .untag_resources(&scope, &req.resource_ids, removal, caller.once.as_ref())
             .await?;
         Ok(pb::UntagResourcesResponse {})
     }

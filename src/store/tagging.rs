@@ -8,10 +8,9 @@ use super::{
     Deletion, KeyValues, PoolStats, Removal, ResourceRecord, StoreError, TagLimit, TagRow,
     TagStore,
     backend::{Backend, Column, Conn, RowOf, SqlStore},
-    error::name_taken,
     sql,
 };
-use crate::domain::{Locator, ResourceFilter, Scope, Tag, TagRowQuery, Visibility};
+use crate::domain::{Locator, ResourceFilter, Scope, SignedOnce, Tag, TagRowQuery, Visibility};
 
 /// A tag of one resource: NULLs for a resource without visible tags (a left join).
 #[derive(sqlx::FromRow)]
@@ -70,11 +69,12 @@ where
         ids: &[String],
         tags: &[Tag],
         limit: TagLimit<'_>,
+        once: Option<&SignedOnce>,
     ) -> Result<(), StoreError> {
         let mut ids = ids.to_vec();
         ids.sort();
         Self::on(self.0.writer(), async |c| {
-            Self::write_tags(c, scope, &ids, tags, limit).await
+            Self::write_tags(c, scope, &ids, tags, limit, once).await
         })
         .await
     }
@@ -84,9 +84,10 @@ where
         scope: &Scope,
         ids: &[String],
         removal: Removal<'_>,
+        once: Option<&SignedOnce>,
     ) -> Result<(), StoreError> {
         Self::on(self.0.writer(), async |c| {
-            Self::remove_tags(c, scope, ids, removal).await
+            Self::remove_tags(c, scope, ids, removal, once).await
         })
         .await
     }
@@ -97,22 +98,10 @@ where
         id: &str,
         name: Option<&str>,
         visibility: &Visibility,
+        once: Option<&SignedOnce>,
     ) -> Result<ResourceRecord, StoreError> {
-        let put = sql::put_resource(scope, id, name);
         Self::on(self.0.writer(), async |c| {
-            let pk: i64 = sqlx::query_scalar_with(&put.text, Self::args(&put)?)
-                .fetch_one(&mut *c)
-                .await
-                .map_err(|e| name_taken(e, name))?;
-            let mut record = [ResourceRecord {
-                pk,
-                resource_id: id.to_owned(),
-                name: name.map(str::to_owned),
-                tags: Vec::new(),
-            }];
-            Self::with_tags(c, &mut record, visibility).await?;
-            let [record] = record;
-            Ok(record)
+            Self::register(c, scope, id, name, visibility, once).await
         })
         .await
     }
@@ -122,9 +111,10 @@ where
         scope: &Scope,
         id: &str,
         visibility: &Visibility,
+        once: Option<&SignedOnce>,
     ) -> Result<Deletion, StoreError> {
         Self::on(self.0.writer(), async |c| {
-            Self::remove_resource(c, scope, id, visibility).await
+            Self::remove_resource(c, scope, id, visibility, once).await
         })
         .await
     }

@@ -6,7 +6,7 @@ use super::{
     AccessKeyRecord, Deletion, KeyValues, PoolStats, Removal, ResourceRecord, StoreError, TagLimit,
     TagRow, TokenRecord,
 };
-use crate::domain::{Locator, ResourceFilter, Scope, Tag, TagRowQuery, Visibility};
+use crate::domain::{Locator, ResourceFilter, Scope, SignedOnce, Tag, TagRowQuery, Visibility};
 
 /// Where the tags live.
 #[async_trait]
@@ -17,13 +17,16 @@ pub trait TagStore: Send + Sync {
     /// The connection pool now (for SQLite, the readers and the writer together).
     fn pool_stats(&self) -> PoolStats;
 
-    /// Sets `tags` on every resource in `ids`, registering unknown ones; all or nothing.
+    /// Sets `tags` on every resource in `ids`, registering unknown ones; all or nothing. Each
+    /// write takes `once` (see [`SignedOnce`]): a write whose `once` was already taken changes
+    /// nothing and succeeds.
     async fn tag_resources(
         &self,
         scope: &Scope,
         ids: &[String],
         tags: &[Tag],
         limit: TagLimit<'_>,
+        once: Option<&SignedOnce>,
     ) -> Result<(), StoreError>;
 
     /// Removes tags from the resources in `ids`; all or nothing. Unknown resources are skipped.
@@ -32,6 +35,7 @@ pub trait TagStore: Send + Sync {
         scope: &Scope,
         ids: &[String],
         removal: Removal<'_>,
+        once: Option<&SignedOnce>,
     ) -> Result<(), StoreError>;
 
     /// Registers a resource or sets its name; answers it with its visible tags.
@@ -41,6 +45,7 @@ pub trait TagStore: Send + Sync {
         id: &str,
         name: Option<&str>,
         visibility: &Visibility,
+        once: Option<&SignedOnce>,
     ) -> Result<ResourceRecord, StoreError>;
 
     /// Deletes a resource and its tags, unless it carries a tag hidden from `visibility`.
@@ -49,6 +54,7 @@ pub trait TagStore: Send + Sync {
         scope: &Scope,
         id: &str,
         visibility: &Visibility,
+        once: Option<&SignedOnce>,
     ) -> Result<Deletion, StoreError>;
 
     /// The visible tags of one resource, `None` when it does not exist.

@@ -6,12 +6,13 @@ use std::collections::HashMap;
 use sqlx::{ColumnIndex, Connection, Database, Encode, Executor, IntoArguments, Type};
 
 use super::{
-    Deletion, Removal, StoreError, TagLimit,
+    Deletion, Removal, ResourceRecord, StoreError, TagLimit,
     backend::{Backend, Column, Conn, ResourceTag, RowOf, RowsAffected, SqlStore},
     counts::Deltas,
+    error::name_taken,
     sql,
 };
-use crate::domain::{Scope, Tag, Visibility};
+use crate::domain::{Scope, SignedOnce, Tag, Visibility};
 
 /// The resource that a write would take over the tag limit.
 #[derive(sqlx::FromRow)]
@@ -42,8 +43,12 @@ where
         ids: &[String],
         tags: &[Tag],
         limit: TagLimit<'_>,
+        once: Option<&SignedOnce>,
     ) -> Result<(), StoreError> {
         let mut tx = c.begin_with(B::BEGIN_WRITE).await?;
+        if !Self::first_time(&mut tx, once).await? {
+            return Ok(());
+        }
         let scope_pk = Self::scope_key(&mut tx, scope).await?;
         // Registering the resources locks them (PostgreSQL takes the locks in id order, so two
         // writers to overlapping resources cannot deadlock), so what is read next stays current.
@@ -97,8 +102,12 @@ where
         scope: &Scope,
         ids: &[String],
         removal: Removal<'_>,
+        once: Option<&SignedOnce>,
     ) -> Result<(), StoreError> {
         let mut tx = c.begin_with(B::BEGIN_WRITE).await?;
+        if !Self::first_time(&mut tx, once).await? {
+            return Ok(());
+        }
         let lock = sql::lock_resources(scope, ids, B::LOCK_ROWS);
         let pks: Vec<i64> = sqlx::query_scalar_with(&lock.text, Self::args(&lock)?)
             .fetch_all(&mut *tx)
@@ -120,8 +129,12 @@ where
         scope: &Scope,
         id: &str,
         visibility: &Visibility,
+        once: Option<&SignedOnce>,
     ) -> Result<Deletion, StoreError> {
         let mut tx = c.begin_with(B::BEGIN_WRITE).await?;
+        if !Self::first_time(&mut tx, once).await? {
+            return Ok(Deletion::Deleted);
+        }
         let ids = [id.to_owned()];
         let lock = sql::lock_resources(scope, &ids, B::LOCK_ROWS);
         let Some(pk): Option<i64> = sqlx::query_scalar_with(&lock.text, Self::args(&lock)?)
@@ -144,6 +157,65 @@ where
         Self::count_removed(&mut tx, scope, &tags).await?;
         tx.commit().await?;
         Ok(Deletion::Deleted)
+    }
+
+    /// Registers a resource or sets its name; answers it with its visible tags.
+    pub async fn register(
+        c: &mut Conn<B>,
+        scope: &Scope,
+        id: &str,
+        name: Option<&str>,
+        visibility: &Visibility,
+        once: Option<&SignedOnce>,
+    ) -> Result<ResourceRecord, StoreError> {
+        let mut tx = c.begin_with(B::BEGIN_WRITE).await?;
+        let mut record = [ResourceRecord {
+            pk: 0,
+            resource_id: id.to_owned(),
+            name: name.map(str::to_owned),
+            tags: Vec::new(),
+        }];
+        if Self::first_time(&mut tx, once).await? {
+            let put = sql::put_resource(scope, id, name);
+            record[0].pk = sqlx::query_scalar_with(&put.text, Self::args(&put)?)
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(|e| name_taken(e, name))?;
+        } else {
+            // Done before: answered with the resource as it is now, if it still is.
+            let find = sql::resource_named(scope, id);
+            if let Some(found) = sqlx::query_as_with(&find.text, Self::args(&find)?)
+                .fetch_optional(&mut *tx)
+                .await?
+            {
+                record = [found];
+            }
+        }
+        Self::with_tags(&mut tx, &mut record, visibility).await?;
+        tx.commit().await?;
+        let [record] = record;
+        Ok(record)
+    }
+
+    /// Takes `once` in the write's transaction; answers whether it was free, i.e. whether the
+    /// write is to be done. A concurrent write holding the same waits for it to commit or not.
+    async fn first_time(c: &mut Conn<B>, once: Option<&SignedOnce>) -> Result<bool, StoreError> {
+        let Some(once) = once else {
+            return Ok(true);
+        };
+        let taken = sqlx::query(sql::CLAIM_ONCE)
+            .bind(once.access_key_id.as_str())
+            .bind(format!("sdk-hmac:{}", once.signature).as_str())
+            .bind(once.expires_at)
+            .execute(&mut *c)
+            .await?;
+        if taken.rows_affected() == 0 {
+            tracing::info!(
+                access_key_id = %once.access_key_id,
+                "a signed write sent again: answered without doing it twice"
+            );
+        }
+        Ok(taken.rows_affected() > 0)
     }
 
     /// The scope's internal key, registering the scope when it has none.

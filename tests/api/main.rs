@@ -36,6 +36,7 @@ mod schemathesis;
 mod sdks;
 mod shedding_and_shutdown;
 mod signatures;
+mod signed_writes;
 mod slow_clients;
 mod smn_resources;
 mod system_tags;

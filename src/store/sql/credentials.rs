@@ -22,3 +22,5 @@ pub const SELECT_MASTER_KEY_CHECK: &str =
 /// A nonce is new if unseen, or seen on a request whose accepted window has passed.
 pub const CLAIM_NONCE: &str = "INSERT INTO signature_nonces (access_key_id, nonce, expires_at) VALUES ($1, $2, $3) ON CONFLICT (access_key_id, nonce) DO UPDATE SET expires_at = excluded.expires_at WHERE signature_nonces.expires_at < $4";
 pub const PURGE_NONCES: &str = "DELETE FROM signature_nonces WHERE expires_at < $1";
+/// A signed write is done once: its signature, taken in the write's own transaction.
+pub const CLAIM_ONCE: &str = "INSERT INTO signature_nonces (access_key_id, nonce, expires_at) VALUES ($1, $2, $3) ON CONFLICT (access_key_id, nonce) DO NOTHING";

@@ -156,6 +156,13 @@ pub fn delete_resource(pk: i64, visibility: &Visibility) -> Sql<'_> {
     sql
 }
 
+/// The resource `id` of the scope, without its tags.
+pub fn resource_named<'a>(scope: &'a Scope, id: &'a str) -> Sql<'a> {
+    let mut sql = Sql::new("SELECT r.pk, r.resource_id, r.name FROM resources r WHERE ");
+    sql.scope("r", scope).push(" AND r.resource_id = ").text(id);
+    sql
+}
+
 /// One row per visible tag of the resource, ordered by key; a single row of NULLs when it has
 /// none, and no row when it does not exist.
 pub fn resource_tags<'a>(
