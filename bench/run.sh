@@ -86,9 +86,10 @@ rss_kb() { awk -v k="$1:" '$1 == k { print $2 }' "/proc/$SERVER_PID/status"; }
 server_ticks() { awk '{ print $14 + $15 }' "/proc/$SERVER_PID/stat"; }
 # "pid:ticks,pid:ticks…" of $DB_PIDS still running.
 db_ticks() {
-  local out=- pid
+  local out=- pid t
   for pid in ${DB_PIDS:-}; do
-    [[ -r /proc/$pid/stat ]] && out+=",$pid:$(awk '{ print $14 + $15 }' "/proc/$pid/stat")"
+    # A backend may have exited since it was listed (the pool closed its connection).
+    t=$(awk '{ print $14 + $15 }' "/proc/$pid/stat" 2>/dev/null) && out+=",$pid:$t"
   done
   echo "$out"
 }
@@ -145,6 +146,7 @@ grpc_phase() { # name method frame [connections]
   calls >"$before"
   local out t0 t1 total
   t0=$(ticks)
+  : >"$RUN/$name.log" # h2load appends to its log, and OUT may hold an earlier run's
   out=$(h2load -D "$DURATION" --log-file="$RUN/$name.log" "${args[@]}")
   t1=$(ticks)
   calls >"$after"
