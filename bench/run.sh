@@ -13,9 +13,9 @@
 # SQLITE_RESOURCES/SQLITE_TAGS (100000/1000000), DURATION seconds per phase (10), WARMUP (2),
 # CONNS client connections (16), POOL server pool size (16), DEEP_PAGE (1000), SEED_CONCURRENCY
 # (8), BENCH_ADMIN_URL (TEST_DATABASE_URL or postgres://postgres@127.0.0.1:5432/postgres),
-# OUT (target/bench), EXPLAIN_DIR (bench/explain), KEEP=1 keeps the databases, REUSE=1 skips
-# seeding when they exist, REQUEST_TIMEOUT_MS the server's --request-timeout-ms (its default);
-# bench/filters.sh lists its own.
+# BENCH_DB (tagging_bench, created on that server), OUT (target/bench), EXPLAIN_DIR
+# (bench/explain), KEEP=1 keeps the databases, REUSE=1 skips seeding when they exist,
+# REQUEST_TIMEOUT_MS the server's --request-timeout-ms (its default); bench/filters.sh lists its own.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -27,7 +27,7 @@ fi
 : "${DURATION:=10}" "${WARMUP:=2}" "${DEEP_PAGE:=1000}" "${CONNS:=16}" "${POOL:=16}"
 : "${SEED_CONCURRENCY:=8}" "${BACKENDS:=postgres sqlite}" "${OUT:=$ROOT/target/bench}"
 ADMIN_URL=${BENCH_ADMIN_URL:-${TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres}}
-BENCH_DB=tagging_bench
+BENCH_DB=${BENCH_DB:-tagging_bench}
 EXPLAIN_DIR=${EXPLAIN_DIR:-$ROOT/bench/explain}
 
 log() { printf '%s\n' "$*" >&2; }
