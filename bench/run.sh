@@ -6,14 +6,16 @@
 # status counters read before and after each phase (any non-OK call fails the run); the transport
 # limit (grpc.health.v1.Health/Check, same h2load settings) and the database limit (pgbench running
 # the service's own SQL with the pool's connection count; on SQLite the helper does the same
-# through sqlx) in the same run; RSS idle and under load. Query plans go to bench/explain/.
+# through sqlx) in the same run; RSS idle and under load. Query plans go to bench/explain/. Before
+# those, the tag-filter phases of issue 17 in each state of the statistics (bench/filters.sh).
 #
 # Environment: BACKENDS ("postgres sqlite"), PG_RESOURCES/PG_TAGS (1000000/10000000),
 # SQLITE_RESOURCES/SQLITE_TAGS (100000/1000000), DURATION seconds per phase (10), WARMUP (2),
 # CONNS client connections (16), POOL server pool size (16), DEEP_PAGE (1000), SEED_CONCURRENCY
 # (8), BENCH_ADMIN_URL (TEST_DATABASE_URL or postgres://postgres@127.0.0.1:5432/postgres),
-# OUT (target/bench), EXPLAIN_DIR (bench/explain), KEEP=1 keeps the databases, REUSE=1 skips
-# seeding when they exist.
+# BENCH_DB (tagging_bench, created on that server), OUT (target/bench), EXPLAIN_DIR
+# (bench/explain), KEEP=1 keeps the databases, REUSE=1 skips seeding when they exist,
+# REQUEST_TIMEOUT_MS the server's --request-timeout-ms (its default); bench/filters.sh lists its own.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -25,11 +27,13 @@ fi
 : "${DURATION:=10}" "${WARMUP:=2}" "${DEEP_PAGE:=1000}" "${CONNS:=16}" "${POOL:=16}"
 : "${SEED_CONCURRENCY:=8}" "${BACKENDS:=postgres sqlite}" "${OUT:=$ROOT/target/bench}"
 ADMIN_URL=${BENCH_ADMIN_URL:-${TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres}}
-BENCH_DB=tagging_bench
+BENCH_DB=${BENCH_DB:-tagging_bench}
 EXPLAIN_DIR=${EXPLAIN_DIR:-$ROOT/bench/explain}
 
 log() { printf '%s\n' "$*" >&2; }
 die() { log "bench: $*"; exit 1; }
+# shellcheck source=bench/filters.sh
+source "$ROOT/bench/filters.sh"
 
 ensure_tools() {
   local missing=()
@@ -37,6 +41,7 @@ ensure_tools() {
   command -v wrk >/dev/null || missing+=(wrk)
   command -v pgbench >/dev/null || missing+=(postgresql-client)
   command -v curl >/dev/null || missing+=(curl)
+  command -v sqlite3 >/dev/null || missing+=(sqlite3)
   if ((${#missing[@]})); then
     log "installing ${missing[*]}"
     apt-get update -qq && apt-get install -y -qq "${missing[@]}" >/dev/null
@@ -57,7 +62,8 @@ bench_url() { printf '%s' "$ADMIN_URL" | sed -E "s#/[^/?]*(\?|$)#/$BENCH_DB\1#";
 
 start_server() { # url
   local log=$RUN/server.log
-  "$SERVER" serve --listen 127.0.0.1:0 --database-url "$1" --db-max-connections "$POOL" 2>"$log" &
+  "$SERVER" serve --listen 127.0.0.1:0 --database-url "$1" --db-max-connections "$POOL" \
+    ${REQUEST_TIMEOUT_MS:+--request-timeout-ms "$REQUEST_TIMEOUT_MS"} 2>"$log" &
   SERVER_PID=$!
   for _ in $(seq 600); do
     ADDR=$(sed -e 's/\x1b\[[0-9;]*m//g' "$log" | sed -n 's/.*tagging-service ready.*address=\([0-9.:]*\).*/\1/p' | head -1)
@@ -86,9 +92,10 @@ rss_kb() { awk -v k="$1:" '$1 == k { print $2 }' "/proc/$SERVER_PID/status"; }
 server_ticks() { awk '{ print $14 + $15 }' "/proc/$SERVER_PID/stat"; }
 # "pid:ticks,pid:ticks…" of $DB_PIDS still running.
 db_ticks() {
-  local out=- pid
+  local out=- pid t
   for pid in ${DB_PIDS:-}; do
-    [[ -r /proc/$pid/stat ]] && out+=",$pid:$(awk '{ print $14 + $15 }' "/proc/$pid/stat")"
+    # A backend may have exited since it was listed (the pool closed its connection).
+    t=$(awk '{ print $14 + $15 }' "/proc/$pid/stat" 2>/dev/null) && out+=",$pid:$t"
   done
   echo "$out"
 }
@@ -145,6 +152,7 @@ grpc_phase() { # name method frame [connections]
   calls >"$before"
   local out t0 t1 total
   t0=$(ticks)
+  : >"$RUN/$name.log" # h2load appends to its log, and OUT may hold an earlier run's
   out=$(h2load -D "$DURATION" --log-file="$RUN/$name.log" "${args[@]}")
   t1=$(ticks)
   calls >"$after"
@@ -220,25 +228,25 @@ bench_backend() {
     if [[ "${REUSE:-0}" == 1 && -f $RUN/tagging.db ]]; then seeded=1; else rm -f "$RUN"/tagging.db*; fi
   fi
   log "== $BACKEND: $resources resources, $tags tags"
-  if [[ $seeded == 1 && -f $RUN/token ]]; then
+  if [[ $seeded == 1 && -f $RUN/token && -f $RUN/token_small ]]; then
     TOKEN=$(cat "$RUN/token")
+    SMALL_TOKEN=$(cat "$RUN/token_small")
   else
     TOKEN=$("$SERVER" token create --project bench --database-url "$url" 2>/dev/null)
+    SMALL_TOKEN=$("$SERVER" token create --project small --database-url "$url" 2>/dev/null)
     echo "$TOKEN" >"$RUN/token"
+    echo "$SMALL_TOKEN" >"$RUN/token_small"
     seeded=0
   fi
   start_server "$url"
   echo "rss_idle_kb $(rss_kb VmRSS) - - -" >>"$RESULTS"
   if [[ $seeded == 0 ]]; then
     log "  seeding"
-    local ingest
-    ingest=$("$HELPER" seed --url "$BASE" --token "$TOKEN" --resources "$resources" \
-      --tags-per-resource $((tags / resources)) --concurrency "$SEED_CONCURRENCY")
-    log "  $ingest"
-    echo "ingest_tags_per_s ${ingest##*tags_per_s=} - - -" >>"$RESULTS"
-    # What autovacuum would do to a table this size; SQLite is left as the service leaves it.
-    [[ $BACKEND == postgres ]] && psql -qX "$url" -c "VACUUM ANALYZE" >/dev/null
+    seed_projects "$url" "$resources" "$tags"
   fi
+  # Ends on PostgreSQL after a VACUUM ANALYZE, as autovacuum would leave a table this size.
+  filter_states "$url" $((1 - seeded))
+  start_server "$url"
   log "  preparing frames, SQL and plans"
   "$HELPER" prepare --url "$BASE" --token "$TOKEN" --db-url "$url" --deep-page "$DEEP_PAGE" \
     --out "$RUN/prep" --explain-dir "$EXPLAIN_DIR" >"$RUN/prep.env"
@@ -270,6 +278,7 @@ bench_backend() {
     psql -qX "$ADMIN_URL" -c "DROP DATABASE IF EXISTS $BENCH_DB WITH (FORCE)" >/dev/null
   fi
   report
+  filters_report | tee -a "$RUN/report.md"
 }
 
 # The per-backend table and the ratios, from $RESULTS.

@@ -1,9 +1,11 @@
 //! The benchmark's helper, driven by `bench/run.sh`: seeds a dataset through the service's own
 //! bulk path, writes the request bodies h2load sends (gRPC frames of the real prost types) and the
-//! service's own SQL for pgbench, records query plans, and measures SQLite's own rate.
+//! service's own SQL for pgbench, records query plans, and measures SQLite's own rate; and the
+//! requests of the tag-filter phases (`bench/filters.sh`).
 
 mod dataset;
 mod db;
+mod filters;
 mod prepare;
 mod seed;
 
@@ -21,6 +23,8 @@ enum Command {
     Seed(seed::SeedArgs),
     /// Writes frames, REST paths, SQL scripts and query plans for the measured calls into `--out`.
     Prepare(prepare::PrepareArgs),
+    /// Writes the frames and REST requests of the tag-filter calls of issue 17 into `--out`.
+    Filters(filters::FiltersArgs),
     /// Runs each prepared statement on the database alone (the SQLite analogue of pgbench).
     Dbbench(db::DbbenchArgs),
     /// Prints the service's PostgreSQL planner settings as `PGOPTIONS`, for pgbench.
@@ -40,6 +44,7 @@ fn main() -> anyhow::Result<()> {
         match cli.command {
             Command::Seed(args) => seed::run(args).await,
             Command::Prepare(args) => prepare::run(args).await,
+            Command::Filters(args) => filters::run(args).await,
             Command::Dbbench(args) => db::dbbench(args).await,
             Command::PlannerOptions => {
                 let options: Vec<String> = tagging_service::store::PLANNER_SETTINGS

@@ -24,7 +24,7 @@ use crate::{
     seed::{authed, client},
 };
 
-const PAGE: i32 = 100;
+pub const PAGE: i32 = 100;
 
 #[derive(clap::Args)]
 pub struct PrepareArgs {
@@ -45,7 +45,7 @@ pub struct PrepareArgs {
 }
 
 /// The gRPC length-prefixed message of `m`, uncompressed.
-fn frame(m: &impl Message) -> Vec<u8> {
+pub fn frame(m: &impl Message) -> Vec<u8> {
     let body = m.encode_to_vec();
     let len = u32::try_from(body.len()).expect("small message");
     let mut out = Vec::with_capacity(body.len() + 5);
@@ -55,7 +55,7 @@ fn frame(m: &impl Message) -> Vec<u8> {
     out
 }
 
-fn list_request(
+pub fn list_request(
     ids: Vec<String>,
     tags: Vec<pb::Tag>,
     next_token: String,
@@ -85,20 +85,45 @@ fn visibility(token_id: &str) -> anyhow::Result<Visibility> {
 
 /// A page deep into a filter: the page number reached, its request token, and the last row
 /// (resource id, key) of the page before it, which is the store's cursor.
-struct Deep {
-    page: u32,
-    token: String,
+pub struct Deep {
+    pub page: u32,
+    pub token: String,
     after: Option<(String, String)>,
-    rows: usize,
+    pub rows: usize,
 }
 
-async fn walk(args: &PrepareArgs, tags: &[pb::Tag]) -> anyhow::Result<Deep> {
-    let mut client = client(&args.url).await?;
-    let (mut page, mut token, mut after) = (1, String::new(), None);
-    let call = |token: String| list_request(Vec::new(), tags.to_vec(), token);
-    while page < args.deep_page {
+/// Pages of this many rows skip ahead while ten or more pages of `PAGE` remain to skip. A page token
+/// holds the cursor after the last row sent, whatever the page size that sent it, so ten times
+/// fewer calls reach the same page: the walk stays short where a filter costs seconds per call
+/// (issue 17's stale statistics).
+const STRIDE: i32 = PAGE * 10;
+
+/// Walks the filter `tags` to page `deep_page` of `PAGE` rows (the last page when there are fewer).
+pub async fn walk(
+    url: &str,
+    bearer: &str,
+    deep_page: u32,
+    tags: &[pb::Tag],
+) -> anyhow::Result<Deep> {
+    let mut client = client(url).await?;
+    let call = |token: String, page_size: i32| pb::ListTagResourcesRequest {
+        page_size,
+        ..list_request(Vec::new(), tags.to_vec(), token)
+    };
+    let (page_rows, stride_rows) = (
+        u64::from(PAGE.unsigned_abs()),
+        u64::from(STRIDE.unsigned_abs()),
+    );
+    let skip = u64::from(deep_page.saturating_sub(1)) * page_rows;
+    let (mut skipped, mut token, mut after) = (0, String::new(), None);
+    while skipped < skip {
+        let size = if skip - skipped >= stride_rows {
+            STRIDE
+        } else {
+            PAGE
+        };
         let answer = client
-            .list_tag_resources(authed(call(token.clone()), &args.token)?)
+            .list_tag_resources(authed(call(token.clone(), size), bearer)?)
             .await?
             .into_inner();
         if answer.next_token.is_empty() {
@@ -109,17 +134,17 @@ async fn walk(args: &PrepareArgs, tags: &[pb::Tag]) -> anyhow::Result<Deep> {
             .last()
             .context("a full page has rows")?;
         after = Some((last.resource_id.clone(), last.tag_key.clone()));
+        skipped += answer.tag_resources.len() as u64;
         token = answer.next_token;
-        page += 1;
     }
     let rows = client
-        .list_tag_resources(authed(call(token.clone()), &args.token)?)
+        .list_tag_resources(authed(call(token.clone(), PAGE), bearer)?)
         .await?
         .into_inner()
         .tag_resources
         .len();
     Ok(Deep {
-        page,
+        page: u32::try_from(skipped / page_rows + 1)?,
         token,
         after,
         rows,
@@ -219,7 +244,7 @@ pub async fn run(args: PrepareArgs) -> anyhow::Result<()> {
             frame(&list_request(Vec::new(), tags.clone(), String::new())),
         ));
 
-        let deep = walk(&args, &tags).await?;
+        let deep = walk(&args.url, &args.token, args.deep_page, &tags).await?;
         let after = match &deep.after {
             Some((id, key)) => Some((
                 db.resource_pk(PROJECT, RESOURCE_TYPE, id).await?,

@@ -1,5 +1,6 @@
 //! Bulk ingest through `TagResources`: maximal batches from concurrent clients, each on its own
-//! HTTP/2 connection, as independent callers would; the two passes of `dataset`.
+//! HTTP/2 connection, as independent callers would; the three passes of `dataset`, chosen by
+//! `--passes` so that `bench/run.sh` can analyze the database between them.
 
 use std::{
     sync::{
@@ -29,6 +30,24 @@ pub struct SeedArgs {
     /// Calls in flight at once.
     #[arg(long, default_value_t = 8)]
     concurrency: u64,
+    /// `rare=yes` on one resource in this many (at least one).
+    #[arg(long, default_value_t = 100_000)]
+    rare_every: u64,
+    /// The passes to make; they run in the order bulk, filter, rare whatever the order given.
+    #[arg(
+        long,
+        value_enum,
+        value_delimiter = ',',
+        default_value = "bulk,filter,rare"
+    )]
+    passes: Vec<Pass>,
+}
+
+#[derive(Clone, Copy, PartialEq, clap::ValueEnum)]
+enum Pass {
+    Bulk,
+    Filter,
+    Rare,
 }
 
 pub fn authed<T>(message: T, token: &str) -> anyhow::Result<Request<T>> {
@@ -88,31 +107,42 @@ async fn drive(
     Ok(started.elapsed().as_secs_f64())
 }
 
-/// Seeds both passes and prints the bulk pass's ingest rate (maximal calls, the bulk path); the
-/// filter pass's rate goes to standard error.
+/// Seeds the passes asked for. The bulk pass's ingest rate (maximal calls, the bulk path) goes to
+/// standard output, the others' rates to standard error.
 pub async fn run(args: SeedArgs) -> anyhow::Result<()> {
     anyhow::ensure!(
         args.tags_per_resource > dataset::FILTER_TAGS,
         "--tags-per-resource must be more than {}",
         dataset::FILTER_TAGS
     );
+    anyhow::ensure!(args.rare_every > 0, "--rare-every must be positive");
     let args = Arc::new(args);
     let (resources, per) = (args.resources, args.tags_per_resource);
     let calls = resources.div_ceil(BATCH);
-    let secs = drive(&args, calls, move |n| dataset::bulk_call(n, resources, per)).await?;
-    let tags = resources * (per - dataset::FILTER_TAGS);
-    let filter_secs = drive(&args, calls, move |n| {
-        dataset::filter_call(n, calls, resources)
-    })
-    .await?;
-    let filter_tags = resources * dataset::FILTER_TAGS;
-    eprintln!(
-        "filter pass: tags={filter_tags} calls={calls} seconds={filter_secs:.1} tags_per_s={:.0}",
-        filter_tags as f64 / filter_secs
-    );
-    println!(
-        "ingest tags={tags} calls={calls} seconds={secs:.1} tags_per_s={:.0}",
-        tags as f64 / secs
-    );
+    if args.passes.contains(&Pass::Bulk) {
+        let secs = drive(&args, calls, move |n| dataset::bulk_call(n, resources, per)).await?;
+        let tags = resources * (per - dataset::FILTER_TAGS);
+        println!(
+            "ingest tags={tags} calls={calls} seconds={secs:.1} tags_per_s={:.0}",
+            tags as f64 / secs
+        );
+    }
+    if args.passes.contains(&Pass::Filter) {
+        let secs = drive(&args, calls, move |n| {
+            dataset::filter_call(n, calls, resources)
+        })
+        .await?;
+        let tags = resources * dataset::FILTER_TAGS;
+        eprintln!(
+            "filter pass: tags={tags} calls={calls} seconds={secs:.1} tags_per_s={:.0}",
+            tags as f64 / secs
+        );
+    }
+    if args.passes.contains(&Pass::Rare) {
+        let ids = Arc::new(dataset::rare_ids(resources, args.rare_every));
+        let (tags, calls) = (ids.len() as u64, (ids.len() as u64).div_ceil(BATCH));
+        let secs = drive(&args, calls, move |n| dataset::rare_call(n, &ids)).await?;
+        eprintln!("rare pass: tags={tags} calls={calls} seconds={secs:.1}");
+    }
     Ok(())
 }
