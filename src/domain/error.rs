@@ -46,6 +46,9 @@ pub enum Error {
     /// The call's deadline passed before it finished; its work was abandoned.
     #[error("the deadline passed before the call finished")]
     DeadlineExceeded,
+    /// A request over a size limit, which the message names; nothing of it was acted on.
+    #[error("{0}")]
+    TooLarge(String),
     /// The request's body did not arrive in time; nothing of it was acted on.
     #[error("{0}")]
     RequestTimeout(String),
@@ -69,6 +72,7 @@ impl Error {
             Self::ResourceExhausted(_) => "resource_exhausted",
             Self::DeadlineExceeded => "deadline_exceeded",
             Self::RequestTimeout(_) => "request_timeout",
+            Self::TooLarge(_) => "too_large",
             Self::Unavailable(_) => "unavailable",
             Self::Internal(_) => "internal",
         }

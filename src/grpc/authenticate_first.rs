@@ -86,14 +86,14 @@ where
                 )
             };
             match pipeline.authenticate_first(&method, &credentials).await {
-                None => inner.call(request).await,
+                None => inner.call(request).await.map(over_limit_is_exhausted),
                 Some(Ok(principal)) => {
                     request.extensions_mut().insert(Authenticated {
                         principal,
                         request_id,
                         arrived,
                     });
-                    inner.call(request).await
+                    inner.call(request).await.map(over_limit_is_exhausted)
                 }
                 Some(Err(e)) => {
                     let span = call_span(&request_id, &method);
@@ -103,6 +103,26 @@ where
             }
         })
     }
+}
+
+/// A request message over `--max-request-bytes` is RESOURCE_EXHAUSTED, as one that grows past it
+/// while decompressing already is; tonic answers the first OUT_OF_RANGE (in the trailers-only
+/// answer it makes before the call runs), which is for arguments outside a valid range.
+fn over_limit_is_exhausted(mut response: http::Response<Body>) -> http::Response<Body> {
+    let headers = response.headers_mut();
+    let too_large = headers.get("grpc-status").is_some_and(|s| s == "11")
+        && headers
+            .get("grpc-message")
+            .and_then(|m| m.to_str().ok())
+            .is_some_and(|m| m.contains("decoded%20message%20length%20too%20large"));
+    if too_large {
+        let code = (tonic::Code::ResourceExhausted as i32).to_string();
+        headers.insert(
+            "grpc-status",
+            http::HeaderValue::from_str(&code).expect("digits"),
+        );
+    }
+    response
 }
 
 /// A refusal in gRPC's trailers-only form, with the request id.

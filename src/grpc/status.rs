@@ -13,7 +13,7 @@ pub fn code_of(e: &Error) -> Code {
         Error::PermissionDenied(_) => Code::PermissionDenied,
         Error::NotFound(_) => Code::NotFound,
         Error::AlreadyExists(_) => Code::AlreadyExists,
-        Error::ResourceExhausted(_) => Code::ResourceExhausted,
+        Error::ResourceExhausted(_) | Error::TooLarge(_) => Code::ResourceExhausted,
         Error::DeadlineExceeded | Error::RequestTimeout(_) => Code::DeadlineExceeded,
         Error::Unavailable(_) => Code::Unavailable,
         Error::Internal(_) => Code::Internal,

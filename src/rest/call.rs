@@ -156,13 +156,13 @@ impl Call {
     }
 }
 
-/// Parses a JSON request body; an unreadable or oversized one is a 400 that names the body, one
-/// that did not arrive in time a 408.
+/// Parses a JSON request body; an unreadable one is a 400 that names the body, one over a limit
+/// (size or time) is answered as `body_limits` says.
 pub(super) fn json_body<T: serde::de::DeserializeOwned>(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<T, Error> {
     let body = body.map_err(|e| {
-        super::body_deadline::timed_out(&e).unwrap_or_else(|| Error::invalid("body", e.body_text()))
+        super::body_limits::refused(&e).unwrap_or_else(|| Error::invalid("body", e.body_text()))
     })?;
     serde_json::from_slice(&body).map_err(|e| {
         Error::invalid(

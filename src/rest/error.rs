@@ -52,6 +52,7 @@ pub fn status_of(form: Form, e: &Error) -> StatusCode {
         Error::ResourceExhausted(_) => StatusCode::TOO_MANY_REQUESTS,
         Error::DeadlineExceeded => StatusCode::GATEWAY_TIMEOUT,
         Error::RequestTimeout(_) => StatusCode::REQUEST_TIMEOUT,
+        Error::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
         Error::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
         Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
     }
@@ -69,6 +70,7 @@ fn error_code(form: Form, e: &Error) -> &'static str {
         Error::ResourceExhausted(_) => ("Throttling", "SMN.00010429"),
         Error::DeadlineExceeded => ("GatewayTimeout", "SMN.00010504"),
         Error::RequestTimeout(_) => ("RequestTimeout", "SMN.00010408"),
+        Error::TooLarge(_) => ("RequestEntityTooLarge", "SMN.00010413"),
         Error::Unavailable(_) => ("ServiceUnavailable", "SMN.00010503"),
         Error::Internal(_) => ("InternalError", "SMN.00010500"),
     };
@@ -141,6 +143,7 @@ mod tests {
             (Error::Unavailable(String::new()), 503),
             (Error::DeadlineExceeded, 504),
             (Error::RequestTimeout(String::new()), 408),
+            (Error::TooLarge(String::new()), 413),
             (Error::Internal(String::new()), 500),
         ];
         for (e, status) in table {

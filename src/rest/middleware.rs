@@ -19,7 +19,7 @@ use axum::{
 };
 use tracing::Instrument;
 
-use super::{Form, RequestId, RestError, RestState, body_deadline, error::query_too_long};
+use super::{Form, RequestId, RestError, RestState, body_limits, error::query_too_long};
 use crate::{
     auth::{
         signature::{self, SignedRequest},
@@ -135,9 +135,8 @@ pub async fn read_signature(
     let body = match axum::body::to_bytes(body, limit).await {
         Ok(body) => body,
         Err(e) => {
-            let error = body_deadline::timed_out(&e).unwrap_or_else(|| {
-                Error::invalid("body", format!("must be at most {limit} bytes"))
-            });
+            let error = body_limits::refused(&e)
+                .unwrap_or_else(|| Error::TooLarge(format!("body: must be at most {limit} bytes")));
             return RestError {
                 form,
                 request_id,

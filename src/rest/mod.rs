@@ -3,7 +3,7 @@
 //! answer and errors in that form's documented shape. It is served on the gRPC port.
 
 mod ack;
-mod body_deadline;
+mod body_limits;
 mod call;
 mod error;
 mod middleware;
@@ -84,10 +84,7 @@ pub fn router(pipeline: Arc<Pipeline>, options: Options) -> Router {
         .fallback(fallback)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(max_body_bytes))
-        .layer(from_fn_with_state(
-            state.clone(),
-            body_deadline::body_deadline,
-        ))
+        .layer(from_fn_with_state(state.clone(), body_limits::limit_body))
         .layer(axum::middleware::from_fn(middleware::request_id))
         .with_state(state)
 }

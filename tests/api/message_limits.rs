@@ -61,7 +61,9 @@ fn request_of_size(resource_id: &str, size: usize) -> pb::TagResourcesRequest {
     req
 }
 
-async fn grpc_messages_above_max_message_bytes_are_out_of_range_and_write_nothing(b: Backend) {
+async fn grpc_messages_above_max_message_bytes_are_resource_exhausted_and_write_nothing(
+    b: Backend,
+) {
     let app = TestApp::spawn_with(b, &["--max-message-bytes", "2048"]).await;
     let mut client = app.client.clone();
 
@@ -69,7 +71,7 @@ async fn grpc_messages_above_max_message_bytes_are_out_of_range_and_write_nothin
         .tag_resources(authed(&app.token, request_of_size("over", 2049)))
         .await
         .expect_err("a request of 2049 bytes is above the limit");
-    assert_eq!(over.code(), Code::OutOfRange, "{over:?}");
+    assert_eq!(over.code(), Code::ResourceExhausted, "{over:?}");
     assert!(over.message().contains("2048"), "{}", over.message());
     assert_never_written(&app, "over").await;
 
@@ -171,7 +173,7 @@ async fn rest_bodies_pass_at_max_body_bytes_and_are_refused_one_byte_beyond(b: B
         )
     };
     let over = put(json_body_of_size("over", 1025)).await;
-    assert_error(&over, 400, "InvalidParameter", "body");
+    assert_error(&over, 413, "RequestEntityTooLarge", "1024 bytes");
     assert_never_written(&app, "over").await;
     let body = json_body_of_size("at-limit", 1024);
     let sent: serde_json::Value = serde_json::from_str(&body).expect("JSON");
@@ -190,7 +192,7 @@ async fn rest_bodies_pass_at_max_body_bytes_and_are_refused_one_byte_beyond(b: B
 
 /// `--max-request-bytes` bounds what a call sends (checked as it is decompressed), not what it is
 /// answered, which `--max-message-bytes` bounds.
-async fn grpc_requests_above_max_request_bytes_are_out_of_range_and_answers_may_be_larger(
+async fn grpc_requests_above_max_request_bytes_are_resource_exhausted_and_answers_may_be_larger(
     b: Backend,
 ) {
     let app = TestApp::spawn_with(b, &["--max-request-bytes", "2048"]).await;
@@ -199,7 +201,7 @@ async fn grpc_requests_above_max_request_bytes_are_out_of_range_and_answers_may_
         .tag_resources(authed(&app.token, request_of_size("over", 2049)))
         .await
         .expect_err("a request of 2049 bytes is above the limit");
-    assert_eq!(over.code(), Code::OutOfRange, "{over:?}");
+    assert_eq!(over.code(), Code::ResourceExhausted, "{over:?}");
     assert!(over.message().contains("2048"), "{}", over.message());
     assert_never_written(&app, "over").await;
     client
@@ -227,9 +229,9 @@ async fn grpc_requests_above_max_request_bytes_are_out_of_range_and_answers_may_
 }
 
 both_backends!(
-    grpc_requests_above_max_request_bytes_are_out_of_range_and_answers_may_be_larger,
+    grpc_requests_above_max_request_bytes_are_resource_exhausted_and_answers_may_be_larger,
     grpc_calls_may_be_gzip_compressed_both_ways,
-    grpc_messages_above_max_message_bytes_are_out_of_range_and_write_nothing,
+    grpc_messages_above_max_message_bytes_are_resource_exhausted_and_write_nothing,
     grpc_answers_above_max_message_bytes_are_refused_and_at_it_are_sent,
     rest_bodies_pass_at_max_body_bytes_and_are_refused_one_byte_beyond,
 );

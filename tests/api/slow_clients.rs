@@ -1,5 +1,6 @@
 //! Slow and idle clients are cut off: a body that trickles in is answered 408 once
-//! `--body-timeout-ms` has passed and its connection closed; a connection with no call in flight
+//! `--body-timeout-ms` has passed and its connection closed, one announced over `--max-body-bytes`
+//! 413 before it is sent; a connection with no call in flight
 //! (one that sent only HTTP/2's preface, or a kept-alive HTTP/1 one after its answer) is closed
 //! after `--idle-timeout-ms`; a call that runs longer than the idle timeout keeps its connection.
 //! The tests wait for the server to act, each bounded by a limit far above the timeouts, and
@@ -53,6 +54,24 @@ async fn a_trickling_body_is_answered_408_and_its_connection_closed(b: Backend) 
         "the ACK form's code: {answer}"
     );
     assert!(answer.contains("300 ms"), "the limit is named: {answer}");
+}
+
+/// A body announced larger than `--max-body-bytes` is refused from its headers: none of it is sent.
+async fn an_announced_body_over_the_limit_is_refused_before_it_is_sent(b: Backend) {
+    let app = TestApp::spawn(b).await;
+    let mut conn = TcpStream::connect(app.addr).await.unwrap();
+    let head = format!(
+        "PUT /tags HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {}\r\nContent-Type: application/json\r\nContent-Length: 2000000\r\n\r\n",
+        app.token
+    );
+    conn.write_all(head.as_bytes()).await.unwrap();
+    let answer = until_closed(&mut conn).await;
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+    assert!(answer.contains("RequestEntityTooLarge"), "{answer}");
+    assert!(
+        answer.contains("1048576 bytes"),
+        "the limit is named: {answer}"
+    );
 }
 
 async fn a_body_in_time_is_served(b: Backend) {
@@ -122,6 +141,7 @@ async fn a_call_longer_than_the_idle_timeout_keeps_its_connection(b: Backend) {
 
 both_backends!(
     a_trickling_body_is_answered_408_and_its_connection_closed,
+    an_announced_body_over_the_limit_is_refused_before_it_is_sent,
     a_body_in_time_is_served,
     a_connection_without_calls_is_closed_when_idle,
     a_call_longer_than_the_idle_timeout_keeps_its_connection
