@@ -123,7 +123,7 @@ where
             plan,
             visibility,
         };
-        let q = sql::resources(&m, after, limit);
+        let q = sql::resources(&m, after, limit, B::FENCE);
         Ok(sqlx::query_as_with(&q.text, Self::args(&q)?)
             .fetch_all(&mut *c)
             .await?)
@@ -176,7 +176,7 @@ where
             plan,
             visibility,
         };
-        let q = sql::resource_page(&m, offset, limit);
+        let q = sql::resource_page(&m, offset, limit, B::FENCE);
         Ok(sqlx::query_as_with(&q.text, Self::args(&q)?)
             .fetch_all(&mut *c)
             .await?)

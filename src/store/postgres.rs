@@ -27,12 +27,15 @@ const CLIENT_CHECK_SINCE: u32 = 140_000;
 /// chose (see store/plan.rs), so plans that read a table or an index range whole are ruled out:
 /// with statistics that are stale or missing, as after a bulk load, PostgreSQL would otherwise
 /// take a hash join over millions of tags for a nested loop over a page of them.
-pub const PLANNER_SETTINGS: [(&str, &str); 5] = [
+pub const PLANNER_SETTINGS: [(&str, &str); 6] = [
     ("plan_cache_mode", "force_generic_plan"),
     ("enable_seqscan", "off"),
     ("enable_bitmapscan", "off"),
     ("enable_hashjoin", "off"),
     ("enable_mergejoin", "off"),
+    // Starting parallel workers costs milliseconds, more than any of these statements should;
+    // a generic plan's estimate of a filter's rows can be large enough to ask for them.
+    ("max_parallel_workers_per_gather", "0"),
 ];
 
 pub struct PostgresBackend {
@@ -86,6 +89,8 @@ impl Backend for PostgresBackend {
     const BEGIN_WRITE: &'static str = "BEGIN";
     const LOCK_ROWS: &'static str = " FOR UPDATE";
     const FENCE: &'static str = " OFFSET 0";
+    // An inserted row version has no deleting or locking transaction yet; an updated one has ours.
+    const INSERTED: &'static str = "(xmax = 0)";
 
     fn reader(&self) -> &Pool<PgConnection> {
         &self.pool

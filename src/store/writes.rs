@@ -52,15 +52,25 @@ where
         let scope_pk = Self::scope_key(&mut tx, scope).await?;
         // Registering the resources locks them (PostgreSQL takes the locks in id order, so two
         // writers to overlapping resources cannot deadlock), so what is read next stays current.
-        let up = sql::upsert_resources(scope, ids);
-        let pks: Vec<i64> = sqlx::query_scalar_with(&up.text, Self::args(&up)?)
+        let up = sql::upsert_resources(scope, ids, B::INSERTED);
+        let registered: Vec<(i64, bool)> = sqlx::query_as_with(&up.text, Self::args(&up)?)
             .fetch_all(&mut *tx)
             .await?;
-        let keys: Vec<&str> = tags.iter().map(|t| t.key.as_str()).collect();
-        let read = sql::current_tags(&pks, &keys);
-        let current: Vec<ResourceTag> = sqlx::query_as_with(&read.text, Self::args(&read)?)
-            .fetch_all(&mut *tx)
-            .await?;
+        let pks: Vec<i64> = registered.iter().map(|(pk, _)| *pk).collect();
+        let known: Vec<i64> = registered
+            .iter()
+            .filter(|(_, fresh)| !fresh)
+            .map(|(pk, _)| *pk)
+            .collect();
+        let current: Vec<ResourceTag> = if known.is_empty() {
+            Vec::new()
+        } else {
+            let keys: Vec<&str> = tags.iter().map(|t| t.key.as_str()).collect();
+            let read = sql::current_tags(&known, &keys);
+            sqlx::query_as_with(&read.text, Self::args(&read)?)
+                .fetch_all(&mut *tx)
+                .await?
+        };
         let current: HashMap<(i64, &str), &str> = current
             .iter()
             .map(|t| ((t.resource_pk, t.key.as_str()), t.value.as_str()))

@@ -154,7 +154,7 @@ async fn read(app: &TestApp, b: Backend, filter: &ResourceFilter, read: Read) ->
     };
     let q = match read {
         Read::Count => sql::count_resources(&m),
-        Read::Resources => sql::resources(&m, None, 10),
+        Read::Resources => sql::resources(&m, None, 10, subquery_fence(&app.database_url)),
         Read::TagRows => sql::tag_rows(&m, None, 101, subquery_fence(&app.database_url)),
     };
     rows_read_or_plan(app, b, &q).await

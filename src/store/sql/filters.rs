@@ -143,7 +143,9 @@ impl<'a> Sql<'a> {
                     }
                 }
                 self.push(") g WHERE TRUE");
-                "g.resource_pk"
+                // Few, so sorted once read: ordered by an expression no index has, so that no
+                // plan walks another index (the tags' primary key) in resource order instead.
+                "g.resource_pk + 0"
             }
             Driver::Name(_) | Driver::Scope => {
                 self.push("SELECT r.pk AS pk FROM resources r WHERE ")
@@ -165,35 +167,30 @@ impl<'a> Sql<'a> {
     }
 }
 
-/// The order of a page joined from its bounded set of candidates. `+ 0` because no index must
-/// give it: an index in that order would tempt the planner to walk the whole table in order and
-/// look each row up in the page's few candidates (to spare sorting them), which on a table whose
-/// statistics are stale or missing it cannot tell from the reverse.
-const BOUNDED_ORDER_BY_PK: &str = " ORDER BY r.pk + 0";
-
-/// A page of the matching resources after `after`.
-pub fn resources<'a>(m: &Matching<'a>, after: Option<i64>, limit: u32) -> Sql<'a> {
+/// A page of the matching resources after `after`: the candidates in order, each joined to its
+/// resource, until the page is full (`fence`: see `tag_rows`).
+pub fn resources<'a>(m: &Matching<'a>, after: Option<i64>, limit: u32, fence: &str) -> Sql<'a> {
     let mut sql = Sql::new("SELECT r.pk, r.resource_id, r.name FROM (");
     sql.candidates(m, after.map(|pk| pk.saturating_add(1)), true)
-        .push(" LIMIT ")
-        .int(limit.into())
+        .push(fence)
         .push(") m JOIN resources r ON r.pk = m.pk WHERE TRUE")
         .while_live(m.visibility)
-        .push(BOUNDED_ORDER_BY_PK);
+        .push(" ORDER BY m.pk LIMIT ")
+        .int(limit.into());
     sql
 }
 
 /// The page of matching resources at `offset`: the candidates are walked up to it.
-pub fn resource_page<'a>(m: &Matching<'a>, offset: u64, limit: u32) -> Sql<'a> {
+pub fn resource_page<'a>(m: &Matching<'a>, offset: u64, limit: u32, fence: &str) -> Sql<'a> {
     let mut sql = Sql::new("SELECT r.pk, r.resource_id, r.name FROM (");
     sql.candidates(m, None, true)
-        .push(" LIMIT ")
-        .int(limit.into())
-        .push(" OFFSET ")
-        .int(i64::try_from(offset).unwrap_or(i64::MAX))
+        .push(fence)
         .push(") m JOIN resources r ON r.pk = m.pk WHERE TRUE")
         .while_live(m.visibility)
-        .push(BOUNDED_ORDER_BY_PK);
+        .push(" ORDER BY m.pk LIMIT ")
+        .int(limit.into())
+        .push(" OFFSET ")
+        .int(i64::try_from(offset).unwrap_or(i64::MAX));
     sql
 }
 

@@ -10,8 +10,10 @@ use crate::{
 
 pub const PING: &str = "SELECT 1";
 
-/// Registers the resources (taking their row locks, in id order) and answers their internal ids.
-pub fn upsert_resources<'a>(scope: &'a Scope, ids: &'a [String]) -> Sql<'a> {
+/// Registers the resources (taking their row locks, in id order) and answers their internal ids,
+/// each with whether it is new (`inserted`: the backend's expression for that, see
+/// `Backend::INSERTED`).
+pub fn upsert_resources<'a>(scope: &'a Scope, ids: &'a [String], inserted: &str) -> Sql<'a> {
     let mut sql =
         Sql::new("INSERT INTO resources (project_id, resource_type, resource_id) VALUES ");
     for (i, id) in ids.iter().enumerate() {
@@ -28,7 +30,9 @@ pub fn upsert_resources<'a>(scope: &'a Scope, ids: &'a [String]) -> Sql<'a> {
     }
     // DO UPDATE rather than DO NOTHING: it locks existing rows, so concurrent writers to one
     // resource queue up, and it makes RETURNING answer existing rows too.
-    sql.push(" ON CONFLICT (project_id, resource_type, resource_id) DO UPDATE SET resource_id = excluded.resource_id RETURNING pk");
+    sql.push(" ON CONFLICT (project_id, resource_type, resource_id) DO UPDATE SET resource_id = excluded.resource_id RETURNING pk, ")
+        .push(inserted)
+        .push(" AS fresh");
     sql
 }
 
