@@ -250,6 +250,7 @@ bench_backend() {
   log "  preparing frames, SQL and plans"
   "$HELPER" prepare --url "$BASE" --token "$TOKEN" --db-url "$url" --deep-page "$DEEP_PAGE" \
     --out "$RUN/prep" --explain-dir "$EXPLAIN_DIR" >"$RUN/prep.env"
+  "$HELPER" explain --db-url "$url" --explain-dir "$EXPLAIN_DIR"
   # shellcheck disable=SC1091
   source "$RUN/prep.env"
   echo "deep_page_tag1 $DEEP_PAGE_TAG1 $DEEP_ROWS_TAG1 - -" >>"$RESULTS"

@@ -5,6 +5,7 @@
 
 mod dataset;
 mod db;
+mod explain;
 mod filters;
 mod prepare;
 mod seed;
@@ -27,6 +28,8 @@ enum Command {
     Filters(filters::FiltersArgs),
     /// Runs each prepared statement on the database alone (the SQLite analogue of pgbench).
     Dbbench(db::DbbenchArgs),
+    /// Writes the plans of the tag-filter shapes, as the store chooses and builds them.
+    Explain(explain::ExplainArgs),
     /// Prints the service's PostgreSQL planner settings as `PGOPTIONS`, for pgbench.
     PlannerOptions,
 }
@@ -46,6 +49,7 @@ fn main() -> anyhow::Result<()> {
             Command::Prepare(args) => prepare::run(args).await,
             Command::Filters(args) => filters::run(args).await,
             Command::Dbbench(args) => db::dbbench(args).await,
+            Command::Explain(args) => explain::run(args).await,
             Command::PlannerOptions => {
                 let options: Vec<String> = tagging_service::store::PLANNER_SETTINGS
                     .iter()
