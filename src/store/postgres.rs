@@ -27,7 +27,7 @@ const CLIENT_CHECK_SINCE: u32 = 140_000;
 /// chose (see store/plan.rs), so plans that read a table or an index range whole are ruled out:
 /// with statistics that are stale or missing, as after a bulk load, PostgreSQL would otherwise
 /// take a hash join over millions of tags for a nested loop over a page of them.
-pub const PLANNER_SETTINGS: [(&str, &str); 6] = [
+pub const PLANNER_SETTINGS: [(&str, &str); 7] = [
     ("plan_cache_mode", "force_generic_plan"),
     ("enable_seqscan", "off"),
     ("enable_bitmapscan", "off"),
@@ -36,6 +36,9 @@ pub const PLANNER_SETTINGS: [(&str, &str); 6] = [
     // Starting parallel workers costs milliseconds, more than any of these statements should;
     // a generic plan's estimate of a filter's rows can be large enough to ask for them.
     ("max_parallel_workers_per_gather", "0"),
+    // Compiling a plan costs about 10 ms, and a generic plan's estimated cost (rows it cannot
+    // know) is often above the threshold for it.
+    ("jit", "off"),
 ];
 
 pub struct PostgresBackend {

@@ -143,9 +143,7 @@ impl<'a> Sql<'a> {
                     }
                 }
                 self.push(") g WHERE TRUE");
-                // Few, so sorted once read: ordered by an expression no index has, so that no
-                // plan walks another index (the tags' primary key) in resource order instead.
-                "g.resource_pk + 0"
+                "g.resource_pk"
             }
             Driver::Name(_) | Driver::Scope => {
                 self.push("SELECT r.pk AS pk FROM resources r WHERE ")
