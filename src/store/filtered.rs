@@ -114,19 +114,13 @@ where
         limit: u32,
     ) -> Result<Vec<ResourceRecord>, StoreError> {
         let Planned { plan, .. } = Self::plan(c, scope, filter, visibility, false).await?;
-        if plan.driver == Driver::Empty {
-            return Ok(Vec::new());
-        }
         let m = Matching {
             scope,
             filter,
             plan,
             visibility,
         };
-        let q = sql::resources(&m, after, limit, B::FENCE);
-        Ok(sqlx::query_as_with(&q.text, Self::args(&q)?)
-            .fetch_all(&mut *c)
-            .await?)
+        Self::records(c, &m, |m| sql::resources(m, after, limit, B::FENCE)).await
     }
 
     /// How many resources match. A filter that is one positive filter alone is counted by the
@@ -139,25 +133,17 @@ where
     ) -> Result<i64, StoreError> {
         let alone = only_positive(filter);
         let Planned { plan, counts } = Self::plan(c, scope, filter, visibility, alone).await?;
-        match (plan.driver, plan.covers, counts) {
-            (Driver::Empty, ..) => Ok(0),
-            (_, _, Some(counts)) if alone => Ok(counts[0]),
-            _ => {
-                let m = Matching {
-                    scope,
-                    filter,
-                    plan,
-                    visibility,
-                };
-                let q = sql::count_resources(&m);
-                Ok(sqlx::query_scalar_with(&q.text, Self::args(&q)?)
-                    .fetch_one(&mut *c)
-                    .await?)
-            }
-        }
+        let m = Matching {
+            scope,
+            filter,
+            plan,
+            visibility,
+        };
+        Self::count(c, &m, counts.as_deref()).await
     }
 
-    /// The page at `offset`, read on `c` (which the caller holds in one snapshot with the count).
+    /// The page at `offset` and how many match in all, from one plan (its counts read once), on
+    /// `c`, which the caller holds in one snapshot.
     pub async fn filtered_page(
         c: &mut Conn<B>,
         scope: &Scope,
@@ -165,21 +151,53 @@ where
         visibility: &Visibility,
         offset: u64,
         limit: u32,
-    ) -> Result<Vec<ResourceRecord>, StoreError> {
-        let Planned { plan, .. } = Self::plan(c, scope, filter, visibility, false).await?;
-        if plan.driver == Driver::Empty {
-            return Ok(Vec::new());
-        }
+    ) -> Result<(Vec<ResourceRecord>, i64), StoreError> {
+        let alone = only_positive(filter);
+        let Planned { plan, counts } = Self::plan(c, scope, filter, visibility, alone).await?;
         let m = Matching {
             scope,
             filter,
             plan,
             visibility,
         };
-        let q = sql::resource_page(&m, offset, limit, B::FENCE);
+        let records =
+            Self::records(c, &m, |m| sql::resource_page(m, offset, limit, B::FENCE)).await?;
+        let total = Self::count(c, &m, counts.as_deref()).await?;
+        Ok((records, total))
+    }
+
+    /// The resources `build`'s statement reads for the plan; none, unread, when nothing can match.
+    async fn records<'a>(
+        c: &mut Conn<B>,
+        m: &Matching<'a>,
+        build: impl FnOnce(&Matching<'a>) -> sql::Sql<'a>,
+    ) -> Result<Vec<ResourceRecord>, StoreError> {
+        if m.plan.driver == Driver::Empty {
+            return Ok(Vec::new());
+        }
+        let q = build(m);
         Ok(sqlx::query_as_with(&q.text, Self::args(&q)?)
             .fetch_all(&mut *c)
             .await?)
+    }
+
+    /// How many resources the plan matches: its one filter's count when the filter is that alone
+    /// (`counts` read for it), else counted by the plan's statement.
+    async fn count(
+        c: &mut Conn<B>,
+        m: &Matching<'_>,
+        counts: Option<&[i64]>,
+    ) -> Result<i64, StoreError> {
+        match (m.plan.driver, counts) {
+            (Driver::Empty, _) => Ok(0),
+            (_, Some(counts)) if only_positive(m.filter) => Ok(counts[0]),
+            _ => {
+                let q = sql::count_resources(m);
+                Ok(sqlx::query_scalar_with(&q.text, Self::args(&q)?)
+                    .fetch_one(&mut *c)
+                    .await?)
+            }
+        }
     }
 }
 

@@ -235,9 +235,8 @@ where
     ) -> Result<(Vec<ResourceRecord>, i64), StoreError> {
         Self::on(self.0.reader(), async |c| {
             let mut tx = c.begin_with(B::SNAPSHOT).await?;
-            let mut records =
+            let (mut records, total) =
                 Self::filtered_page(&mut tx, scope, filter, visibility, offset, limit).await?;
-            let total = Self::filtered_count(&mut tx, scope, filter, visibility).await?;
             // A page past the end is empty while the count is not, and says nothing of the token.
             if total == 0 {
                 Self::confirm_live(&mut tx, visibility).await?;
