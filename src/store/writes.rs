@@ -14,6 +14,14 @@ use super::{
 };
 use crate::domain::{Scope, SignedOnce, Tag, Visibility};
 
+/// A tag a write removes, with the scope whose counts it leaves.
+#[derive(sqlx::FromRow)]
+struct ScopedTag {
+    scope_pk: i64,
+    key: String,
+    value: String,
+}
+
 /// The resource that a write would take over the tag limit.
 #[derive(sqlx::FromRow)]
 struct OverLimit {
@@ -124,10 +132,10 @@ where
             .await?;
         if !pks.is_empty() {
             let del = sql::delete_tags(&pks, removal);
-            let removed: Vec<ResourceTag> = sqlx::query_as_with(&del.text, Self::args(&del)?)
+            let removed: Vec<ScopedTag> = sqlx::query_as_with(&del.text, Self::args(&del)?)
                 .fetch_all(&mut *tx)
                 .await?;
-            Self::count_removed(&mut tx, scope, &removed).await?;
+            Self::count_removed(&mut tx, &removed).await?;
         }
         tx.commit().await?;
         Ok(())
@@ -154,7 +162,7 @@ where
             return Ok(Deletion::NotFound);
         };
         let read = sql::all_tags_of(pk);
-        let tags: Vec<ResourceTag> = sqlx::query_as_with(&read.text, Self::args(&read)?)
+        let tags: Vec<ScopedTag> = sqlx::query_as_with(&read.text, Self::args(&read)?)
             .fetch_all(&mut *tx)
             .await?;
         let del = sql::delete_resource(pk, visibility);
@@ -164,7 +172,7 @@ where
         if deleted.rows_affected() == 0 {
             return Ok(Deletion::Protected);
         }
-        Self::count_removed(&mut tx, scope, &tags).await?;
+        Self::count_removed(&mut tx, &tags).await?;
         tx.commit().await?;
         Ok(Deletion::Deleted)
     }
@@ -246,21 +254,16 @@ where
             .await?)
     }
 
-    async fn count_removed(
-        c: &mut Conn<B>,
-        scope: &Scope,
-        removed: &[ResourceTag],
-    ) -> Result<(), StoreError> {
-        if removed.is_empty() {
+    /// Takes `removed` (all of one scope, as one write's are) off its scope's counts.
+    async fn count_removed(c: &mut Conn<B>, removed: &[ScopedTag]) -> Result<(), StoreError> {
+        let Some(first) = removed.first() else {
             return Ok(());
-        }
+        };
         let mut deltas = Deltas::default();
         for t in removed {
             deltas.removed(&t.key, &t.value);
         }
-        // Tags exist only in a scope that does, so this finds it.
-        let scope_pk = Self::scope_key(c, scope).await?;
-        Self::apply_counts(c, scope_pk, deltas).await
+        Self::apply_counts(c, first.scope_pk, deltas).await
     }
 
     async fn apply_counts(

@@ -107,14 +107,14 @@ pub fn current_tags<'a>(pks: &'a [i64], keys: &'a [&'a str]) -> Sql<'a> {
     sql
 }
 
-/// Every tag of one resource, hidden ones included.
+/// Every tag of one resource, hidden ones included, with its scope.
 pub fn all_tags_of(pk: i64) -> Sql<'static> {
-    let mut sql = Sql::new("SELECT resource_pk, key, value FROM tags WHERE resource_pk = ");
+    let mut sql = Sql::new("SELECT scope_pk, key, value FROM tags WHERE resource_pk = ");
     sql.int(pk);
     sql
 }
 
-/// Removes tags from the resources among `pks`; answers each removed tag.
+/// Removes tags from the resources among `pks`; answers each removed tag, with its scope.
 pub fn delete_tags<'a>(pks: &'a [i64], removal: Removal<'a>) -> Sql<'a> {
     let mut sql = Sql::new("DELETE FROM tags WHERE resource_pk IN ");
     sql.list(pks, |pk| Arg::Int(*pk));
@@ -126,7 +126,7 @@ pub fn delete_tags<'a>(pks: &'a [i64], removal: Removal<'a>) -> Sql<'a> {
             sql.visible("tags", visibility);
         }
     }
-    sql.push(" RETURNING resource_pk, key, value");
+    sql.push(" RETURNING scope_pk, key, value");
     sql
 }
 
