@@ -22,6 +22,7 @@ mod lifecycle;
 mod limits;
 mod message_limits;
 mod metrics;
+mod monitoring;
 mod openapi;
 mod pagination;
 mod pg_cluster;
