@@ -1,8 +1,11 @@
 use std::process::ExitCode;
 
 use tagging_service::{
-    auth::{self, Grant, MasterKey},
-    config::{self, Command, CredentialCommand, DatabaseArgs, MasterKeyCommand, TokenCommand},
+    auth::{self, Grant, MasterKey, TokenLife},
+    config::{
+        self, Command, CredentialCommand, DatabaseArgs, MasterKeyArgs, MasterKeyCommand,
+        TokenCommand, rfc3339,
+    },
     startup::{Application, shutdown_signal},
     store::{self, Store},
     telemetry,
@@ -34,6 +37,11 @@ async fn run(command: Command) -> anyhow::Result<()> {
             eprintln!("migrations applied");
             Ok(())
         }
+        Command::Backup { output, database } => {
+            store::backup(&database.database_url, &output).await?;
+            eprintln!("backup written to {}", output.display());
+            Ok(())
+        }
         Command::Token { command } => token(command).await,
         Command::Credential { command } => credential(command).await,
         Command::MasterKey {
@@ -42,7 +50,39 @@ async fn run(command: Command) -> anyhow::Result<()> {
             println!("{}", MasterKey::generate().to_base64());
             Ok(())
         }
+        Command::MasterKey {
+            command:
+                MasterKeyCommand::Rotate {
+                    new_master_key_file,
+                    master_key,
+                    database,
+                },
+        } => rotate(&new_master_key_file, &master_key, &database).await,
     }
+}
+
+async fn rotate(
+    new_key_file: &std::path::Path,
+    current: &MasterKeyArgs,
+    db: &DatabaseArgs,
+) -> anyhow::Result<()> {
+    let Some(current) = current.load()? else {
+        anyhow::bail!(
+            "the current master key is required: set TAGGING_MASTER_KEY or --master-key-file"
+        );
+    };
+    let new = MasterKeyArgs {
+        master_key_file: Some(new_key_file.to_owned()),
+        master_key: None,
+    }
+    .load()
+    .map_err(|e| anyhow::anyhow!("--new-master-key-file: {e:#}"))?
+    .expect("a key file was given");
+    let sealed = auth::rotate_master_key(open(db).await?.as_ref(), &current, &new).await?;
+    eprintln!(
+        "{sealed} access key secrets sealed under the new master key; restart the servers with it"
+    );
+    Ok(())
 }
 
 async fn open(db: &DatabaseArgs) -> anyhow::Result<std::sync::Arc<dyn Store>> {
@@ -55,6 +95,8 @@ async fn token(command: TokenCommand) -> anyhow::Result<()> {
             project,
             read_only,
             system,
+            name,
+            expires_in,
             database,
         } => {
             let store = open(&database).await?;
@@ -63,7 +105,8 @@ async fn token(command: TokenCommand) -> anyhow::Result<()> {
                 read_only,
                 system,
             };
-            let (_, token) = auth::create_token(store.as_ref(), &grant).await?;
+            let life = TokenLife { name, expires_in };
+            let (_, token) = auth::create_named_token(store.as_ref(), &grant, &life).await?;
             println!("{token}");
         }
         TokenCommand::Revoke { id, database } => {
@@ -74,6 +117,8 @@ async fn token(command: TokenCommand) -> anyhow::Result<()> {
             eprintln!("revoked");
         }
         TokenCommand::List { database } => {
+            let now = auth::unix_now();
+            println!("ID\tPROJECT\tGRANT\tSTATE\tCREATED\tEXPIRES\tNAME");
             for t in open(&database).await?.list_tokens().await? {
                 let grant = match (t.system, t.read_only) {
                     (true, true) => "system,read-only",
@@ -81,10 +126,18 @@ async fn token(command: TokenCommand) -> anyhow::Result<()> {
                     (false, true) => "read-only",
                     (false, false) => "read-write",
                 };
-                let state = if t.revoked { "revoked" } else { "live" };
+                let state = match (t.revoked, t.live_at(now)) {
+                    (true, _) => "revoked",
+                    (false, false) => "expired",
+                    (false, true) => "live",
+                };
+                let expires = t.expires_at.map_or_else(|| "never".to_owned(), rfc3339);
                 println!(
-                    "{}\t{}\t{grant}\t{state}\t{}",
-                    t.id, t.project_id, t.created_at
+                    "{}\t{}\t{grant}\t{state}\t{}\t{expires}\t{}",
+                    t.id,
+                    t.project_id,
+                    rfc3339(t.created_at),
+                    t.name
                 );
             }
         }

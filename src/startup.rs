@@ -7,11 +7,7 @@ use anyhow::Context;
 use axum::http::{HeaderName, HeaderValue, Method};
 use tokio::{net::TcpListener, sync::Notify};
 use tokio_stream::StreamExt;
-use tonic::{
-    codec::CompressionEncoding,
-    service::Routes,
-    transport::{Server, server::TcpIncoming},
-};
+use tonic::{codec::CompressionEncoding, service::Routes, transport::Server};
 use tonic_health::{
     ServingStatus,
     pb::health_server::{Health, HealthServer},
@@ -26,11 +22,13 @@ use crate::{
     config::{ServeArgs, redacted},
     connections::{CountCallsLayer, IdleTimeout},
     grpc::{AuthenticateFirstLayer, TaggingApi},
+    listener,
     proto::{FILE_DESCRIPTOR_SET, pb::tagging_service_server::TaggingServiceServer},
     rest::{self, LenientRequestLine},
     service::{Admission, Pipeline, TaggingCore},
-    store::{self, PoolSettings, Store},
+    store::{self, PoolSettings, Schema, Store},
     telemetry::Metrics,
+    tls::ReloadingConfig,
 };
 
 /// How often health follows the database.
@@ -46,6 +44,8 @@ const KEEPALIVE_TIMEOUT: Duration = Duration::from_secs(20);
 
 pub struct Application {
     listener: TcpListener,
+    tls: Option<Arc<ReloadingConfig>>,
+    tls_reload_interval: Duration,
     core: Arc<TaggingCore>,
     auth: Arc<Authenticator>,
     metrics: Arc<Metrics>,
@@ -65,6 +65,7 @@ impl Application {
     pub async fn build(args: &ServeArgs) -> anyhow::Result<Self> {
         let rules = args.rules()?;
         let cors = cors_layer(&args.cors_allowed_origins)?;
+        let tls = args.tls_files().map(ReloadingConfig::load).transpose()?;
         let db = &args.database;
         let pool = PoolSettings {
             // A little longer than a call may run: the call's own deadline answers the caller, and
@@ -74,7 +75,12 @@ impl Application {
             ),
             ..db.pool()
         };
-        let store = store::connect(&db.database_url, &pool)
+        let schema = if args.no_migrate {
+            Schema::Check
+        } else {
+            Schema::Migrate
+        };
+        let store = store::open(&db.database_url, &pool, schema)
             .await
             .with_context(|| {
                 format!("--database-url: cannot open {}", redacted(&db.database_url))
@@ -96,10 +102,13 @@ impl Application {
             address = %listener.local_addr()?,
             database = %redacted(&db.database_url),
             auth = !args.insecure_no_auth,
+            tls = tls.is_some(),
             "tagging-service ready"
         );
         Ok(Self {
             listener,
+            tls,
+            tls_reload_interval: Duration::from_millis(args.tls_reload_interval_ms),
             core: Arc::new(core),
             auth: Arc::new(Authenticator::new(
                 store,
@@ -147,6 +156,10 @@ impl Application {
             initial,
         ));
         let nonce_sweeper = tokio::spawn(forget_expired_nonces(self.auth.clone()));
+        let tls_follower = self
+            .tls
+            .clone()
+            .map(|tls| tokio::spawn(tls.follow(self.tls_reload_interval)));
         let routes = self.routes(health)?;
 
         let draining = Arc::new(Notify::new());
@@ -157,6 +170,9 @@ impl Application {
                 tracing::info!("shutting down: draining in-flight calls");
                 watcher.abort();
                 nonce_sweeper.abort();
+                if let Some(follower) = tls_follower {
+                    follower.abort();
+                }
                 set_health(&reporter, ServingStatus::NotServing).await;
                 draining.notify_one();
             }
@@ -175,13 +191,9 @@ impl Application {
             )
             .add_routes(routes)
             .serve_with_incoming_shutdown(
-                // Without TCP_NODELAY, Nagle holds back the end of a response until the client's
-                // delayed ACK (~40 ms on Linux) arrives.
-                TcpIncoming::from(self.listener)
-                    .with_nodelay(Some(true))
-                    .map(move |conn| {
-                        conn.map(|io| IdleTimeout::new(LenientRequestLine::new(io), idle_timeout))
-                    }),
+                listener::incoming(self.listener, self.tls).map(move |conn| {
+                    conn.map(|io| IdleTimeout::new(LenientRequestLine::new(io), idle_timeout))
+                }),
                 signal,
             );
 

@@ -68,6 +68,42 @@ pub async fn check_master_key(
     }
 }
 
+/// Seals every access key's secret under `new` instead of `current`, in one transaction; answers
+/// how many were sealed anew. Servers must then run with `new`: one still holding `current`
+/// refuses to start, and refuses signed requests until restarted.
+pub async fn rotate_master_key(
+    store: &dyn CredentialStore,
+    current: &MasterKey,
+    new: &MasterKey,
+) -> Result<usize, Error> {
+    check_master_key(store, current).await?;
+    let mut resealed = Vec::new();
+    for key in store.list_access_keys().await? {
+        let context = sealing_context(&key);
+        let secret = current.open(&context, &key.secret_sealed).ok_or_else(|| {
+            Error::invalid(
+                "access_keys",
+                format!(
+                    "the secret of {} does not open under the current master key: nothing was changed",
+                    key.id
+                ),
+            )
+        })?;
+        resealed.push((key.id, new.seal(&context, &secret)));
+    }
+    let count = resealed.len();
+    if !store
+        .reseal_access_keys(&resealed, &current.check_value(), &new.check_value())
+        .await?
+    {
+        return Err(Error::invalid(
+            "master_key",
+            "the access keys or the master key changed during the rotation (another rotation, or a key created meanwhile): nothing was changed; run it again",
+        ));
+    }
+    Ok(count)
+}
+
 /// What a sealed secret is bound to: the key's id and its grant, so editing a row's project or
 /// read-only flag in the database makes its secret unusable rather than widening it.
 pub(super) fn sealing_context(key: &AccessKeyRecord) -> Vec<u8> {

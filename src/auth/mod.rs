@@ -18,7 +18,7 @@ use rand::RngCore;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-pub use access_keys::{check_master_key, create_access_key, revoke_access_key};
+pub use access_keys::{check_master_key, create_access_key, revoke_access_key, rotate_master_key};
 pub use master_key::MasterKey;
 
 use crate::{
@@ -40,10 +40,27 @@ pub struct Grant {
     pub system: bool,
 }
 
-/// Creates and stores a token; answers (id, token). The token is shown only here.
+/// What a new token is called and how long it lives.
+#[derive(Debug, Clone, Default)]
+pub struct TokenLife {
+    pub name: String,
+    /// Seconds from its creation after which the token is refused; `None`: never.
+    pub expires_in: Option<u64>,
+}
+
+/// Creates and stores a token that never expires; answers (id, token).
 pub async fn create_token(
     store: &dyn CredentialStore,
     grant: &Grant,
+) -> Result<(String, String), Error> {
+    create_named_token(store, grant, &TokenLife::default()).await
+}
+
+/// Creates and stores a token; answers (id, token). The token is shown only here.
+pub async fn create_named_token(
+    store: &dyn CredentialStore,
+    grant: &Grant,
+    life: &TokenLife,
 ) -> Result<(String, String), Error> {
     check_project_id(&grant.project_id)?;
     let mut rng = rand::rng();
@@ -52,6 +69,10 @@ pub async fn create_token(
         "{PREFIX}{id}_{}",
         hex(&random::<{ SECRET_HEX / 2 }>(&mut rng))
     );
+    let created_at = unix_now();
+    let expires_at = life
+        .expires_in
+        .map(|secs| created_at.saturating_add(i64::try_from(secs).unwrap_or(i64::MAX)));
     store
         .insert_token(&TokenRecord {
             id: id.clone(),
@@ -59,8 +80,10 @@ pub async fn create_token(
             project_id: grant.project_id.clone(),
             read_only: grant.read_only,
             system: grant.system,
-            created_at: unix_now(),
+            created_at,
             revoked: false,
+            name: life.name.clone(),
+            expires_at,
         })
         .await?;
     Ok((id, token))
@@ -106,12 +129,13 @@ fn parse(token: &str) -> Option<(&str, &str)> {
 const MAX_REMEMBERED: usize = 10_000;
 
 /// What a live token grants, as last read from the database. Only revocation changes a token,
-/// and every call of a remembered token checks that in its own statement.
+/// and every call of a remembered token checks that in its own statement; its expiry is known.
 struct Remembered {
     secret_sha256: Vec<u8>,
     project_id: String,
     read_only: bool,
     system: bool,
+    expires_at: Option<i64>,
 }
 
 /// Turns the credentials a request presents into a [`Principal`].
@@ -268,7 +292,8 @@ impl Authenticator {
                 .remembered
                 .read()
                 .unwrap_or_else(PoisonError::into_inner);
-            if let Some(known) = remembered.get(id) {
+            let live = |known: &&Remembered| known.expires_at.is_none_or(|e| unix_now() < e);
+            if let Some(known) = remembered.get(id).filter(live) {
                 if !matches(&known.secret_sha256) {
                     return Err(invalid());
                 }
@@ -283,7 +308,7 @@ impl Authenticator {
             }
         }
         let record = match self.store.find_token(id).await? {
-            Some(record) if !record.revoked => record,
+            Some(record) if record.live_at(unix_now()) => record,
             _ => {
                 self.forget(id);
                 return Err(invalid());
@@ -320,6 +345,7 @@ impl Authenticator {
                 project_id: record.project_id,
                 read_only: record.read_only,
                 system: record.system,
+                expires_at: record.expires_at,
             },
         );
     }

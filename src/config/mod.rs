@@ -4,12 +4,14 @@ mod database;
 mod file;
 mod master_key;
 mod serve;
+mod time;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
 pub use database::{DatabaseArgs, redacted};
 pub use master_key::MasterKeyArgs;
 pub use serve::ServeArgs;
+pub use time::rfc3339;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -38,9 +40,19 @@ pub enum LogFormat {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Serve the API (applies pending migrations first).
-    Serve(ServeArgs),
-    /// Apply pending database migrations and exit.
+    Serve(Box<ServeArgs>),
+    /// Apply pending database migrations and exit (run it before `serve --no-migrate`).
     Migrate(DatabaseArgs),
+    /// Write a consistent copy of a SQLite database while the service runs (PostgreSQL: use
+    /// pg_dump, see docs/operations.md). Keep the master key with it: the copy's access keys
+    /// open only under that key.
+    Backup {
+        /// The file to write; it must not exist yet. Readable by its owner only.
+        #[arg(long, value_name = "FILE")]
+        output: std::path::PathBuf,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
     /// Create, list and revoke API tokens.
     Token {
         #[command(subcommand)]
@@ -91,6 +103,17 @@ pub enum CredentialCommand {
 pub enum MasterKeyCommand {
     /// Print a new random master key (base64 of 32 bytes) for TAGGING_MASTER_KEY or a key file.
     Generate,
+    /// Seal every access-key secret under a new master key, in one transaction. The current key
+    /// comes from TAGGING_MASTER_KEY or --master-key-file; restart the servers with the new one.
+    Rotate {
+        /// A file holding the new master key (`master-key generate` makes one).
+        #[arg(long, env = "TAGGING_NEW_MASTER_KEY_FILE", value_name = "FILE")]
+        new_master_key_file: std::path::PathBuf,
+        #[command(flatten)]
+        master_key: MasterKeyArgs,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -106,6 +129,13 @@ pub enum TokenCommand {
         /// The token may write and see tags under the reserved prefixes.
         #[arg(long)]
         system: bool,
+        /// What or whom the token is for, shown by `token list`.
+        #[arg(long, default_value = "")]
+        name: String,
+        /// The token is refused this long after its creation, e.g. `90d`, `12h`, `1h30m`
+        /// (units s, m, h, d, w). Default: it never expires.
+        #[arg(long, value_name = "DURATION", value_parser = time::parse_duration)]
+        expires_in: Option<u64>,
         #[command(flatten)]
         database: DatabaseArgs,
     },
@@ -115,7 +145,7 @@ pub enum TokenCommand {
         #[command(flatten)]
         database: DatabaseArgs,
     },
-    /// List tokens (ids and grants, never secrets).
+    /// List tokens: id, project, grant, state, creation, expiry and name (never secrets).
     List {
         #[command(flatten)]
         database: DatabaseArgs,
@@ -147,7 +177,7 @@ mod test_support {
 
     pub(super) fn serve(args: Vec<String>) -> ServeArgs {
         match Cli::parse_from(args).command {
-            Command::Serve(s) => s,
+            Command::Serve(s) => *s,
             other => panic!("{other:?}"),
         }
     }

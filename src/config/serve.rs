@@ -1,19 +1,55 @@
 //! The options of `serve`: where to listen, and the rules and limits the service enforces.
 
-use std::net::SocketAddr;
+use std::{net::SocketAddr, path::PathBuf};
 
 use clap::Args;
 
 use super::{DatabaseArgs, MasterKeyArgs};
-use crate::domain::{Catalog, Limits, Rules, catalog::DEFAULT_CATALOG};
+use crate::{
+    domain::{Catalog, Limits, Rules, catalog::DEFAULT_CATALOG},
+    tls::TlsFiles,
+};
 
 #[derive(Debug, Clone, Args)]
 pub struct ServeArgs {
     /// Address to listen on.
     #[arg(long, env = "TAGGING_LISTEN", default_value = "127.0.0.1:50051")]
     pub listen: SocketAddr,
+    /// PEM certificate chain: the port then serves gRPC, gRPC-Web and REST over TLS only. The
+    /// files are read again when they change (see --tls-reload-interval-ms).
+    #[arg(
+        long,
+        env = "TAGGING_TLS_CERT",
+        value_name = "FILE",
+        requires = "tls_key"
+    )]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key of --tls-cert.
+    #[arg(
+        long,
+        env = "TAGGING_TLS_KEY",
+        value_name = "FILE",
+        requires = "tls_cert"
+    )]
+    pub tls_key: Option<PathBuf>,
+    /// PEM CA certificates: every client must present a certificate one of them signed (mTLS), in
+    /// addition to its token or signature.
+    #[arg(
+        long,
+        env = "TAGGING_TLS_CLIENT_CA",
+        value_name = "FILE",
+        requires = "tls_cert"
+    )]
+    pub tls_client_ca: Option<PathBuf>,
+    /// How often the TLS files are checked for changes, in milliseconds.
+    #[arg(long, env = "TAGGING_TLS_RELOAD_INTERVAL_MS", default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(100..=3_600_000))]
+    pub tls_reload_interval_ms: u64,
     #[command(flatten)]
     pub database: DatabaseArgs,
+    /// Do not apply migrations: refuse to start unless the schema is exactly the one this
+    /// binary knows (apply them first with `tagging-service migrate`).
+    #[arg(long, env = "TAGGING_NO_MIGRATE")]
+    pub no_migrate: bool,
     /// Turn authentication off: any caller may act on any project. For local experiments only.
     #[arg(long, env = "TAGGING_INSECURE_NO_AUTH")]
     pub insecure_no_auth: bool,
@@ -87,6 +123,15 @@ pub struct ServeArgs {
 }
 
 impl ServeArgs {
+    /// The TLS files, when TLS is on.
+    pub fn tls_files(&self) -> Option<TlsFiles> {
+        Some(TlsFiles {
+            cert: self.tls_cert.clone()?,
+            key: self.tls_key.clone()?,
+            client_ca: self.tls_client_ca.clone(),
+        })
+    }
+
     /// The rules these options configure; an error names the option at fault.
     pub fn rules(&self) -> anyhow::Result<Rules> {
         let catalog = Catalog::parse(&self.resource_types)

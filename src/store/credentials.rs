@@ -1,7 +1,7 @@
 //! [`CredentialStore`] over any [`Backend`].
 
 use async_trait::async_trait;
-use sqlx::{ColumnIndex, Database, Encode, Executor, IntoArguments, Type};
+use sqlx::{ColumnIndex, Connection, Database, Encode, Executor, IntoArguments, Type};
 
 use super::{
     AccessKeyRecord, CredentialStore, StoreError, TokenRecord,
@@ -20,6 +20,7 @@ where
     for<'r> &'r str: ColumnIndex<RowOf<B>>,
     usize: ColumnIndex<RowOf<B>>,
     i64: Column<B::Db>,
+    Option<i64>: Column<B::Db>,
     i32: Column<B::Db>,
     bool: Column<B::Db>,
     String: Column<B::Db>,
@@ -39,6 +40,8 @@ where
                 .bind(t.read_only)
                 .bind(t.system)
                 .bind(t.created_at)
+                .bind(&t.name)
+                .bind(t.expires_at)
                 .execute(&mut *c)
                 .await?;
             Ok(())
@@ -113,6 +116,43 @@ where
             sql::SELECT_MASTER_KEY_CHECK,
             fresh,
         )
+        .await
+    }
+
+    async fn reseal_access_keys(
+        &self,
+        resealed: &[(String, Vec<u8>)],
+        old_check: &[u8],
+        new_check: &[u8],
+    ) -> Result<bool, StoreError> {
+        Self::on(self.0.writer(), async |c| {
+            let mut tx = c.begin_with(B::BEGIN_WRITE).await?;
+            // First, so that a second rotation running at once waits here, then finds the check
+            // value changed.
+            let replaced = sqlx::query(sql::REPLACE_MASTER_KEY_CHECK)
+                .bind(old_check)
+                .bind(new_check)
+                .execute(&mut *tx)
+                .await?;
+            if replaced.rows_affected() != 1 {
+                return Ok(false);
+            }
+            for (id, sealed) in resealed {
+                sqlx::query(sql::RESEAL_ACCESS_KEY)
+                    .bind(id.as_str())
+                    .bind(sealed.as_slice())
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            let keys: i64 = sqlx::query_scalar(sql::COUNT_ACCESS_KEYS)
+                .fetch_one(&mut *tx)
+                .await?;
+            if usize::try_from(keys).ok() != Some(resealed.len()) {
+                return Ok(false);
+            }
+            tx.commit().await?;
+            Ok(true)
+        })
         .await
     }
 

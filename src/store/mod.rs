@@ -10,6 +10,7 @@ mod filtered;
 pub mod plan;
 mod pool;
 mod postgres;
+mod schema;
 pub mod sql;
 mod sqlite;
 mod tagging;
@@ -23,6 +24,7 @@ use std::{sync::Arc, time::Duration};
 use crate::domain::{Tag, Visibility};
 
 pub use error::StoreError;
+pub use schema::Schema;
 pub use traits::{CredentialStore, Store, TagStore};
 
 use backend::{Backend, SqlStore};
@@ -93,6 +95,17 @@ pub struct TokenRecord {
     /// Unix seconds.
     pub created_at: i64,
     pub revoked: bool,
+    /// What or whom the token is for; may be empty.
+    pub name: String,
+    /// Unix seconds from which the token is refused; `None`: never.
+    pub expires_at: Option<i64>,
+}
+
+impl TokenRecord {
+    /// Whether the token may still be used at `now` (Unix seconds).
+    pub fn live_at(&self, now: i64) -> bool {
+        !self.revoked && self.expires_at.is_none_or(|expiry| now < expiry)
+    }
 }
 
 /// An access key as stored: its secret sealed under the master key.
@@ -134,12 +147,33 @@ pub fn subquery_fence(url: &str) -> &'static str {
     }
 }
 
+/// Writes a consistent copy of the SQLite database `url` names to `output`, while servers use it.
+pub async fn backup(url: &str, output: &std::path::Path) -> anyhow::Result<()> {
+    if !url.starts_with("sqlite:") {
+        anyhow::bail!(
+            "--database-url: `backup` copies SQLite databases; back PostgreSQL up with pg_dump (docs/operations.md)"
+        );
+    }
+    sqlite::backup(url, output).await
+}
+
 /// Opens the database named by `url`, applies its migrations, and answers its store.
 pub async fn connect(url: &str, pool: &PoolSettings) -> anyhow::Result<Arc<dyn Store>> {
+    open(url, pool, Schema::Migrate).await
+}
+
+/// Opens the database named by `url`, doing to its schema what `schema` says.
+pub async fn open(
+    url: &str,
+    pool: &PoolSettings,
+    schema: Schema,
+) -> anyhow::Result<Arc<dyn Store>> {
     let scheme = url.split(':').next().unwrap_or_default();
     Ok(match scheme {
-        "sqlite" => Arc::new(SqlStore(SqliteBackend::connect(url, pool).await?)),
-        "postgres" | "postgresql" => Arc::new(SqlStore(PostgresBackend::connect(url, pool).await?)),
+        "sqlite" => Arc::new(SqlStore(SqliteBackend::connect(url, pool, schema).await?)),
+        "postgres" | "postgresql" => {
+            Arc::new(SqlStore(PostgresBackend::connect(url, pool, schema).await?))
+        }
         _ => anyhow::bail!(
             "--database-url: scheme `{scheme}` is not supported; use sqlite:PATH or postgres://…"
         ),

@@ -5,6 +5,7 @@ use std::str::FromStr;
 
 use sqlx::{
     Connection, Executor, Postgres,
+    migrate::Migrator,
     postgres::{PgConnectOptions, PgConnection, PgQueryResult},
 };
 
@@ -12,7 +13,10 @@ use super::{
     PoolSettings,
     backend::{Backend, RowsAffected},
     pool::{Connect, Opened, Pool},
+    schema::{self, Schema},
 };
+
+static MIGRATOR: Migrator = sqlx::migrate!("migrations/postgres");
 
 /// How often a server checks that the client of a running statement is still connected, so a
 /// statement whose call was abandoned (its connection closed, see `pool.rs`) is cancelled.
@@ -46,13 +50,19 @@ pub struct PostgresBackend {
 }
 
 impl PostgresBackend {
-    pub async fn connect(url: &str, pool: &PoolSettings) -> anyhow::Result<Self> {
+    pub async fn connect(url: &str, pool: &PoolSettings, schema: Schema) -> anyhow::Result<Self> {
         let options = PgConnectOptions::from_str(url)?.application_name("tagging-service");
-        // Migrations run on a connection of their own, free of the statement timeout.
+        // Migrations run on a connection of their own, free of the statement timeout. The
+        // migrator holds an advisory lock while it runs, so processes starting together apply
+        // each migration once; the others wait and find nothing left to do.
         let mut migrating = PgConnection::connect_with(&options).await?;
-        sqlx::migrate!("migrations/postgres")
-            .run(&mut migrating)
-            .await?;
+        schema::check(&mut migrating, &MIGRATOR, schema).await?;
+        if schema == Schema::Migrate {
+            MIGRATOR
+                .run(&mut migrating)
+                .await
+                .map_err(schema::describe)?;
+        }
         migrating.close().await?;
         let options = options.options(PLANNER_SETTINGS);
         let options = match pool.statement_timeout {

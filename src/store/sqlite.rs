@@ -8,6 +8,7 @@ use anyhow::Context;
 
 use sqlx::{
     Connection, Sqlite,
+    migrate::Migrator,
     sqlite::{
         SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqliteQueryResult,
         SqliteSynchronous,
@@ -18,7 +19,10 @@ use super::{
     PoolSettings,
     backend::{Backend, RowsAffected},
     pool::{Connect, Interrupt, Opened, Pool},
+    schema::{self, Schema},
 };
+
+static MIGRATOR: Migrator = sqlx::migrate!("migrations/sqlite");
 
 /// How long a statement waits for another process's write lock before reporting unavailable.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
@@ -52,7 +56,7 @@ fn connector(options: SqliteConnectOptions) -> Connect<SqliteConnection> {
 }
 
 impl SqliteBackend {
-    pub async fn connect(url: &str, pool: &PoolSettings) -> anyhow::Result<Self> {
+    pub async fn connect(url: &str, pool: &PoolSettings, schema: Schema) -> anyhow::Result<Self> {
         if url.contains(":memory:") || url.contains("mode=memory") {
             anyhow::bail!(
                 "--database-url: an in-memory SQLite database cannot be shared by the service's connections; name a file"
@@ -67,11 +71,7 @@ impl SqliteBackend {
             .synchronous(SqliteSynchronous::Full)
             .busy_timeout(BUSY_TIMEOUT)
             .foreign_keys(true);
-        let mut migrating = SqliteConnection::connect_with(&options).await?;
-        sqlx::migrate!("migrations/sqlite")
-            .run(&mut migrating)
-            .await?;
-        migrating.close().await?;
+        migrate(&options, schema).await?;
         let write = Pool::new(connector(options.clone()), 1, pool.acquire_timeout);
         let read = Pool::new(
             connector(options.read_only(true)),
@@ -82,6 +82,89 @@ impl SqliteBackend {
         read.warm_up().await?;
         Ok(Self { read, write })
     }
+}
+
+/// Copies the database to `output` with `VACUUM INTO`, which reads one snapshot: writers go on
+/// meanwhile, and the copy holds exactly the transactions committed when it began.
+pub async fn backup(url: &str, output: &Path) -> anyhow::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let options = SqliteConnectOptions::from_str(url)?
+        .read_only(true)
+        .busy_timeout(BUSY_TIMEOUT);
+    if !options.get_filename().exists() {
+        anyhow::bail!(
+            "--database-url: {} does not exist",
+            options.get_filename().display()
+        );
+    }
+    // SQLite writes into an empty file as it finds it: created here, owner-only, never over
+    // another file.
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(output)
+        .with_context(|| {
+            format!(
+                "--output: cannot create {} (a backup never overwrites a file)",
+                output.display()
+            )
+        })?;
+    let copied = async {
+        let mut conn = SqliteConnection::connect_with(&options).await?;
+        sqlx::query("VACUUM INTO ?")
+            .bind(output.to_str().context("--output: the path is not UTF-8")?)
+            .execute(&mut conn)
+            .await?;
+        conn.close().await?;
+        // VACUUM INTO does not sync what it wrote.
+        std::fs::File::open(output)?.sync_all()?;
+        anyhow::Ok(())
+    };
+    if let Err(e) = copied.await {
+        let _ = std::fs::remove_file(output);
+        return Err(e.context(format!("cannot back up to {}", output.display())));
+    }
+    Ok(())
+}
+
+/// Checks and, under `Schema::Migrate`, migrates the schema. SQLite's migrations take no lock of
+/// their own: a lock file beside the database keeps two processes from applying one migration
+/// twice. It is never removed (removing it would let a third process lock a new file while the
+/// second still holds the old one).
+async fn migrate(options: &SqliteConnectOptions, schema: Schema) -> anyhow::Result<()> {
+    let lock = match schema {
+        Schema::Migrate => Some(migration_lock(options.get_filename()).await?),
+        Schema::Check => None,
+    };
+    let mut migrating = SqliteConnection::connect_with(options).await?;
+    schema::check(&mut migrating, &MIGRATOR, schema).await?;
+    if schema == Schema::Migrate {
+        MIGRATOR
+            .run(&mut migrating)
+            .await
+            .map_err(schema::describe)?;
+    }
+    migrating.close().await?;
+    drop(lock);
+    Ok(())
+}
+
+/// An exclusive lock on `DATABASE-migrate.lock`, waited for as long as another process holds it.
+async fn migration_lock(db: &Path) -> anyhow::Result<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut path = db.as_os_str().to_owned();
+    path.push("-migrate.lock");
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(0o600)
+        .open(&path)
+        .with_context(|| format!("cannot open the migration lock {}", path.display()))?;
+    tokio::task::spawn_blocking(move || file.lock().map(|()| file))
+        .await?
+        .with_context(|| format!("cannot lock {}", path.display()))
 }
 
 /// Makes the database file, and the WAL and shared-memory files beside it, readable and writable

@@ -60,6 +60,8 @@ async fn resource_page_agrees_with_resources_and_count(store: &dyn Store) {
             system: false,
             created_at: 0,
             revoked: false,
+            name: String::new(),
+            expires_at: None,
         })
         .await
         .expect("token stored");

@@ -135,6 +135,16 @@ pub trait CredentialStore: Send + Sync {
     async fn list_access_keys(&self) -> Result<Vec<AccessKeyRecord>, StoreError>;
     /// The stored check value of the master key, storing `fresh` if there is none yet.
     async fn master_key_check(&self, fresh: &[u8]) -> Result<Vec<u8>, StoreError>;
+    /// In one transaction: every access key's secret sealed anew (`resealed`: id, sealed
+    /// secret) and the master key's check value changed from `old_check` to `new_check`.
+    /// Answers false, changing nothing, when the check value is not `old_check` or the access
+    /// keys are not exactly those of `resealed` (one was created meanwhile).
+    async fn reseal_access_keys(
+        &self,
+        resealed: &[(String, Vec<u8>)],
+        old_check: &[u8],
+        new_check: &[u8],
+    ) -> Result<bool, StoreError>;
     /// Records a signed request's nonce; answers false when it was already used and has not
     /// expired by `now`.
     async fn claim_nonce(

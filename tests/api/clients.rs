@@ -56,7 +56,7 @@ fn on_path(name: &str) -> Option<PathBuf> {
         })
 }
 
-async fn grpcurl_bin() -> PathBuf {
+pub async fn grpcurl_bin() -> PathBuf {
     static GRPCURL: OnceLock<PathBuf> = OnceLock::new();
     blocking(|| GRPCURL.get_or_init(find_or_install_grpcurl).clone()).await
 }

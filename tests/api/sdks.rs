@@ -43,7 +43,7 @@ const PROXY_VARS: [&str; 6] = [
     "all_proxy",
 ];
 
-async fn sdk_python() -> PathBuf {
+pub async fn sdk_python() -> PathBuf {
     static PYTHON: OnceLock<PathBuf> = OnceLock::new();
     blocking(|| {
         PYTHON
@@ -58,7 +58,7 @@ async fn sdk_python() -> PathBuf {
 }
 
 /// A Python run with a home of its own (the Huawei SDK writes an id file there) and no proxy.
-fn python(python: &PathBuf, home: &tempfile::TempDir, script: &str) -> Command {
+pub fn python(python: &PathBuf, home: &tempfile::TempDir, script: &str) -> Command {
     let mut cmd = Command::new(python);
     cmd.arg(repo_dir().join("tests/clients").join(script))
         .env("HOME", home.path());

@@ -30,17 +30,17 @@ use crate::helpers::{
 const CLUSTER_ROWS: &str = r#"["c1"]"#;
 
 /// An access key pair.
-struct Key {
-    id: String,
-    secret: String,
+pub(crate) struct Key {
+    pub(crate) id: String,
+    pub(crate) secret: String,
 }
 
-async fn new_key(app: &TestApp, master_key: &str, read_only: bool) -> Key {
+pub(crate) async fn new_key(app: &TestApp, master_key: &str, read_only: bool) -> Key {
     let (id, secret) = credential(app, master_key, read_only).await;
     Key { id, secret }
 }
 
-async fn master_key() -> String {
+pub(crate) async fn master_key() -> String {
     tagging_service(&[], &["master-key", "generate"])
         .await
         .trim()
@@ -117,7 +117,7 @@ fn list(app: &TestApp, key: &Key) -> RequestBuilder {
     list_at(app.addr, key)
 }
 
-fn list_at(addr: SocketAddr, key: &Key) -> RequestBuilder {
+pub(crate) fn list_at(addr: SocketAddr, key: &Key) -> RequestBuilder {
     acs3(
         addr,
         Method::GET,
@@ -140,7 +140,7 @@ fn put(app: &TestApp, key: &Key, region: Option<&str>) -> RequestBuilder {
 }
 
 /// Sends `request`; answers the status and the JSON body (`Null` when there is none).
-async fn send(request: RequestBuilder) -> (u16, Value) {
+pub(crate) async fn send(request: RequestBuilder) -> (u16, Value) {
     let res = request.send().await.expect("request");
     let status = res.status().as_u16();
     let body = res.json().await.unwrap_or(Value::Null);
@@ -239,7 +239,7 @@ async fn the_credential_commands_need_a_master_key_and_show_the_secret_once(b: B
     );
 }
 
-async fn stored_secret(url: &str, id: &str) -> Vec<u8> {
+pub(crate) async fn stored_secret(url: &str, id: &str) -> Vec<u8> {
     let sql = "SELECT secret_sealed FROM access_keys WHERE id = $1";
     if url.starts_with("sqlite:") {
         let mut conn = sqlx::SqliteConnection::connect(url).await.expect("sqlite");

@@ -4,9 +4,9 @@ pub const INSERT_PAGE_KEY: &str = "INSERT INTO server_keys (name, secret) VALUES
 
 pub const SELECT_PAGE_KEY: &str = "SELECT secret FROM server_keys WHERE name = 'page_tokens'";
 
-pub const INSERT_TOKEN: &str = "INSERT INTO api_tokens (id, secret_sha256, project_id, read_only, system, created_at) VALUES ($1, $2, $3, $4, $5, $6)";
-pub const SELECT_TOKEN: &str = "SELECT id, secret_sha256, project_id, read_only, system, created_at, revoked_at IS NOT NULL AS revoked FROM api_tokens WHERE id = $1";
-pub const SELECT_TOKENS: &str = "SELECT id, secret_sha256, project_id, read_only, system, created_at, revoked_at IS NOT NULL AS revoked FROM api_tokens ORDER BY created_at, id";
+pub const INSERT_TOKEN: &str = "INSERT INTO api_tokens (id, secret_sha256, project_id, read_only, system, created_at, name, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
+pub const SELECT_TOKEN: &str = "SELECT id, secret_sha256, project_id, read_only, system, created_at, revoked_at IS NOT NULL AS revoked, name, expires_at FROM api_tokens WHERE id = $1";
+pub const SELECT_TOKENS: &str = "SELECT id, secret_sha256, project_id, read_only, system, created_at, revoked_at IS NOT NULL AS revoked, name, expires_at FROM api_tokens ORDER BY created_at, id";
 pub const TOKEN_LIVE: &str = "SELECT 1 FROM api_tokens WHERE id = $1 AND revoked_at IS NULL";
 pub const REVOKE_TOKEN: &str =
     "UPDATE api_tokens SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL";
@@ -17,6 +17,11 @@ pub const SELECT_ACCESS_KEYS: &str = "SELECT id, secret_sealed, project_id, read
 pub const REVOKE_ACCESS_KEY: &str =
     "UPDATE access_keys SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL";
 pub const INSERT_MASTER_KEY_CHECK: &str = "INSERT INTO server_keys (name, secret) VALUES ('master_key_check', $1) ON CONFLICT (name) DO NOTHING";
+/// Replaces the master key's check value, if it is still `$1`.
+pub const REPLACE_MASTER_KEY_CHECK: &str =
+    "UPDATE server_keys SET secret = $2 WHERE name = 'master_key_check' AND secret = $1";
+pub const RESEAL_ACCESS_KEY: &str = "UPDATE access_keys SET secret_sealed = $2 WHERE id = $1";
+pub const COUNT_ACCESS_KEYS: &str = "SELECT count(*) FROM access_keys";
 pub const SELECT_MASTER_KEY_CHECK: &str =
     "SELECT secret FROM server_keys WHERE name = 'master_key_check'";
 /// A nonce is new if unseen, or seen on a request whose accepted window has passed.

@@ -286,7 +286,85 @@ async fn a_read_only_cli_token_cannot_write(b: Backend) {
     assert!(project_tags_as(&app, &token, "").await.unwrap().is_empty());
 }
 
+/// An expired token is refused like a revoked one on its next call: a read the server would
+/// answer from the token it remembers included. `token list` names it and shows its expiry.
+async fn a_token_expires_on_time_and_is_listed_with_its_name_and_expiry(b: Backend) {
+    let app = TestApp::spawn(b).await;
+    let token = cli_create_token(
+        &app,
+        PROJECT,
+        &["--name", "nightly export", "--expires-in", "2s"],
+    )
+    .await;
+    let lasting = cli_create_token(&app, PROJECT, &["--name", "ci", "--expires-in", "90d"]).await;
+    tag_as(&app, &token, "CLUSTER", &["c1"], &[("k", "v")])
+        .await
+        .expect("a fresh token writes");
+    // Remembered by the server from here on.
+    tags_seen_by(&app, &token, "CLUSTER", "c1")
+        .await
+        .expect("and reads");
+    let listed = stdout(&cli(&app, &["token", "list"]).await);
+    let line = |t: &str| {
+        listed
+            .lines()
+            .find(|l| l.contains(token_id(t)))
+            .map(str::to_owned)
+            .unwrap_or_default()
+    };
+    let soon = line(&token);
+    assert!(
+        soon.contains("\tlive\t") && soon.ends_with("\tnightly export"),
+        "{listed}"
+    );
+    let expiry = soon.split('\t').nth(5).unwrap_or_default();
+    assert!(
+        expiry.len() == 20 && expiry.ends_with('Z'),
+        "an RFC 3339 expiry: {soon}"
+    );
+    assert!(line(&app.token).contains("\tnever\t"), "{listed}");
+
+    tokio::time::sleep(std::time::Duration::from_millis(3100)).await;
+    assert_all(
+        &call_all_rpcs(&app, &Creds::Bearer(token.clone()), "").await,
+        Code::Unauthenticated,
+        "expired",
+    );
+    assert_all_ok(
+        &call_all_rpcs(&app, &Creds::Bearer(lasting.clone()), "").await,
+        "a token that expires in 90 days",
+    );
+    let listed = stdout(&cli(&app, &["token", "list"]).await);
+    assert!(
+        listed
+            .lines()
+            .any(|l| l.contains(token_id(&token)) && l.contains("\texpired\t")),
+        "{listed}"
+    );
+
+    let bad = cli(
+        &app,
+        &[
+            "token",
+            "create",
+            "--project",
+            PROJECT,
+            "--expires-in",
+            "soon",
+        ],
+    )
+    .await;
+    let stderr = String::from_utf8_lossy(&bad.stderr);
+    assert!(
+        !bad.status.success()
+            && stderr.contains("--expires-in")
+            && stderr.contains("not a duration"),
+        "{stderr}"
+    );
+}
+
 both_backends!(
+    a_token_expires_on_time_and_is_listed_with_its_name_and_expiry,
     every_rpc_requires_credentials,
     malformed_unknown_and_tampered_tokens_are_unauthenticated,
     bearer_and_x_auth_token_metadata_both_authenticate,

@@ -122,6 +122,15 @@ impl Drop for InProcessServer {
     }
 }
 
+/// The pool of a test's own store (tokens, direct checks).
+pub fn small_pool() -> PoolSettings {
+    PoolSettings {
+        max_connections: 2,
+        acquire_timeout: std::time::Duration::from_secs(5),
+        statement_timeout: None,
+    }
+}
+
 pub fn serve_args(database_url: &str, extra: &[&str]) -> ServeArgs {
     let mut argv = vec![
         "tagging-service",
@@ -133,7 +142,7 @@ pub fn serve_args(database_url: &str, extra: &[&str]) -> ServeArgs {
     ];
     argv.extend_from_slice(extra);
     match Cli::parse_from(argv).command {
-        Command::Serve(args) => args,
+        Command::Serve(args) => *args,
         other => panic!("expected serve, got {other:?}"),
     }
 }
@@ -150,19 +159,28 @@ impl TestApp {
 
     /// Starts a server with extra `serve` flags.
     pub async fn spawn_with(backend: Backend, extra: &[&str]) -> Self {
+        Self::spawn_connected(backend, extra, |addr| async move {
+            Channel::from_shared(format!("http://{addr}"))
+                .expect("URI")
+                .connect()
+                .await
+                .expect("client connects")
+        })
+        .await
+    }
+
+    /// Starts a server with extra `serve` flags, its gRPC client on the channel `connect` opens.
+    pub async fn spawn_connected<F, C>(backend: Backend, extra: &[&str], connect: F) -> Self
+    where
+        F: FnOnce(std::net::SocketAddr) -> C,
+        C: std::future::Future<Output = Channel>,
+    {
         init_tracing();
         let (db, database_url) = TestDb::create(backend).await;
         let server = InProcessServer::start(&database_url, extra).await;
         let addr = server.addr;
-        let client = TaggingServiceClient::connect(format!("http://{addr}"))
-            .await
-            .expect("client connects");
-        let pool = PoolSettings {
-            max_connections: 2,
-            acquire_timeout: std::time::Duration::from_secs(5),
-            statement_timeout: None,
-        };
-        let store = store::connect(&database_url, &pool)
+        let client = TaggingServiceClient::new(connect(addr).await);
+        let store = store::connect(&database_url, &small_pool())
             .await
             .expect("test store connects");
         let mut app = Self {
