@@ -10,6 +10,7 @@ mod backup;
 mod binary;
 mod cli;
 mod clients;
+mod configuration_docs;
 mod deadlines;
 mod faults;
 mod filter_drivers;
