@@ -48,5 +48,6 @@ mod system_tags;
 mod tag_counts;
 mod tags;
 mod tls;
+mod two_processes;
 mod upgrade;
 mod validation;

@@ -27,7 +27,7 @@ use crate::helpers::{
     serve_args,
 };
 
-const CLUSTER_ROWS: &str = r#"["c1"]"#;
+pub(crate) const CLUSTER_ROWS: &str = r#"["c1"]"#;
 
 /// An access key pair.
 pub(crate) struct Key {
@@ -74,7 +74,19 @@ fn acs3(
     body: Option<&Value>,
     key: &Key,
 ) -> RequestBuilder {
-    let host = addr.to_string();
+    acs3_via(addr, &addr.to_string(), method, params, body, key)
+}
+
+/// [`acs3`] signed for `host` and sent to `addr`, as a load balancer in front of several
+/// processes would pass it on.
+pub(crate) fn acs3_via(
+    addr: SocketAddr,
+    host: &str,
+    method: Method,
+    params: &[(&str, &str)],
+    body: Option<&Value>,
+    key: &Key,
+) -> RequestBuilder {
     let mut sorted: Vec<(&str, &str)> = params.to_vec();
     sorted.sort();
     let query = sorted
@@ -93,12 +105,13 @@ fn acs3(
     let string_to_sign = format!("ACS3-HMAC-SHA256\n{}", hex_sha256(canonical.as_bytes()));
     let signature = sign(key.secret.as_bytes(), &string_to_sign);
     let url = if query.is_empty() {
-        format!("http://{host}/tags")
+        format!("http://{addr}/tags")
     } else {
-        format!("http://{host}/tags?{query}")
+        format!("http://{addr}/tags?{query}")
     };
     reqwest::Client::new()
         .request(method, url)
+        .header("host", host)
         .header("x-acs-content-sha256", body_hash)
         .header("x-acs-date", date)
         .header("x-acs-signature-nonce", nonce)
