@@ -11,8 +11,12 @@ pub use catalog::{Catalog, ResourceType};
 pub use error::{Error, FieldViolation, SignatureFault, Violations};
 pub use filter::{KeyFilter, ResourceFilter, TagRowQuery};
 pub use page_token::{Cursor, PageTokens, QueryBinding};
-pub use principal::{Access, Caller, Principal, ProjectScope, SignedOnce, check_project_id};
-pub use rules::{Limits, Rules, Visibility};
+pub use principal::{
+    Access, Caller, MAX_PROJECT_ID_CHARS, Principal, ProjectScope, SignedOnce, check_project_id,
+};
+pub use rules::{
+    Limits, MAX_ID_CHARS, MAX_KEY_CHARS, MAX_VALUE_CHARS, Rules, Visibility, check_tag_value,
+};
 
 /// A key/value pair attached to a resource.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -41,7 +41,8 @@ pub enum Access {
     Write,
 }
 
-const MAX_PROJECT_ID_CHARS: usize = 64;
+/// The longest project id, in characters.
+pub const MAX_PROJECT_ID_CHARS: usize = 64;
 
 impl Principal {
     /// The caller with authentication turned off.

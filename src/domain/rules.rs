@@ -28,9 +28,12 @@ impl Default for Limits {
     }
 }
 
-const MAX_KEY_CHARS: usize = 128;
-const MAX_VALUE_CHARS: usize = 255;
-const MAX_ID_CHARS: usize = 256;
+/// The longest tag key, in characters.
+pub const MAX_KEY_CHARS: usize = 128;
+/// The longest tag value, in characters.
+pub const MAX_VALUE_CHARS: usize = 255;
+/// The longest resource id or resource name, in characters.
+pub const MAX_ID_CHARS: usize = 256;
 
 /// The configured rules every request is checked against.
 #[derive(Debug, Clone)]
@@ -133,14 +136,7 @@ impl Rules {
 
     /// A tag value: 0-255 characters, no control characters.
     pub fn tag_value(&self, v: &mut Violations, field: &str, value: &str) {
-        if value.chars().count() > MAX_VALUE_CHARS {
-            v.add(
-                field,
-                format!("must be at most {MAX_VALUE_CHARS} characters"),
-            );
-        } else if value.chars().any(char::is_control) {
-            v.add(field, "must not contain control characters");
-        }
+        check_tag_value(v, field, value);
     }
 
     /// Tags to write: 1 to the request limit, distinct keys, each key and value valid.
@@ -266,6 +262,19 @@ impl Rules {
                 self.limits.default_page_size
             }
         }
+    }
+}
+
+/// A tag value: 0-255 characters, no control characters. The same for every caller and catalog, so
+/// a form can check a value it otherwise ignores (SMN's batch `delete` reads only the keys).
+pub fn check_tag_value(v: &mut Violations, field: &str, value: &str) {
+    if value.chars().count() > MAX_VALUE_CHARS {
+        v.add(
+            field,
+            format!("must be at most {MAX_VALUE_CHARS} characters"),
+        );
+    } else if value.chars().any(char::is_control) {
+        v.add(field, "must not contain control characters");
     }
 }
 

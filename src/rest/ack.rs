@@ -118,19 +118,21 @@ impl Params {
         }
     }
 
+    /// Absent means the default; an empty value or a sign is refused, as for any other non-integer.
     fn page_size(&self) -> Result<i32, Error> {
         match self.one("page_size")? {
-            None | Some("") => Ok(0),
-            Some(raw) => raw
-                .parse()
-                .map_err(|_| Error::invalid("page_size", "must be an integer")),
+            None => Ok(0),
+            Some(raw) => Some(raw)
+                .filter(|r| !r.starts_with('+'))
+                .and_then(|r| r.parse().ok())
+                .ok_or_else(|| Error::invalid("page_size", "must be an integer")),
         }
     }
 
-    /// ACK's SDK sends `True`/`False`.
+    /// ACK's SDK sends `True`/`False`; absent is false, an empty value is refused.
     fn flag(&self, name: &str) -> Result<bool, Error> {
         match self.one(name)? {
-            None | Some("") => Ok(false),
+            None => Ok(false),
             Some("true" | "True") => Ok(true),
             Some("false" | "False") => Ok(false),
             Some(_) => Err(Error::invalid(name, "must be true or false")),

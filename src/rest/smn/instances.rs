@@ -25,6 +25,8 @@ use crate::{
 
 /// SMN's default `limit`; a smaller `--max-page-size` lowers it.
 const DEFAULT_LIMIT: u64 = 1000;
+/// The largest `offset`: nine digits, a bound the OpenAPI document's pattern can state.
+const MAX_OFFSET: u64 = 999_999_999;
 
 #[derive(Deserialize)]
 struct FilterJson {
@@ -63,8 +65,15 @@ struct InstancesBody {
     matches: Vec<MatchJson>,
     #[serde(default)]
     without_any_tag: bool,
+    #[serde(default, deserialize_with = "present")]
     limit: Option<Value>,
+    #[serde(default, deserialize_with = "present")]
     offset: Option<Value>,
+}
+
+/// A field that is there, `null` included: `None` stands for its absence alone.
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Value>, D::Error> {
+    Value::deserialize(d).map(Some)
 }
 
 /// `PUT …/{resource_id}` body.
@@ -195,22 +204,27 @@ pub async fn instances(
     p: Result<Path<(String, String)>, PathRejection>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, RestError> {
-    let parsed = type_path(&call, p).and_then(|path| Ok((path, json_body::<InstancesBody>(body)?)));
+    let max = u64::from(call.max_page_size());
+    // `limit` and `offset` are checked for `count` too, which does not use them: a request is
+    // either well formed or refused, whatever its action.
+    let parsed = type_path(&call, p).and_then(|path| {
+        let b = json_body::<InstancesBody>(body)?;
+        let limit = number("limit", b.limit.as_ref(), DEFAULT_LIMIT.min(max), 1..=max)?;
+        let offset = number("offset", b.offset.as_ref(), 0, 0..=MAX_OFFSET)?;
+        Ok((path, b, limit, offset))
+    });
     let parsed = match parsed {
-        Ok((path, b)) if b.action == "count" => {
+        Ok((path, b, ..)) if b.action == "count" => {
             let request = Ok(count_request(path, b));
             let total_count = call.run(&op::COUNT_RESOURCES, request).await?.total_count;
             return Ok(Json(CountAnswer { total_count }).into_response());
         }
         parsed => parsed,
     };
-    let request = parsed.and_then(|(path, b)| {
+    let request = parsed.and_then(|(path, b, limit, offset)| {
         if b.action != "filter" {
             return Err(Error::invalid("action", "must be `filter` or `count`"));
         }
-        let max = u64::from(call.max_page_size());
-        let limit = number("limit", b.limit.as_ref(), DEFAULT_LIMIT.min(max), 1..=max)?;
-        let offset = number("offset", b.offset.as_ref(), 0, 0..=u64::from(u32::MAX))?;
         Ok(ResourcePageRequest {
             filter: count_request(path, b),
             offset,
@@ -225,7 +239,8 @@ pub async fn instances(
     Ok(Json(answer).into_response())
 }
 
-/// SMN sends `limit` and `offset` as strings; numbers are accepted too.
+/// SMN sends `limit` and `offset` as strings of digits; numbers are accepted too. Absent means the
+/// default; `null`, a sign, or anything but digits is refused, as the OpenAPI document says.
 fn number(
     field: &str,
     value: Option<&Value>,
@@ -233,8 +248,10 @@ fn number(
     range: std::ops::RangeInclusive<u64>,
 ) -> Result<u64, Error> {
     let n = match value {
-        None | Some(Value::Null) => return Ok(default),
-        Some(Value::String(s)) => s.parse::<u64>().ok(),
+        None => return Ok(default),
+        Some(Value::String(s)) if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) => {
+            s.parse::<u64>().ok()
+        }
         Some(Value::Number(n)) => n.as_u64(),
         Some(_) => None,
     };

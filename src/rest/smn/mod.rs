@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{Call, RestError, call::json_body};
 use crate::{
-    domain::Error,
+    domain::{Error, Violations, check_tag_value},
     proto::pb,
     service::{AllProjectTags, operations as op},
 };
@@ -152,13 +152,21 @@ fn batch_request(
             tags: tags.into_iter().map(pb::Tag::from).collect(),
         })),
         "delete" if tags.is_empty() => Err(Error::invalid("tags", "at least one tag is required")),
-        "delete" => Ok(Batch::Delete(pb::UntagResourcesRequest {
-            project_id,
-            resource_type,
-            resource_ids,
-            tag_keys: tags.into_iter().map(|t| t.key).collect(),
-            all: false,
-        })),
+        "delete" => {
+            // Only the keys count, but a value given must still be a value.
+            let mut v = Violations::default();
+            for (i, t) in tags.iter().enumerate() {
+                check_tag_value(&mut v, &format!("tags[{i}].value"), &t.value);
+            }
+            v.finish()?;
+            Ok(Batch::Delete(pb::UntagResourcesRequest {
+                project_id,
+                resource_type,
+                resource_ids,
+                tag_keys: tags.into_iter().map(|t| t.key).collect(),
+                all: false,
+            }))
+        }
         _ => Err(Error::invalid("action", "must be `create` or `delete`")),
     }
 }
