@@ -10,7 +10,7 @@
 FROM rust:1-bookworm AS build
 WORKDIR /src
 COPY . .
-# CI compiles these sources with --locked (clippy) and in release (the README walkthrough); here
+# CI compiles these sources with --locked (clippy) and in release (the README and docs walkthroughs); here
 # both at once: release profile, Cargo.lock exactly as committed. The registry and
 # target/ are cache mounts, so a rebuild after a source change reuses the compiled dependencies;
 # the binary is copied out of the cache mount in the same step.

@@ -208,7 +208,7 @@ async fn token(
     create_token(store, &grant).await.expect("a token").1
 }
 
-/// More clusters than a default page, tagged as in the README, some with a system tag, and SMN
+/// More clusters than a default page, tagged as in the walkthrough of docs/rest-compat.md, some with a system tag, and SMN
 /// topics with names, so reads find rows, pages and names to follow.
 async fn seed(core: &TaggingCore) {
     let system = Principal {

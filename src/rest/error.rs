@@ -58,7 +58,7 @@ pub fn status_of(form: Form, e: &Error) -> StatusCode {
     }
 }
 
-/// The stable error code of each kind of error, per form (tabulated in the README).
+/// The stable error code of each kind of error, per form (tabulated in docs/rest-compat.md, "Errors").
 fn error_code(form: Form, e: &Error) -> &'static str {
     let (ack, smn) = match e {
         Error::InvalidArgument(_) => ("InvalidParameter", "SMN.00010400"),
