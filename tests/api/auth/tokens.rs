@@ -293,7 +293,7 @@ async fn a_token_expires_on_time_and_is_listed_with_its_name_and_expiry(b: Backe
     let token = cli_create_token(
         &app,
         PROJECT,
-        &["--name", "nightly export", "--expires-in", "2s"],
+        &["--name", "nightly export", "--expires-in", "6s"],
     )
     .await;
     let lasting = cli_create_token(&app, PROJECT, &["--name", "ci", "--expires-in", "90d"]).await;
@@ -324,7 +324,9 @@ async fn a_token_expires_on_time_and_is_listed_with_its_name_and_expiry(b: Backe
     );
     assert!(line(&app.token).contains("\tnever\t"), "{listed}");
 
-    tokio::time::sleep(std::time::Duration::from_millis(3100)).await;
+    // Expiry is counted from the creation's whole second: the token lived at least 5 s, which
+    // the uses above fall well inside, and at most 6 s, which this wait outlasts.
+    tokio::time::sleep(std::time::Duration::from_secs(7)).await;
     assert_all(
         &call_all_rpcs(&app, &Creds::Bearer(token.clone()), "").await,
         Code::Unauthenticated,
