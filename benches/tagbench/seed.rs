@@ -93,6 +93,7 @@ async fn drive(
                     resource_type: dataset::RESOURCE_TYPE.into(),
                     resource_ids,
                     tags,
+                    expected_revision: None,
                 };
                 client
                     .tag_resources(authed(request, &args.token)?)

@@ -231,6 +231,7 @@ async fn seed(core: &TaggingCore) {
             resource_type: "CLUSTER".to_owned(),
             resource_ids: ids,
             tags,
+            expected_revision: None,
         };
         core.tag_resources(&system, req)
             .await
@@ -242,6 +243,7 @@ async fn seed(core: &TaggingCore) {
             resource_type: "smn_topic".to_owned(),
             resource_id: id.to_owned(),
             name: name.to_owned(),
+            expected_revision: None,
         };
         core.put_resource(&system, req).await.expect("seed topics");
         let req = pb::TagResourcesRequest {
@@ -249,6 +251,7 @@ async fn seed(core: &TaggingCore) {
             resource_type: "smn_topic".to_owned(),
             resource_ids: vec![id.to_owned()],
             tags: vec![tag("owner", name), tag("_sys_quota", "10")],
+            expected_revision: None,
         };
         core.tag_resources(&system, req).await.expect("seed tags");
     }

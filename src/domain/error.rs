@@ -40,6 +40,16 @@ pub enum Error {
     NotFound(String),
     #[error("{0}")]
     AlreadyExists(String),
+    /// A conditional write whose resource is not at the expected revision (0: the resource does
+    /// not exist); nothing was applied.
+    #[error(
+        "resource `{resource_id}` is at revision {current}, not the expected {expected}; nothing was changed"
+    )]
+    RevisionMismatch {
+        resource_id: String,
+        expected: i64,
+        current: i64,
+    },
     /// Too many calls are in flight; this one was shed before any work.
     #[error("{0}")]
     ResourceExhausted(String),
@@ -69,6 +79,7 @@ impl Error {
             Self::PermissionDenied(_) => "permission_denied",
             Self::NotFound(_) => "not_found",
             Self::AlreadyExists(_) => "already_exists",
+            Self::RevisionMismatch { .. } => "revision_mismatch",
             Self::ResourceExhausted(_) => "resource_exhausted",
             Self::DeadlineExceeded => "deadline_exceeded",
             Self::RequestTimeout(_) => "request_timeout",

@@ -88,6 +88,25 @@ impl Rules {
         text(v, field, name, 1, MAX_ID_CHARS);
     }
 
+    /// `expected_revision`, when given: 0 ("must not exist") or a revision, for one resource.
+    pub fn expected_revision(&self, v: &mut Violations, expected: Option<i64>, resources: usize) {
+        let Some(expected) = expected else {
+            return;
+        };
+        if expected < 0 {
+            v.add(
+                "expected_revision",
+                "must be 0 (the resource must not exist yet) or a revision, not negative",
+            );
+        }
+        if resources != 1 {
+            v.add(
+                "expected_revision",
+                format!("is allowed with exactly one resource, got {resources}"),
+            );
+        }
+    }
+
     /// A list of resource ids: distinct, each valid, within the limit; `required` means at least one.
     pub fn resource_ids(&self, v: &mut Violations, ids: &[String], required: bool) {
         if required && ids.is_empty() {

@@ -5,6 +5,10 @@ use tonic_types::{ErrorDetails, FieldViolation, StatusExt};
 
 use crate::domain::Error;
 
+/// The `reason` and `domain` of the `google.rpc.ErrorInfo` a failed conditional write carries.
+pub const REVISION_MISMATCH: &str = "REVISION_MISMATCH";
+pub const ERROR_DOMAIN: &str = "tagging.v1";
+
 /// The gRPC code of each domain error.
 pub fn code_of(e: &Error) -> Code {
     match e {
@@ -13,6 +17,7 @@ pub fn code_of(e: &Error) -> Code {
         Error::PermissionDenied(_) => Code::PermissionDenied,
         Error::NotFound(_) => Code::NotFound,
         Error::AlreadyExists(_) => Code::AlreadyExists,
+        Error::RevisionMismatch { .. } => Code::Aborted,
         Error::ResourceExhausted(_) | Error::TooLarge(_) => Code::ResourceExhausted,
         Error::DeadlineExceeded | Error::RequestTimeout(_) => Code::DeadlineExceeded,
         Error::Unavailable(_) => Code::Unavailable,
@@ -33,6 +38,22 @@ impl From<Error> for Status {
                         .into_iter()
                         .map(|v| FieldViolation::new(v.field, v.description))
                         .collect::<Vec<_>>(),
+                ),
+            ),
+            Error::RevisionMismatch {
+                resource_id,
+                current,
+                ..
+            } => Status::with_error_details(
+                code,
+                message,
+                ErrorDetails::with_error_info(
+                    REVISION_MISMATCH,
+                    ERROR_DOMAIN,
+                    [
+                        ("resource_id".to_owned(), resource_id),
+                        ("current_revision".to_owned(), current.to_string()),
+                    ],
                 ),
             ),
             _ => Status::new(code, message),

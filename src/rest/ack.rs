@@ -8,10 +8,14 @@ use axum::{
     Json,
     body::Bytes,
     extract::{RawQuery, rejection::BytesRejection},
+    response::IntoResponse,
 };
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 
-use super::{Call, RestError, call::json_body};
+use super::{
+    Call, RestError,
+    call::{json_body, revision_header},
+};
 use crate::{domain::Error, proto::pb, service::operations as op};
 
 #[derive(Serialize)]
@@ -204,7 +208,7 @@ pub async fn list(call: Call, RawQuery(query): RawQuery) -> Result<Json<ListAnsw
 pub async fn tag(
     call: Call,
     body: Result<Bytes, BytesRejection>,
-) -> Result<Json<WriteAnswer>, RestError> {
+) -> Result<impl IntoResponse, RestError> {
     let request_id = call.request_id.0.clone();
     let request = json_body(body).and_then(|b: TagBody| {
         call.check_region(&b.region_id)?;
@@ -213,13 +217,17 @@ pub async fn tag(
             resource_type: b.resource_type,
             resource_ids: b.resource_ids,
             tags: b.tags.into_iter().map(pb::Tag::from).collect(),
+            expected_revision: call.expected_revision()?,
         })
     });
-    call.run(&op::TAG_RESOURCES, request).await?;
-    Ok(Json(WriteAnswer { request_id }))
+    let answer = call.run(&op::TAG_RESOURCES, request).await?;
+    Ok((
+        revision_header(answer.revision),
+        Json(WriteAnswer { request_id }),
+    ))
 }
 
-pub async fn untag(call: Call, RawQuery(query): RawQuery) -> Result<Json<WriteAnswer>, RestError> {
+pub async fn untag(call: Call, RawQuery(query): RawQuery) -> Result<impl IntoResponse, RestError> {
     let request_id = call.request_id.0.clone();
     let request = Params::parse(query.as_deref()).and_then(|p| {
         call.check_region(&p.text("region_id")?)?;
@@ -229,10 +237,14 @@ pub async fn untag(call: Call, RawQuery(query): RawQuery) -> Result<Json<WriteAn
             resource_ids: p.json("resource_ids", IDS_EXAMPLE)?,
             tag_keys: p.json("tag_keys", r#"["env"]"#)?,
             all: p.flag("all")?,
+            expected_revision: call.expected_revision()?,
         })
     });
-    call.run(&op::UNTAG_RESOURCES, request).await?;
-    Ok(Json(WriteAnswer { request_id }))
+    let answer = call.run(&op::UNTAG_RESOURCES, request).await?;
+    Ok((
+        revision_header(answer.revision),
+        Json(WriteAnswer { request_id }),
+    ))
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@
 use axum::{
     body::Bytes,
     extract::{FromRequestParts, MatchedPath, rejection::BytesRejection},
-    http::{HeaderMap, StatusCode, request::Parts},
+    http::{HeaderMap, HeaderName, HeaderValue, StatusCode, request::Parts},
 };
 
 use super::{
@@ -99,6 +99,36 @@ impl Call {
         }
     }
 
+    /// The revision a conditional write expects: `If-Match: "N"` (the ETag of a read), or
+    /// `If-None-Match: *` for "the resource must not exist yet". Neither: no condition.
+    pub(super) fn expected_revision(&self) -> Result<Option<i64>, Error> {
+        match (self.header("if-match"), self.header("if-none-match")) {
+            (None, None) => Ok(None),
+            (Some(_), Some(_)) => Err(Error::invalid(
+                "If-Match",
+                "give If-Match or If-None-Match, not both",
+            )),
+            (None, Some(any)) if any.trim() == "*" => Ok(Some(0)),
+            (None, Some(_)) => Err(Error::invalid(
+                "If-None-Match",
+                "only `*` (the resource must not exist yet) is supported",
+            )),
+            (Some(tag), None) => tag
+                .trim()
+                .strip_prefix('"')
+                .and_then(|t| t.strip_suffix('"'))
+                .and_then(|n| n.parse::<i64>().ok())
+                .filter(|n| *n >= 0)
+                .map(Some)
+                .ok_or_else(|| {
+                    Error::invalid(
+                        "If-Match",
+                        r#"must be one revision in quotes, as ETag gives it: "42""#,
+                    )
+                }),
+        }
+    }
+
     pub(super) fn max_page_size(&self) -> u32 {
         self.state.pipeline.limits().max_page_size
     }
@@ -154,6 +184,22 @@ impl Call {
             error,
         })
     }
+}
+
+/// The `X-Revision` header of a write's answer: the revision it took, or the current one.
+pub(super) fn revision_header(revision: i64) -> [(HeaderName, HeaderValue); 1] {
+    [(
+        HeaderName::from_static("x-revision"),
+        HeaderValue::from(revision),
+    )]
+}
+
+/// The `ETag` of a resource read: its revision, which `If-Match` gives back.
+pub(super) fn etag(revision: i64) -> [(HeaderName, HeaderValue); 1] {
+    [(
+        axum::http::header::ETAG,
+        HeaderValue::from_str(&format!("\"{revision}\"")).expect("digits are a header value"),
+    )]
 }
 
 /// Parses a JSON request body; an unreadable one is a 400 that names the body, one over a limit

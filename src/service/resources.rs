@@ -3,7 +3,7 @@
 use super::{
     TaggingCore,
     convert::{filters_in, tags_out},
-    tags::not_found,
+    tags::{not_found, preconditions},
 };
 use crate::{
     domain::{
@@ -40,20 +40,18 @@ impl TaggingCore {
         if let Some(name) = name {
             self.rules.resource_name(&mut v, "name", name);
         }
+        self.rules
+            .expected_revision(&mut v, req.expected_revision, 1);
         v.finish()?;
         let visibility = self.rules.visibility(caller);
-        let record = self
+        let pre = preconditions(caller, req.expected_revision);
+        let (record, revision) = self
             .store
-            .put_resource(
-                &scope,
-                &req.resource_id,
-                name,
-                &visibility,
-                caller.once.as_ref(),
-            )
+            .put_resource(&scope, &req.resource_id, name, &visibility, pre)
             .await?;
         Ok(pb::PutResourceResponse {
             resource: Some(self.resource_out(&scope, record)),
+            revision,
         })
     }
 
@@ -67,16 +65,19 @@ impl TaggingCore {
         let scope = self.scope(&mut v, project, &req.resource_type);
         self.rules
             .resource_id(&mut v, "resource_id", &req.resource_id);
+        self.rules
+            .expected_revision(&mut v, req.expected_revision, 1);
         v.finish()?;
         let visibility = self.rules.visibility(caller);
+        let pre = preconditions(caller, req.expected_revision);
         match self
             .store
-            .delete_resource(&scope, &req.resource_id, &visibility, caller.once.as_ref())
+            .delete_resource(&scope, &req.resource_id, &visibility, pre)
             .await?
         {
-            Deletion::Deleted => Ok(pb::DeleteResourceResponse {}),
-            Deletion::NotFound => Err(not_found(&scope, &Locator::Id(req.resource_id))),
-            Deletion::Protected => Err(Error::PermissionDenied(format!(
+            (Deletion::Deleted, revision) => Ok(pb::DeleteResourceResponse { revision }),
+            (Deletion::NotFound, _) => Err(not_found(&scope, &Locator::Id(req.resource_id))),
+            (Deletion::Protected, _) => Err(Error::PermissionDenied(format!(
                 "resource `{}` carries system tags; only a system token may delete it",
                 req.resource_id
             ))),
@@ -228,6 +229,7 @@ impl TaggingCore {
                 .to_owned(),
             name: r.name.unwrap_or_default(),
             tags: tags_out(r.tags),
+            revision: r.revision,
         }
     }
 }

@@ -7,8 +7,16 @@ use super::{
 use crate::{
     domain::{Caller, Cursor, Error, Locator, QueryBinding, Scope, Tag, TagRowQuery, Violations},
     proto::pb,
-    store::{KeyValues, Removal, TagLimit},
+    store::{KeyValues, Preconditions, Removal, TagLimit},
 };
+
+/// What a write of `caller` must find: its signature not yet used, and the expected revision.
+pub(super) fn preconditions(caller: &Caller, expected_revision: Option<i64>) -> Preconditions<'_> {
+    Preconditions {
+        once: caller.once.as_ref(),
+        expected_revision,
+    }
+}
 
 impl TaggingCore {
     /// The scope of a request, its type checked against the catalog into `v`.
@@ -112,13 +120,14 @@ impl TaggingCore {
         };
         v.finish()?;
         let visibility = self.rules.visibility(caller);
-        let tags = self
+        let found = self
             .store
             .resource_tags(&scope, &locator, &visibility)
             .await?
             .ok_or_else(|| not_found(&scope, &locator))?;
         Ok(pb::ListResourceTagsResponse {
-            tags: tags_out(tags),
+            tags: tags_out(found.tags),
+            revision: found.revision,
         })
     }
 
@@ -133,21 +142,19 @@ impl TaggingCore {
         self.rules.resource_ids(&mut v, &req.resource_ids, true);
         let tags = tags_in(req.tags);
         self.rules.tags_to_write(&mut v, &tags, caller);
+        self.rules
+            .expected_revision(&mut v, req.expected_revision, req.resource_ids.len());
         v.finish()?;
         let limit = TagLimit {
             max: self.rules.limits.max_tags_per_resource,
             exempt_prefixes: &self.rules.reserved_prefixes,
         };
-        self.store
-            .tag_resources(
-                &scope,
-                &req.resource_ids,
-                &tags,
-                limit,
-                caller.once.as_ref(),
-            )
+        let pre = preconditions(caller, req.expected_revision);
+        let revision = self
+            .store
+            .tag_resources(&scope, &req.resource_ids, &tags, limit, pre)
             .await?;
-        Ok(pb::TagResourcesResponse {})
+        Ok(pb::TagResourcesResponse { revision })
     }
 
     pub async fn untag_resources(
@@ -166,6 +173,8 @@ impl TaggingCore {
                 "name the keys to remove, or set `all` to remove every tag",
             );
         }
+        self.rules
+            .expected_revision(&mut v, req.expected_revision, req.resource_ids.len());
         v.finish()?;
         let visibility = self.rules.visibility(caller);
         let removal = if req.tag_keys.is_empty() {
@@ -173,10 +182,12 @@ impl TaggingCore {
         } else {
             Removal::Keys(&req.tag_keys)
         };
-        self.store
-            .untag_resources(&scope, &req.resource_ids, removal, caller.once.as_ref())
+        let pre = preconditions(caller, req.expected_revision);
+        let revision = self
+            .store
+            .untag_resources(&scope, &req.resource_ids, removal, pre)
             .await?;
-        Ok(pb::UntagResourcesResponse {})
+        Ok(pb::UntagResourcesResponse { revision })
     }
 
     /// The catalog name of `resource_type`, checked into `v`; `None` (every type) when empty.

@@ -17,6 +17,13 @@ pub enum StoreError {
         count: i64,
         max: usize,
     },
+    /// A conditional write found its resource at another revision (0: it does not exist).
+    #[error("resource `{resource_id}` is at revision {current}, not {expected}")]
+    RevisionMismatch {
+        resource_id: String,
+        expected: i64,
+        current: i64,
+    },
     /// A read on behalf of a token recognised from memory found the token revoked.
     #[error("the token is no longer live")]
     TokenNotLive,
@@ -42,6 +49,15 @@ impl From<StoreError> for domain::Error {
                     "a resource carries at most {max} tags; resource `{resource_id}` would carry {count}"
                 ),
             ),
+            StoreError::RevisionMismatch {
+                resource_id,
+                expected,
+                current,
+            } => Self::RevisionMismatch {
+                resource_id,
+                expected,
+                current,
+            },
             StoreError::TokenNotLive => Self::Unauthenticated("the token is not valid".into()),
             StoreError::Other(detail) => Self::Internal(detail),
         }

@@ -21,7 +21,7 @@ mod writes;
 
 use std::{sync::Arc, time::Duration};
 
-use crate::domain::{Tag, Visibility};
+use crate::domain::{SignedOnce, Tag, Visibility};
 
 pub use error::StoreError;
 pub use schema::Schema;
@@ -48,9 +48,28 @@ pub struct ResourceRecord {
     pub pk: i64,
     pub resource_id: String,
     pub name: Option<String>,
+    /// The revision of its last change.
+    pub revision: i64,
     /// Read by a second statement.
     #[sqlx(skip)]
     pub tags: Vec<Tag>,
+}
+
+/// The visible tags of one resource, ordered by key, and its revision.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResourceTags {
+    pub tags: Vec<Tag>,
+    pub revision: i64,
+}
+
+/// What a write must find before it applies anything.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Preconditions<'a> {
+    /// Taken in the write's transaction (see [`SignedOnce`]): a write whose `once` was already
+    /// taken changes nothing and succeeds.
+    pub once: Option<&'a SignedOnce>,
+    /// The one resource's revision must be exactly this; 0: the resource must not exist.
+    pub expected_revision: Option<i64>,
 }
 
 /// A tag key with its distinct values in a project.

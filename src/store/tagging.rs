@@ -5,18 +5,19 @@ use async_trait::async_trait;
 use sqlx::{ColumnIndex, Connection, Database, Encode, Executor, IntoArguments, Type};
 
 use super::{
-    Deletion, KeyValues, PoolStats, Removal, ResourceRecord, StoreError, TagLimit, TagRow,
-    TagStore,
+    Deletion, KeyValues, PoolStats, Preconditions, Removal, ResourceRecord, ResourceTags,
+    StoreError, TagLimit, TagRow, TagStore,
     backend::{Backend, Column, Conn, RowOf, SqlStore},
     sql,
 };
-use crate::domain::{Locator, ResourceFilter, Scope, SignedOnce, Tag, TagRowQuery, Visibility};
+use crate::domain::{Locator, ResourceFilter, Scope, Tag, TagRowQuery, Visibility};
 
 /// A tag of one resource: NULLs for a resource without visible tags (a left join).
 #[derive(sqlx::FromRow)]
 struct MaybeTag {
     key: Option<String>,
     value: Option<String>,
+    revision: i64,
 }
 
 /// One distinct (key, value) pair of a project.
@@ -69,12 +70,12 @@ where
         ids: &[String],
         tags: &[Tag],
         limit: TagLimit<'_>,
-        once: Option<&SignedOnce>,
-    ) -> Result<(), StoreError> {
+        pre: Preconditions<'_>,
+    ) -> Result<i64, StoreError> {
         let mut ids = ids.to_vec();
         ids.sort();
         Self::on(self.0.writer(), async |c| {
-            Self::write_tags(c, scope, &ids, tags, limit, once).await
+            Self::write_tags(c, scope, &ids, tags, limit, pre).await
         })
         .await
     }
@@ -84,10 +85,10 @@ where
         scope: &Scope,
         ids: &[String],
         removal: Removal<'_>,
-        once: Option<&SignedOnce>,
-    ) -> Result<(), StoreError> {
+        pre: Preconditions<'_>,
+    ) -> Result<i64, StoreError> {
         Self::on(self.0.writer(), async |c| {
-            Self::remove_tags(c, scope, ids, removal, once).await
+            Self::remove_tags(c, scope, ids, removal, pre).await
         })
         .await
     }
@@ -98,10 +99,10 @@ where
         id: &str,
         name: Option<&str>,
         visibility: &Visibility,
-        once: Option<&SignedOnce>,
-    ) -> Result<ResourceRecord, StoreError> {
+        pre: Preconditions<'_>,
+    ) -> Result<(ResourceRecord, i64), StoreError> {
         Self::on(self.0.writer(), async |c| {
-            Self::register(c, scope, id, name, visibility, once).await
+            Self::register(c, scope, id, name, visibility, pre).await
         })
         .await
     }
@@ -111,10 +112,10 @@ where
         scope: &Scope,
         id: &str,
         visibility: &Visibility,
-        once: Option<&SignedOnce>,
-    ) -> Result<Deletion, StoreError> {
+        pre: Preconditions<'_>,
+    ) -> Result<(Deletion, i64), StoreError> {
         Self::on(self.0.writer(), async |c| {
-            Self::remove_resource(c, scope, id, visibility, once).await
+            Self::remove_resource(c, scope, id, visibility, pre).await
         })
         .await
     }
@@ -124,7 +125,7 @@ where
         scope: &Scope,
         locator: &Locator,
         visibility: &Visibility,
-    ) -> Result<Option<Vec<Tag>>, StoreError> {
+    ) -> Result<Option<ResourceTags>, StoreError> {
         let q = match locator {
             Locator::Id(id) => sql::resource_tags(scope, "resource_id", id, visibility),
             Locator::Name(name) => sql::resource_tags(scope, "name", name, visibility),
@@ -134,17 +135,20 @@ where
                 .fetch_all(&mut *c)
                 .await?;
             // No row: no such resource; one row of NULLs: a resource without visible tags.
-            if rows.is_empty() {
+            let Some(revision) = rows.first().map(|t| t.revision) else {
                 Self::confirm_live(c, visibility).await?;
                 return Ok(None);
-            }
+            };
             let tags = rows.into_iter().filter_map(|t| {
                 Some(Tag {
                     key: t.key?,
                     value: t.value?,
                 })
             });
-            Ok(Some(tags.collect()))
+            Ok(Some(ResourceTags {
+                tags: tags.collect(),
+                revision,
+            }))
         })
         .await
     }

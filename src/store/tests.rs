@@ -38,7 +38,7 @@ async fn seed(store: &dyn Store, scope: &Scope) {
             exempt_prefixes: &[],
         };
         store
-            .tag_resources(scope, &[format!("r{i}")], &tags, limit, None)
+            .tag_resources(scope, &[format!("r{i}")], &tags, limit, Default::default())
             .await
             .expect("tagged");
     }

@@ -3,10 +3,10 @@
 use async_trait::async_trait;
 
 use super::{
-    AccessKeyRecord, Deletion, KeyValues, PoolStats, Removal, ResourceRecord, StoreError, TagLimit,
-    TagRow, TokenRecord,
+    AccessKeyRecord, Deletion, KeyValues, PoolStats, Preconditions, Removal, ResourceRecord,
+    ResourceTags, StoreError, TagLimit, TagRow, TokenRecord,
 };
-use crate::domain::{Locator, ResourceFilter, Scope, SignedOnce, Tag, TagRowQuery, Visibility};
+use crate::domain::{Locator, ResourceFilter, Scope, Tag, TagRowQuery, Visibility};
 
 /// Where the tags live.
 #[async_trait]
@@ -17,17 +17,17 @@ pub trait TagStore: Send + Sync {
     /// The connection pool now (for SQLite, the readers and the writer together).
     fn pool_stats(&self) -> PoolStats;
 
-    /// Sets `tags` on every resource in `ids`, registering unknown ones; all or nothing. Each
-    /// write takes `once` (see [`SignedOnce`]): a write whose `once` was already taken changes
-    /// nothing and succeeds.
+    /// Sets `tags` on every resource in `ids`, registering unknown ones; all or nothing, and
+    /// only when `pre` holds. Every write answers the project revision it took, or the current
+    /// one when it changed nothing.
     async fn tag_resources(
         &self,
         scope: &Scope,
         ids: &[String],
         tags: &[Tag],
         limit: TagLimit<'_>,
-        once: Option<&SignedOnce>,
-    ) -> Result<(), StoreError>;
+        pre: Preconditions<'_>,
+    ) -> Result<i64, StoreError>;
 
     /// Removes tags from the resources in `ids`; all or nothing. Unknown resources are skipped.
     async fn untag_resources(
@@ -35,8 +35,8 @@ pub trait TagStore: Send + Sync {
         scope: &Scope,
         ids: &[String],
         removal: Removal<'_>,
-        once: Option<&SignedOnce>,
-    ) -> Result<(), StoreError>;
+        pre: Preconditions<'_>,
+    ) -> Result<i64, StoreError>;
 
     /// Registers a resource or sets its name; answers it with its visible tags.
     async fn put_resource(
@@ -45,8 +45,8 @@ pub trait TagStore: Send + Sync {
         id: &str,
         name: Option<&str>,
         visibility: &Visibility,
-        once: Option<&SignedOnce>,
-    ) -> Result<ResourceRecord, StoreError>;
+        pre: Preconditions<'_>,
+    ) -> Result<(ResourceRecord, i64), StoreError>;
 
     /// Deletes a resource and its tags, unless it carries a tag hidden from `visibility`.
     async fn delete_resource(
@@ -54,16 +54,16 @@ pub trait TagStore: Send + Sync {
         scope: &Scope,
         id: &str,
         visibility: &Visibility,
-        once: Option<&SignedOnce>,
-    ) -> Result<Deletion, StoreError>;
+        pre: Preconditions<'_>,
+    ) -> Result<(Deletion, i64), StoreError>;
 
-    /// The visible tags of one resource, `None` when it does not exist.
+    /// The visible tags of one resource and its revision, `None` when it does not exist.
     async fn resource_tags(
         &self,
         scope: &Scope,
         locator: &Locator,
         visibility: &Visibility,
-    ) -> Result<Option<Vec<Tag>>, StoreError>;
+    ) -> Result<Option<ResourceTags>, StoreError>;
 
     /// Up to `limit` visible tag rows of matching resources, after `after` (resource, key).
     async fn tag_rows(

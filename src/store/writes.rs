@@ -1,12 +1,14 @@
 //! The writes' transactions. Each one that changes tags also changes its scope's counts (see
-//! `counts.rs`), from what it replaced or removed, before it commits.
+//! `counts.rs`), from what it replaced or removed; each one that changes anything then takes
+//! the project's next revision and stamps the resources it changed with it, last before it
+//! commits (see `revisions.rs`).
 
 use std::collections::HashMap;
 
 use sqlx::{ColumnIndex, Connection, Database, Encode, Executor, IntoArguments, Type};
 
 use super::{
-    Deletion, Removal, ResourceRecord, StoreError, TagLimit,
+    Deletion, Preconditions, Removal, ResourceRecord, StoreError, TagLimit,
     backend::{Backend, Column, Conn, ResourceTag, RowOf, RowsAffected, SqlStore},
     counts::Deltas,
     error::name_taken,
@@ -14,12 +16,20 @@ use super::{
 };
 use crate::domain::{Scope, SignedOnce, Tag, Visibility};
 
-/// A tag a write removes, with the scope whose counts it leaves.
+/// A tag a write removes, with its resource and the scope whose counts it leaves.
 #[derive(sqlx::FromRow)]
 struct ScopedTag {
+    resource_pk: i64,
     scope_pk: i64,
     key: String,
     value: String,
+}
+
+/// A resource a write found or registered under its row lock.
+#[derive(sqlx::FromRow)]
+struct Locked {
+    pk: i64,
+    revision: i64,
 }
 
 /// The resource that a write would take over the tag limit.
@@ -51,24 +61,28 @@ where
         ids: &[String],
         tags: &[Tag],
         limit: TagLimit<'_>,
-        once: Option<&SignedOnce>,
-    ) -> Result<(), StoreError> {
+        pre: Preconditions<'_>,
+    ) -> Result<i64, StoreError> {
         let mut tx = c.begin_with(B::BEGIN_WRITE).await?;
-        if !Self::first_time(&mut tx, once).await? {
-            return Ok(());
+        if !Self::first_time(&mut tx, pre.once).await? {
+            return Self::current_revision(&mut tx, scope).await;
         }
         let scope_pk = Self::scope_key(&mut tx, scope).await?;
         // Registering the resources locks them (PostgreSQL takes the locks in id order, so two
         // writers to overlapping resources cannot deadlock), so what is read next stays current.
         let up = sql::upsert_resources(scope, ids, B::INSERTED);
-        let registered: Vec<(i64, bool)> = sqlx::query_as_with(&up.text, Self::args(&up)?)
+        let registered: Vec<(i64, bool, i64)> = sqlx::query_as_with(&up.text, Self::args(&up)?)
             .fetch_all(&mut *tx)
             .await?;
-        let pks: Vec<i64> = registered.iter().map(|(pk, _)| *pk).collect();
+        if let Some(&(_, _, revision)) = registered.first() {
+            // A new resource is at revision 0, which is what "must not exist" expects.
+            expect(pre, &ids[0], revision)?;
+        }
+        let pks: Vec<i64> = registered.iter().map(|(pk, _, _)| *pk).collect();
         let known: Vec<i64> = registered
             .iter()
-            .filter(|(_, fresh)| !fresh)
-            .map(|(pk, _)| *pk)
+            .filter(|(_, fresh, _)| !fresh)
+            .map(|(pk, _, _)| *pk)
             .collect();
         let current: Vec<ResourceTag> = if known.is_empty() {
             Vec::new()
@@ -84,13 +98,16 @@ where
             .map(|t| ((t.resource_pk, t.key.as_str()), t.value.as_str()))
             .collect();
         let mut deltas = Deltas::default();
-        for pk in &pks {
+        let mut changed = Vec::new();
+        for (pk, fresh, _) in &registered {
+            let mut differs = *fresh;
             for t in tags {
-                deltas.set(
-                    &t.key,
-                    current.get(&(*pk, t.key.as_str())).copied(),
-                    &t.value,
-                );
+                let was = current.get(&(*pk, t.key.as_str())).copied();
+                differs |= was != Some(t.value.as_str());
+                deltas.set(&t.key, was, &t.value);
+            }
+            if differs {
+                changed.push(*pk);
             }
         }
         let put = sql::upsert_tags(scope_pk, &pks, tags);
@@ -110,8 +127,9 @@ where
         }
         // Last, so the count rows every writer of the same tags shares are held only to commit.
         Self::apply_counts(&mut tx, scope_pk, deltas).await?;
+        let revision = Self::take_revision(&mut tx, scope, &changed, !changed.is_empty()).await?;
         tx.commit().await?;
-        Ok(())
+        Ok(revision)
     }
 
     /// Removes tags from the resources `ids`; all or nothing. Unknown resources are skipped.
@@ -120,25 +138,34 @@ where
         scope: &Scope,
         ids: &[String],
         removal: Removal<'_>,
-        once: Option<&SignedOnce>,
-    ) -> Result<(), StoreError> {
+        pre: Preconditions<'_>,
+    ) -> Result<i64, StoreError> {
         let mut tx = c.begin_with(B::BEGIN_WRITE).await?;
-        if !Self::first_time(&mut tx, once).await? {
-            return Ok(());
+        if !Self::first_time(&mut tx, pre.once).await? {
+            return Self::current_revision(&mut tx, scope).await;
         }
         let lock = sql::lock_resources(scope, ids, B::LOCK_ROWS);
-        let pks: Vec<i64> = sqlx::query_scalar_with(&lock.text, Self::args(&lock)?)
+        let locked: Vec<Locked> = sqlx::query_as_with(&lock.text, Self::args(&lock)?)
             .fetch_all(&mut *tx)
             .await?;
+        if let Some(id) = ids.first() {
+            expect(pre, id, locked.first().map_or(0, |r| r.revision))?;
+        }
+        let pks: Vec<i64> = locked.iter().map(|r| r.pk).collect();
+        let mut changed = Vec::new();
         if !pks.is_empty() {
             let del = sql::delete_tags(&pks, removal);
             let removed: Vec<ScopedTag> = sqlx::query_as_with(&del.text, Self::args(&del)?)
                 .fetch_all(&mut *tx)
                 .await?;
             Self::count_removed(&mut tx, &removed).await?;
+            changed = removed.iter().map(|t| t.resource_pk).collect();
+            changed.sort_unstable();
+            changed.dedup();
         }
+        let revision = Self::take_revision(&mut tx, scope, &changed, !changed.is_empty()).await?;
         tx.commit().await?;
-        Ok(())
+        Ok(revision)
     }
 
     /// Deletes a resource with its tags, unless it carries a tag hidden from `visibility`.
@@ -147,19 +174,26 @@ where
         scope: &Scope,
         id: &str,
         visibility: &Visibility,
-        once: Option<&SignedOnce>,
-    ) -> Result<Deletion, StoreError> {
+        pre: Preconditions<'_>,
+    ) -> Result<(Deletion, i64), StoreError> {
         let mut tx = c.begin_with(B::BEGIN_WRITE).await?;
-        if !Self::first_time(&mut tx, once).await? {
-            return Ok(Deletion::Deleted);
+        if !Self::first_time(&mut tx, pre.once).await? {
+            return Ok((
+                Deletion::Deleted,
+                Self::current_revision(&mut tx, scope).await?,
+            ));
         }
         let ids = [id.to_owned()];
         let lock = sql::lock_resources(scope, &ids, B::LOCK_ROWS);
-        let Some(pk): Option<i64> = sqlx::query_scalar_with(&lock.text, Self::args(&lock)?)
+        let locked: Option<Locked> = sqlx::query_as_with(&lock.text, Self::args(&lock)?)
             .fetch_optional(&mut *tx)
-            .await?
-        else {
-            return Ok(Deletion::NotFound);
+            .await?;
+        expect(pre, id, locked.as_ref().map_or(0, |r| r.revision))?;
+        let Some(Locked { pk, .. }) = locked else {
+            return Ok((
+                Deletion::NotFound,
+                Self::current_revision(&mut tx, scope).await?,
+            ));
         };
         let read = sql::all_tags_of(pk);
         let tags: Vec<ScopedTag> = sqlx::query_as_with(&read.text, Self::args(&read)?)
@@ -170,11 +204,15 @@ where
             .execute(&mut *tx)
             .await?;
         if deleted.rows_affected() == 0 {
-            return Ok(Deletion::Protected);
+            return Ok((
+                Deletion::Protected,
+                Self::current_revision(&mut tx, scope).await?,
+            ));
         }
         Self::count_removed(&mut tx, &tags).await?;
+        let revision = Self::take_revision(&mut tx, scope, &[], true).await?;
         tx.commit().await?;
-        Ok(Deletion::Deleted)
+        Ok((Deletion::Deleted, revision))
     }
 
     /// Registers a resource or sets its name; answers it with its visible tags.
@@ -184,35 +222,78 @@ where
         id: &str,
         name: Option<&str>,
         visibility: &Visibility,
-        once: Option<&SignedOnce>,
-    ) -> Result<ResourceRecord, StoreError> {
+        pre: Preconditions<'_>,
+    ) -> Result<(ResourceRecord, i64), StoreError> {
         let mut tx = c.begin_with(B::BEGIN_WRITE).await?;
-        let mut record = [ResourceRecord {
-            pk: 0,
-            resource_id: id.to_owned(),
-            name: name.map(str::to_owned),
-            tags: Vec::new(),
+        let first_time = Self::first_time(&mut tx, pre.once).await?;
+        let find = sql::resource_named(scope, id, B::LOCK_ROWS);
+        let found: Option<ResourceRecord> = sqlx::query_as_with(&find.text, Self::args(&find)?)
+            .fetch_optional(&mut *tx)
+            .await?;
+        let mut revision = Self::current_revision(&mut tx, scope).await?;
+        let mut record = [match found {
+            Some(found) => found,
+            None => ResourceRecord {
+                pk: 0,
+                resource_id: id.to_owned(),
+                name: name.map(str::to_owned),
+                revision: 0,
+                tags: Vec::new(),
+            },
         }];
-        if Self::first_time(&mut tx, once).await? {
+        // Done before: answered with the resource as it is now, if it still is.
+        if first_time {
+            expect(pre, id, record[0].revision)?;
             let put = sql::put_resource(scope, id, name);
-            record[0].pk = sqlx::query_scalar_with(&put.text, Self::args(&put)?)
-                .fetch_one(&mut *tx)
+            // No row: the resource exists with that name already, and nothing changed.
+            let put: Option<i64> = sqlx::query_scalar_with(&put.text, Self::args(&put)?)
+                .fetch_optional(&mut *tx)
                 .await
                 .map_err(|e| name_taken(e, name))?;
-        } else {
-            // Done before: answered with the resource as it is now, if it still is.
-            let find = sql::resource_named(scope, id);
-            if let Some(found) = sqlx::query_as_with(&find.text, Self::args(&find)?)
-                .fetch_optional(&mut *tx)
-                .await?
-            {
-                record = [found];
+            if let Some(pk) = put {
+                revision = Self::take_revision(&mut tx, scope, &[pk], true).await?;
+                record[0].pk = pk;
+                record[0].name = name.map(str::to_owned);
+                record[0].revision = revision;
             }
         }
         Self::with_tags(&mut tx, &mut record, visibility).await?;
         tx.commit().await?;
         let [record] = record;
-        Ok(record)
+        Ok((record, revision))
+    }
+
+    /// After a write's changes: when `changed_anything`, the project's next revision, with the
+    /// resources among `stamp` marked as changed at it; else the project's current revision.
+    async fn take_revision(
+        c: &mut Conn<B>,
+        scope: &Scope,
+        stamp: &[i64],
+        changed_anything: bool,
+    ) -> Result<i64, StoreError> {
+        if !changed_anything {
+            return Self::current_revision(c, scope).await;
+        }
+        let revision: i64 = sqlx::query_scalar(sql::NEXT_REVISION)
+            .bind(scope.project_id.as_str())
+            .fetch_one(&mut *c)
+            .await?;
+        if !stamp.is_empty() {
+            let q = sql::stamp_resources(stamp, revision);
+            sqlx::query_with(&q.text, Self::args(&q)?)
+                .execute(&mut *c)
+                .await?;
+        }
+        Ok(revision)
+    }
+
+    /// The project's current revision; 0 before its first change.
+    async fn current_revision(c: &mut Conn<B>, scope: &Scope) -> Result<i64, StoreError> {
+        let revision: Option<i64> = sqlx::query_scalar(sql::CURRENT_REVISION)
+            .bind(scope.project_id.as_str())
+            .fetch_optional(&mut *c)
+            .await?;
+        Ok(revision.unwrap_or(0))
     }
 
     /// Takes `once` in the write's transaction; answers whether it was free, i.e. whether the
@@ -297,5 +378,17 @@ where
             }
         }
         Ok(())
+    }
+}
+
+/// Refuses the write when `pre` expects the resource `id` at another revision than `current`.
+fn expect(pre: Preconditions<'_>, id: &str, current: i64) -> Result<(), StoreError> {
+    match pre.expected_revision {
+        Some(expected) if expected != current => Err(StoreError::RevisionMismatch {
+            resource_id: id.to_owned(),
+            expected,
+            current,
+        }),
+        _ => Ok(()),
     }
 }

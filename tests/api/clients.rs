@@ -301,6 +301,7 @@ async fn grpcurl_lists_and_describes_the_api_through_server_reflection(b: Backen
             "string resource_type = 2;",
             "repeated string resource_ids = 3;",
             "repeated .tagging.v1.Tag tags = 4;",
+            "optional int64 expected_revision = 5;",
             "}",
         ],
         "{message}"
@@ -320,11 +321,12 @@ async fn grpcurl_calls_every_rpc_through_reflection_with_a_token_in_metadata(b: 
     )
     .await
     .json();
-    assert_eq!(tagged, json!({}));
+    // The project's first write takes revision 1 (int64: a string in JSON).
+    assert_eq!(tagged, json!({"revision": "1"}));
     let c1 = json!({"resource_type": "CLUSTER", "resource_id": "c-1"});
     assert_eq!(
         call(&g, &app, "ListResourceTags", c1.clone()).await.json(),
-        json!({"tags": [{"key": "env", "value": "dev"}, {"key": "team", "value": "IT"}]})
+        json!({"tags": [{"key": "env", "value": "dev"}, {"key": "team", "value": "IT"}], "revision": "1"})
     );
     assert_eq!(
         call(
@@ -352,7 +354,8 @@ async fn grpcurl_calls_every_rpc_through_reflection_with_a_token_in_metadata(b: 
         )
         .await
         .json(),
-        json!({"resource": {"resourceId": "c-3", "resourceType": QUALIFIED_CLUSTER, "name": "web"}})
+        json!({"resource": {"resourceId": "c-3", "resourceType": QUALIFIED_CLUSTER, "name": "web", "revision": "2"},
+               "revision": "2"})
     );
     assert_eq!(
         call(
@@ -364,7 +367,7 @@ async fn grpcurl_calls_every_rpc_through_reflection_with_a_token_in_metadata(b: 
         )
         .await
         .json(),
-        json!({}),
+        json!({"revision": "2"}),
         "c-3 is registered, by name, without tags"
     );
     assert_eq!(
@@ -389,9 +392,9 @@ async fn grpcurl_calls_every_rpc_through_reflection_with_a_token_in_metadata(b: 
         .json(),
         json!({"resources": [
             {"resourceId": "c-1", "resourceType": QUALIFIED_CLUSTER,
-             "tags": [{"key": "env", "value": "dev"}, {"key": "team", "value": "IT"}]},
+             "tags": [{"key": "env", "value": "dev"}, {"key": "team", "value": "IT"}], "revision": "1"},
             {"resourceId": "c-2", "resourceType": QUALIFIED_CLUSTER,
-             "tags": [{"key": "env", "value": "dev"}, {"key": "team", "value": "IT"}]},
+             "tags": [{"key": "env", "value": "dev"}, {"key": "team", "value": "IT"}], "revision": "1"},
         ]})
     );
     assert_eq!(
@@ -403,7 +406,7 @@ async fn grpcurl_calls_every_rpc_through_reflection_with_a_token_in_metadata(b: 
         )
         .await
         .json(),
-        json!({"resources": [{"resourceId": "c-3", "resourceType": QUALIFIED_CLUSTER, "name": "web"}]})
+        json!({"resources": [{"resourceId": "c-3", "resourceType": QUALIFIED_CLUSTER, "name": "web", "revision": "2"}]})
     );
     // int64 is a JSON string in the protobuf JSON mapping.
     assert_eq!(
@@ -438,11 +441,11 @@ async fn grpcurl_calls_every_rpc_through_reflection_with_a_token_in_metadata(b: 
         )
         .await
         .json(),
-        json!({})
+        json!({"revision": "3"})
     );
     assert_eq!(
         call(&g, &app, "ListResourceTags", c1.clone()).await.json(),
-        json!({"tags": [{"key": "env", "value": "dev"}]})
+        json!({"tags": [{"key": "env", "value": "dev"}], "revision": "3"})
     );
 
     assert_eq!(
@@ -454,7 +457,7 @@ async fn grpcurl_calls_every_rpc_through_reflection_with_a_token_in_metadata(b: 
         )
         .await
         .json(),
-        json!({})
+        json!({"revision": "4"})
     );
     let stderr = call(
         &g,
@@ -489,7 +492,7 @@ async fn grpcurl_authenticates_with_either_header_and_prints_the_errors(b: Backe
     let g = Grpcurl::new(&app).await;
     app.tag("CLUSTER", &["c-1"], &[("env", "dev")]).await;
     let c1 = json!({"resource_type": "CLUSTER", "resource_id": "c-1"});
-    let expected = json!({"tags": [{"key": "env", "value": "dev"}]});
+    let expected = json!({"tags": [{"key": "env", "value": "dev"}], "revision": "1"});
 
     let x_auth = format!("x-auth-token: {}", app.token);
     assert_eq!(
@@ -606,8 +609,8 @@ async fn a_python_client_generated_from_the_protos_tags_and_lists_resources(b: B
     assert_eq!(
         answers,
         json!({
-            "tag_resources": {},
-            "list_resource_tags": {"tags": [{"key": "env", "value": "dev"}, {"key": "team", "value": "IT"}]},
+            "tag_resources": {"revision": "1"},
+            "list_resource_tags": {"tags": [{"key": "env", "value": "dev"}, {"key": "team", "value": "IT"}], "revision": "1"},
             "list_tag_resources": {"tag_resources": [
                 tag_row("c-1", "env", "dev"),
                 tag_row("c-1", "team", "IT"),

@@ -25,6 +25,7 @@ async fn put_as(
         resource_type: ty.into(),
         resource_id: id.into(),
         name: name.into(),
+        expected_revision: None,
     };
     let resp = app
         .client
@@ -67,6 +68,7 @@ async fn delete(app: &TestApp, ty: &str, id: &str) -> Result<(), Status> {
         project_id: String::new(),
         resource_type: ty.into(),
         resource_id: id.into(),
+        expected_revision: None,
     };
     app.client
         .clone()
@@ -109,8 +111,10 @@ async fn put_resource_registers_a_resource_with_an_optional_name(b: Backend) {
             resource_id: "r1".into(),
             resource_type: QUALIFIED_CLUSTER.into(),
             name: "web".into(),
-            tags: vec![]
-        }
+            tags: vec![],
+            revision: 1,
+        },
+        "the project's first write takes revision 1"
     );
     let r2 = put(&app, "CLUSTER", "r2", "").await.unwrap();
     assert_eq!(r2.name, "", "a resource may have no name");
@@ -258,7 +262,9 @@ async fn putting_again_renames_keeps_tags_and_an_empty_name_clears_it(b: Backend
             resource_type: "smn_topic".into(),
             name: "new".into(),
             tags: vec![tag("a", "1"), tag("b", "2")],
-        }
+            revision: 3,
+        },
+        "registered, tagged, renamed: three writes"
     );
     assert_eq!(
         code(tags_by_name(&app, "smn_topic", "old").await),
@@ -532,6 +538,7 @@ async fn concurrent_writes_to_overlapping_resources_all_succeed_consistently(b: 
                 tag("shared", &format!("v{i}")),
                 tag(&format!("k{i:02}"), &format!("v{i}")),
             ],
+            expected_revision: None,
         };
         tasks.push(tokio::spawn(async move {
             client.tag_resources(authed(&token, req)).await.map(drop)
@@ -588,6 +595,7 @@ async fn concurrent_writes_never_exceed_the_per_resource_limit(b: Backend) {
             resource_type: "CLUSTER".into(),
             resource_ids: ids(&["hot"]),
             tags: vec![tag(&format!("k{i}"), "v")],
+            expected_revision: None,
         };
         tasks.push(tokio::spawn(async move {
             (i, client.tag_resources(authed(&token, req)).await.map(drop))
@@ -637,6 +645,7 @@ async fn a_write_refused_mid_transaction_leaves_no_transaction_open_on_postgres(
         resource_type: "CLUSTER".into(),
         resource_ids: ids(&["hot"]),
         tags: vec![tag("k2", "v")],
+        expected_revision: None,
     };
     let refused = app
         .client

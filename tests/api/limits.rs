@@ -26,6 +26,7 @@ fn tag_req(resource_ids: Vec<String>, tags: Vec<pb::Tag>) -> pb::TagResourcesReq
         resource_type: "CLUSTER".into(),
         resource_ids,
         tags,
+        expected_revision: None,
     }
 }
 

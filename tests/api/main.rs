@@ -35,6 +35,7 @@ mod raw_http;
 mod request_ids;
 mod rest_ack;
 mod rest_smn;
+mod revisions;
 mod routes;
 mod schema_versions;
 mod schemathesis;

@@ -108,7 +108,14 @@ async fn grpc_answers_above_max_message_bytes_are_refused_and_at_it_are_sent(b: 
             })
             .collect()
     };
-    let answer_len = |last| pb::ListResourceTagsResponse { tags: tags(last) }.encoded_len();
+    // "at" is written by the project's first two writes: it answers revision 2.
+    let answer_len = |last| {
+        pb::ListResourceTagsResponse {
+            tags: tags(last),
+            revision: 2,
+        }
+        .encoded_len()
+    };
     let last = 200 + 2048 - answer_len(200);
     assert_eq!(answer_len(last), 2048);
     let read = |id: &str| pb::ListResourceTagsRequest {

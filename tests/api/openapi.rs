@@ -136,6 +136,7 @@ async fn the_documents_examples_are_what_the_server_answers(b: Backend) {
                 resource_type: resource_type.into(),
                 resource_ids: ids(&[resource]),
                 tags: vec![tag("env", "dev")],
+                expected_revision: None,
             };
             app.client
                 .clone()

@@ -548,6 +548,7 @@ async fn a_token_of_one_project_is_refused_in_another(b: Backend) {
             resource_type: "CLUSTER".into(),
             resource_ids: vec![format!("r{i}")],
             tags: vec![tag("env", "dev"), tag("team", &format!("t{i}"))],
+            expected_revision: None,
         };
         app.client
             .clone()

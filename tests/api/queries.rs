@@ -25,6 +25,7 @@ async fn fixture(b: Backend) -> TestApp {
         resource_type: ty.into(),
         resource_id: id.into(),
         name: name.into(),
+        expected_revision: None,
     };
     for (id, name) in [
         ("r1", "alpha"),
@@ -126,7 +127,12 @@ async fn list_all(app: &TestApp, f: &pb::CountResourcesRequest) -> Vec<pb::Resou
             page.resources.len() <= 2,
             "a page holds at most page_size resources"
         );
-        out.extend(page.resources);
+        // Revisions are the subject of revisions.rs; here only what matched, and how it looks.
+        out.extend(
+            page.resources
+                .into_iter()
+                .map(|r| pb::Resource { revision: 0, ..r }),
+        );
         if page.next_token.is_empty() {
             break;
         }
@@ -435,6 +441,7 @@ async fn list_resources_shows_qualified_types_names_and_tags_ordered_by_key(b: B
         resource_type: "ALIYUN::CS::CLUSTER".into(),
         name: name.into(),
         tags: tags.iter().map(|(k, v)| tag(k, v)).collect(),
+        revision: 0,
     };
     let expected = vec![
         resource("r1", "alpha", &[("env", "prod"), ("team", "a")]),
@@ -491,12 +498,14 @@ async fn list_resources_shows_qualified_types_names_and_tags_ordered_by_key(b: B
                 resource_type: "smn_topic".into(),
                 name: "alpha".into(),
                 tags: vec![tag("env", "prod")],
+                revision: 0,
             },
             pb::Resource {
                 resource_id: "t2".into(),
                 resource_type: "smn_topic".into(),
                 name: String::new(),
                 tags: vec![tag("Owner", "ops"), tag("env", "staging")],
+                revision: 0,
             },
         ]
     );

@@ -19,7 +19,10 @@ use super::{ResourcePath, TagJson, project, resource};
 use crate::{
     domain::Error,
     proto::pb,
-    rest::{Call, RestError, call::json_body},
+    rest::{
+        Call, RestError,
+        call::{json_body, revision_header},
+    },
     service::{ResourcePageRequest, operations as op},
 };
 
@@ -123,7 +126,7 @@ pub async fn put_resource(
     call: Call,
     p: Result<Path<ResourcePath>, PathRejection>,
     body: Result<Bytes, BytesRejection>,
-) -> Result<Json<ResourceAnswer>, RestError> {
+) -> Result<impl IntoResponse, RestError> {
     let request = resource(&call, p).and_then(|(project_id, resource_type, resource_id)| {
         let b: PutBody = json_body(body)?;
         Ok(pb::PutResourceRequest {
@@ -131,29 +134,34 @@ pub async fn put_resource(
             resource_type,
             resource_id,
             name: b.name,
+            expected_revision: call.expected_revision()?,
         })
     });
     let answer = call.run(&op::PUT_RESOURCE, request).await?;
-    Ok(Json(ResourceAnswer {
-        resource: answer.resource.unwrap_or_default().into(),
-    }))
+    Ok((
+        revision_header(answer.revision),
+        Json(ResourceAnswer {
+            resource: answer.resource.unwrap_or_default().into(),
+        }),
+    ))
 }
 
 /// DeleteResource: the resource and all its tags.
 pub async fn delete_resource(
     call: Call,
     p: Result<Path<ResourcePath>, PathRejection>,
-) -> Result<StatusCode, RestError> {
+) -> Result<impl IntoResponse, RestError> {
     let call = call.answering(StatusCode::NO_CONTENT);
-    let request = resource(&call, p).map(|(project_id, resource_type, resource_id)| {
-        pb::DeleteResourceRequest {
+    let request = resource(&call, p).and_then(|(project_id, resource_type, resource_id)| {
+        Ok(pb::DeleteResourceRequest {
             project_id,
             resource_type,
             resource_id,
-        }
+            expected_revision: call.expected_revision()?,
+        })
     });
-    call.run(&op::DELETE_RESOURCE, request).await?;
-    Ok(StatusCode::NO_CONTENT)
+    let answer = call.run(&op::DELETE_RESOURCE, request).await?;
+    Ok((StatusCode::NO_CONTENT, revision_header(answer.revision)))
 }
 
 /// `{project_id}` (checked against `X-Project-Id`) and `{resource_type}`.

@@ -12,10 +12,14 @@ use axum::{
         rejection::{BytesRejection, PathRejection},
     },
     http::StatusCode,
+    response::IntoResponse,
 };
 use serde::{Deserialize, Serialize};
 
-use super::{Call, RestError, call::json_body};
+use super::{
+    Call, RestError,
+    call::{etag, json_body, revision_header},
+};
 use crate::{
     domain::{Error, Violations, check_tag_value},
     proto::pb,
@@ -105,7 +109,7 @@ fn project(call: &Call, in_path: String) -> Result<String, Error> {
 pub async fn resource_tags(
     call: Call,
     p: Result<Path<ResourcePath>, PathRejection>,
-) -> Result<Json<TagsAnswer>, RestError> {
+) -> Result<impl IntoResponse, RestError> {
     let request = resource(&call, p).and_then(|(project_id, resource_type, resource_id)| {
         let id_type = call
             .header("x-smn-resourceid-type")
@@ -128,9 +132,12 @@ pub async fn resource_tags(
         })
     });
     let answer = call.run(&op::LIST_RESOURCE_TAGS, request).await?;
-    Ok(Json(TagsAnswer {
-        tags: answer.tags.into_iter().map(TagJson::from).collect(),
-    }))
+    Ok((
+        etag(answer.revision),
+        Json(TagsAnswer {
+            tags: answer.tags.into_iter().map(TagJson::from).collect(),
+        }),
+    ))
 }
 
 /// What a batch body asks for.
@@ -142,6 +149,7 @@ enum Batch {
 fn batch_request(
     (project_id, resource_type, resource_id): ResourcePath,
     BatchBody { action, tags }: BatchBody,
+    expected_revision: Option<i64>,
 ) -> Result<Batch, Error> {
     let resource_ids = vec![resource_id];
     match action.as_str() {
@@ -150,6 +158,7 @@ fn batch_request(
             resource_type,
             resource_ids,
             tags: tags.into_iter().map(pb::Tag::from).collect(),
+            expected_revision,
         })),
         "delete" if tags.is_empty() => Err(Error::invalid("tags", "at least one tag is required")),
         "delete" => {
@@ -165,6 +174,7 @@ fn batch_request(
                 resource_ids,
                 tag_keys: tags.into_iter().map(|t| t.key).collect(),
                 all: false,
+                expected_revision,
             }))
         }
         _ => Err(Error::invalid("action", "must be `create` or `delete`")),
@@ -176,16 +186,17 @@ pub async fn batch(
     call: Call,
     p: Result<Path<ResourcePath>, PathRejection>,
     body: Result<Bytes, BytesRejection>,
-) -> Result<StatusCode, RestError> {
+) -> Result<impl IntoResponse, RestError> {
     let call = call.answering(StatusCode::NO_CONTENT);
-    let request = resource(&call, p).and_then(|r| batch_request(r, json_body(body)?));
-    match request {
-        Ok(Batch::Create(tag)) => call.run(&op::TAG_RESOURCES, Ok(tag)).await.map(drop)?,
-        Ok(Batch::Delete(untag)) => call.run(&op::UNTAG_RESOURCES, Ok(untag)).await.map(drop)?,
+    let request = resource(&call, p)
+        .and_then(|r| batch_request(r, json_body(body)?, call.expected_revision()?));
+    let revision = match request {
+        Ok(Batch::Create(tag)) => call.run(&op::TAG_RESOURCES, Ok(tag)).await?.revision,
+        Ok(Batch::Delete(untag)) => call.run(&op::UNTAG_RESOURCES, Ok(untag)).await?.revision,
         // Refused as the write it would have been, once the caller is known.
-        Err(e) => call.run(&op::TAG_RESOURCES, Err(e)).await.map(drop)?,
-    }
-    Ok(StatusCode::NO_CONTENT)
+        Err(e) => call.run(&op::TAG_RESOURCES, Err(e)).await?.revision,
+    };
+    Ok((StatusCode::NO_CONTENT, revision_header(revision)))
 }
 
 /// CreateResourceTag: one tag on one resource.
@@ -193,7 +204,7 @@ pub async fn create_tag(
     call: Call,
     p: Result<Path<ResourcePath>, PathRejection>,
     body: Result<Bytes, BytesRejection>,
-) -> Result<StatusCode, RestError> {
+) -> Result<impl IntoResponse, RestError> {
     let call = call.answering(StatusCode::NO_CONTENT);
     let request = resource(&call, p).and_then(|(project_id, resource_type, resource_id)| {
         let b: CreateTagBody = json_body(body)?;
@@ -202,17 +213,18 @@ pub async fn create_tag(
             resource_type,
             resource_ids: vec![resource_id],
             tags: vec![b.tag.into()],
+            expected_revision: call.expected_revision()?,
         })
     });
-    call.run(&op::TAG_RESOURCES, request).await?;
-    Ok(StatusCode::NO_CONTENT)
+    let answer = call.run(&op::TAG_RESOURCES, request).await?;
+    Ok((StatusCode::NO_CONTENT, revision_header(answer.revision)))
 }
 
 /// DeleteResourceTag: one key off one resource; an absent key is not an error.
 pub async fn delete_tag(
     call: Call,
     p: Result<Path<(String, String, String, String)>, PathRejection>,
-) -> Result<StatusCode, RestError> {
+) -> Result<impl IntoResponse, RestError> {
     let p =
         p.map(|Path((project, resource_type, id, key))| Path(((project, resource_type, id), key)));
     untag_one(call, p).await
@@ -222,14 +234,14 @@ pub async fn delete_tag(
 pub async fn delete_action_tag(
     call: Call,
     p: Result<Path<ResourcePath>, PathRejection>,
-) -> Result<StatusCode, RestError> {
+) -> Result<impl IntoResponse, RestError> {
     untag_one(call, p.map(|Path(p)| Path((p, "action".to_owned())))).await
 }
 
 async fn untag_one(
     call: Call,
     p: Result<Path<(ResourcePath, String)>, PathRejection>,
-) -> Result<StatusCode, RestError> {
+) -> Result<impl IntoResponse, RestError> {
     let call = call.answering(StatusCode::NO_CONTENT);
     let request = path(p).and_then(|((in_path, resource_type, resource_id), key)| {
         Ok(pb::UntagResourcesRequest {
@@ -238,10 +250,11 @@ async fn untag_one(
             resource_ids: vec![resource_id],
             tag_keys: vec![key],
             all: false,
+            expected_revision: call.expected_revision()?,
         })
     });
-    call.run(&op::UNTAG_RESOURCES, request).await?;
-    Ok(StatusCode::NO_CONTENT)
+    let answer = call.run(&op::UNTAG_RESOURCES, request).await?;
+    Ok((StatusCode::NO_CONTENT, revision_header(answer.revision)))
 }
 
 /// The project's keys with their values; SMN's form has no pagination, so every key at once.

@@ -168,7 +168,7 @@ impl<'a> Sql<'a> {
 /// A page of the matching resources after `after`: the candidates in order, each joined to its
 /// resource, until the page is full (`fence`: see `tag_rows`).
 pub fn resources<'a>(m: &Matching<'a>, after: Option<i64>, limit: u32, fence: &str) -> Sql<'a> {
-    let mut sql = Sql::new("SELECT r.pk, r.resource_id, r.name FROM (");
+    let mut sql = Sql::new("SELECT r.pk, r.resource_id, r.name, r.revision FROM (");
     sql.candidates(m, after.map(|pk| pk.saturating_add(1)), true)
         .push(fence)
         .push(") m JOIN resources r ON r.pk = m.pk WHERE TRUE")
@@ -180,7 +180,7 @@ pub fn resources<'a>(m: &Matching<'a>, after: Option<i64>, limit: u32, fence: &s
 
 /// The page of matching resources at `offset`: the candidates are walked up to it.
 pub fn resource_page<'a>(m: &Matching<'a>, offset: u64, limit: u32, fence: &str) -> Sql<'a> {
-    let mut sql = Sql::new("SELECT r.pk, r.resource_id, r.name FROM (");
+    let mut sql = Sql::new("SELECT r.pk, r.resource_id, r.name, r.revision FROM (");
     sql.candidates(m, None, true)
         .push(fence)
         .push(") m JOIN resources r ON r.pk = m.pk WHERE TRUE")

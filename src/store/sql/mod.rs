@@ -5,6 +5,7 @@
 mod counts;
 mod credentials;
 mod filters;
+mod revisions;
 mod tagging;
 
 use std::fmt::Write;
@@ -14,6 +15,7 @@ use crate::domain::{Scope, Visibility};
 pub use counts::*;
 pub use credentials::*;
 pub use filters::*;
+pub use revisions::*;
 pub use tagging::*;
 
 /// A value bound to a placeholder.

@@ -12,10 +12,11 @@ pub const PING: &str = "SELECT 1";
 
 /// Registers the resources (taking their row locks, in id order) and answers their internal ids,
 /// each with whether it is new (`inserted`: the backend's expression for that, see
-/// `Backend::INSERTED`).
+/// `Backend::INSERTED`) and its revision (0 for a new one, until the write stamps it).
 pub fn upsert_resources<'a>(scope: &'a Scope, ids: &'a [String], inserted: &str) -> Sql<'a> {
-    let mut sql =
-        Sql::new("INSERT INTO resources (project_id, resource_type, resource_id) VALUES ");
+    let mut sql = Sql::new(
+        "INSERT INTO resources (project_id, resource_type, resource_id, revision) VALUES ",
+    );
     for (i, id) in ids.iter().enumerate() {
         if i > 0 {
             sql.push(", ");
@@ -26,13 +27,14 @@ pub fn upsert_resources<'a>(scope: &'a Scope, ids: &'a [String], inserted: &str)
             .text(&scope.resource_type)
             .push(", ")
             .text(id)
-            .push(")");
+            // Revision 0 until the write stamps it: RETURNING tells a new resource by it.
+            .push(", 0)");
     }
     // DO UPDATE rather than DO NOTHING: it locks existing rows, so concurrent writers to one
     // resource queue up, and it makes RETURNING answer existing rows too.
     sql.push(" ON CONFLICT (project_id, resource_type, resource_id) DO UPDATE SET resource_id = excluded.resource_id RETURNING pk, ")
         .push(inserted)
-        .push(" AS fresh");
+        .push(" AS fresh, revision");
     sql
 }
 
@@ -89,7 +91,7 @@ pub fn over_limit<'a>(pks: &'a [i64], limit: TagLimit<'a>) -> Sql<'a> {
 /// resource first, so no other write changes them in between. `lock` is the backend's row-lock
 /// clause (SQLite has one writer and none).
 pub fn lock_resources<'a>(scope: &'a Scope, ids: &'a [String], lock: &str) -> Sql<'a> {
-    let mut sql = Sql::new("SELECT r.pk FROM resources r WHERE ");
+    let mut sql = Sql::new("SELECT r.pk, r.revision FROM resources r WHERE ");
     sql.scope("r", scope)
         .push(" AND r.resource_id IN ")
         .list(ids, |id| Arg::Text(id))
@@ -109,7 +111,8 @@ pub fn current_tags<'a>(pks: &'a [i64], keys: &'a [&'a str]) -> Sql<'a> {
 
 /// Every tag of one resource, hidden ones included, with its scope.
 pub fn all_tags_of(pk: i64) -> Sql<'static> {
-    let mut sql = Sql::new("SELECT scope_pk, key, value FROM tags WHERE resource_pk = ");
+    let mut sql =
+        Sql::new("SELECT resource_pk, scope_pk, key, value FROM tags WHERE resource_pk = ");
     sql.int(pk);
     sql
 }
@@ -126,7 +129,7 @@ pub fn delete_tags<'a>(pks: &'a [i64], removal: Removal<'a>) -> Sql<'a> {
             sql.visible("tags", visibility);
         }
     }
-    sql.push(" RETURNING scope_pk, key, value");
+    sql.push(" RETURNING resource_pk, scope_pk, key, value");
     sql
 }
 
@@ -143,7 +146,8 @@ pub fn put_resource<'a>(scope: &'a Scope, id: &'a str, name: Option<&'a str>) ->
         Some(name) => sql.text(name),
         None => sql.push("NULL"),
     };
-    sql.push(") ON CONFLICT (project_id, resource_type, resource_id) DO UPDATE SET name = excluded.name RETURNING pk");
+    // An unchanged name updates nothing, so RETURNING answers no row: the write changed nothing.
+    sql.push(") ON CONFLICT (project_id, resource_type, resource_id) DO UPDATE SET name = excluded.name WHERE resources.name IS DISTINCT FROM excluded.name RETURNING pk");
     sql
 }
 
@@ -160,10 +164,14 @@ pub fn delete_resource(pk: i64, visibility: &Visibility) -> Sql<'_> {
     sql
 }
 
-/// The resource `id` of the scope, without its tags.
-pub fn resource_named<'a>(scope: &'a Scope, id: &'a str) -> Sql<'a> {
-    let mut sql = Sql::new("SELECT r.pk, r.resource_id, r.name FROM resources r WHERE ");
-    sql.scope("r", scope).push(" AND r.resource_id = ").text(id);
+/// The resource `id` of the scope, without its tags; `lock` locks its row.
+pub fn resource_named<'a>(scope: &'a Scope, id: &'a str, lock: &str) -> Sql<'a> {
+    let mut sql =
+        Sql::new("SELECT r.pk, r.resource_id, r.name, r.revision FROM resources r WHERE ");
+    sql.scope("r", scope)
+        .push(" AND r.resource_id = ")
+        .text(id)
+        .push(lock);
     sql
 }
 
@@ -175,8 +183,9 @@ pub fn resource_tags<'a>(
     id: &'a str,
     visibility: &'a Visibility,
 ) -> Sql<'a> {
-    let mut sql =
-        Sql::new("SELECT t.key, t.value FROM resources r LEFT JOIN tags t ON t.resource_pk = r.pk");
+    let mut sql = Sql::new(
+        "SELECT t.key, t.value, r.revision FROM resources r LEFT JOIN tags t ON t.resource_pk = r.pk",
+    );
     sql.visible("t", visibility)
         .push(" WHERE ")
         .scope("r", scope);

@@ -53,6 +53,7 @@ async fn call_all_rpcs(
         resource_type: ty(),
         resource_id: "auth-c1".into(),
         name: "auth-name".into(),
+        expected_revision: None,
     };
     out.push((
         "PutResource",
@@ -63,6 +64,7 @@ async fn call_all_rpcs(
         resource_type: ty(),
         resource_ids: ids(&["auth-c1"]),
         tags: vec![tag("env", "dev")],
+        expected_revision: None,
     };
     out.push((
         "TagResources",
@@ -126,6 +128,7 @@ async fn call_all_rpcs(
         resource_ids: ids(&["auth-c1"]),
         tag_keys: ids(&["env"]),
         all: false,
+        expected_revision: None,
     };
     out.push((
         "UntagResources",
@@ -135,6 +138,7 @@ async fn call_all_rpcs(
         project_id: p(),
         resource_type: ty(),
         resource_id: "auth-c1".into(),
+        expected_revision: None,
     };
     out.push((
         "DeleteResource",
@@ -186,6 +190,7 @@ async fn tag_as(
         resource_type: resource_type.into(),
         resource_ids: ids(resources),
         tags: tags.iter().map(|(k, v)| tag(k, v)).collect(),
+        expected_revision: None,
     };
     app.client
         .clone()

@@ -13,6 +13,7 @@ async fn without_auth_calls_need_no_token_but_must_name_a_project(b: Backend) {
         resource_type: "CLUSTER".into(),
         resource_ids: ids(&["c1"]),
         tags: vec![tag("env", "dev")],
+        expected_revision: None,
     };
     c.tag_resources(Request::new(write))
         .await

@@ -71,6 +71,7 @@ async fn a_service_killed_mid_load_keeps_every_acknowledged_batch_and_applies_no
         resource_type: RESOURCE_TYPE.into(),
         resource_ids: resources,
         tags: tags.iter().map(|(k, v)| tag(k, v)).collect(),
+        expected_revision: None,
     };
     client
         .tag_resources(authed(&token, req))

@@ -191,6 +191,7 @@ pub(super) async fn write(
                 resource_type: RESOURCE_TYPE.into(),
                 resource_ids: resources,
                 tags: tags.iter().map(|(k, v)| tag(k, v)).collect(),
+                expected_revision: None,
             };
             tokio::time::timeout(CLIENT_LIMIT, client.tag_resources(authed(token, req)))
                 .await

@@ -47,6 +47,7 @@ fn tag_hot_request(key: &str) -> pb::TagResourcesRequest {
         resource_type: RESOURCE_TYPE.into(),
         resource_ids: ids(&["hot"]),
         tags: vec![tag(key, "late")],
+        expected_revision: None,
     }
 }
 
@@ -138,6 +139,7 @@ async fn calls_past_their_deadline_give_back_their_connections_and_statements(b:
                 resource_type: RESOURCE_TYPE.into(),
                 resource_ids: ids(&["cold"]),
                 tags: vec![tag("env", "dev")],
+                expected_revision: None,
             },
         );
         cold.set_timeout(Duration::from_secs(10));

@@ -256,6 +256,7 @@ pub fn tag_request(resources: &[&str], tags: &[(&str, &str)]) -> pb::TagResource
         resource_type: "CLUSTER".into(),
         resource_ids: ids(resources),
         tags: tags.iter().map(|(k, v)| tag(k, v)).collect(),
+        expected_revision: None,
     }
 }
 
@@ -284,6 +285,7 @@ impl TestApp {
             resource_type: resource_type.into(),
             resource_ids: ids(resources),
             tags: tags.iter().map(|(k, v)| tag(k, v)).collect(),
+            expected_revision: None,
         };
         self.client
             .clone()

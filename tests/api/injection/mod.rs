@@ -100,6 +100,7 @@ async fn tag_via(app: &TestApp, face: Face, id: &str, tags: &[(&str, &str)]) -> 
                 resource_type: rtype.into(),
                 resource_ids: ids(&[id]),
                 tags: tags.iter().map(|(k, v)| tag(k, v)).collect(),
+                expected_revision: None,
             };
             app.client
                 .clone()
@@ -283,6 +284,7 @@ async fn expect_refused(app: &TestApp, face: Face, id: &str, tags: &[(&str, &str
                 resource_type: rtype.into(),
                 resource_ids: ids(&[id]),
                 tags: tags.iter().map(|(k, v)| tag(k, v)).collect(),
+                expected_revision: None,
             };
             let err = app
                 .client

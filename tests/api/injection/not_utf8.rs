@@ -165,7 +165,7 @@ async fn grpc_strings_that_are_not_utf8_are_invalid_argument_naming_the_field(b:
     let answer = raw_call(&app, list, b"\x12\x07CLUSTER\x1a\x04c\xef\xbf\xbd").await;
     assert_eq!(
         answer.expect("a valid request"),
-        b"\x0a\x06\x0a\x01k\x12\x01v"
+        b"\x0a\x06\x0a\x01k\x12\x01v\x10\x01",
     );
     let err = app.resource_tags("CLUSTER", "c2").await.unwrap_err();
     assert_eq!(err.code(), tonic::Code::NotFound, "{err:?}");

@@ -83,6 +83,7 @@ pub(super) async fn fixture(app: &TestApp, b: &str, b_system: &str, a: &str) -> 
                 resource_type: ty.into(),
                 resource_ids: ids(ids_),
                 tags,
+                expected_revision: None,
             },
         )
     };
@@ -119,6 +120,7 @@ pub(super) async fn fixture(app: &TestApp, b: &str, b_system: &str, a: &str) -> 
             resource_type: ty.into(),
             resource_id: id.into(),
             name: name.into(),
+            expected_revision: None,
         };
         c.put_resource(authed(b, put)).await.expect("B names it");
     }

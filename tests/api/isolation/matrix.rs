@@ -97,6 +97,7 @@ pub(super) fn matrix(t: &PageTokensOfB) -> Vec<Row> {
             resource_type: "CLUSTER".into(),
             resource_ids: ids(ids_),
             tags: vec![tag(B_KEY, "aaa-overwrite")],
+            expected_revision: None,
         })
     };
     let untag = |project: &str, keys: &[&str]| {
@@ -106,6 +107,7 @@ pub(super) fn matrix(t: &PageTokensOfB) -> Vec<Row> {
             resource_ids: ids(&B_CLUSTERS),
             tag_keys: ids(keys),
             all: keys.is_empty(),
+            expected_revision: None,
         })
     };
     let put = |project: &str, ty: &str, id: &str, name: &str| {
@@ -114,6 +116,7 @@ pub(super) fn matrix(t: &PageTokensOfB) -> Vec<Row> {
             resource_type: ty.into(),
             resource_id: id.into(),
             name: name.into(),
+            expected_revision: None,
         })
     };
     let delete = |project: &str, ty: &str, id: &str| {
@@ -121,6 +124,7 @@ pub(super) fn matrix(t: &PageTokensOfB) -> Vec<Row> {
             project_id: project.into(),
             resource_type: ty.into(),
             resource_id: id.into(),
+            expected_revision: None,
         })
     };
     let v2 = |method: Method, route: &'static str, project: &str, ty: &str, id: &str| {
@@ -295,8 +299,8 @@ pub(super) fn matrix(t: &PageTokensOfB) -> Vec<Row> {
             .header("x-project-id", B)
             .body(json!({"action": "delete", "tags": [{"key": B_KEY}]}))),
         // Writes to B's ids in A's own project: they act on A's rows only.
-        grpc("B's ids, all", Empty, untag("", &[])),
-        grpc("B's ids, B's keys", Empty, untag("", &[B_KEY, B_KEY2])),
+        grpc("B's ids, all", Written, untag("", &[])),
+        grpc("B's ids, B's keys", Written, untag("", &[B_KEY, B_KEY2])),
         grpc("B's id", NotFound, delete("", "CLUSTER", c1)),
         rest("B's id", NotFound, v2(Method::DELETE, SMN_RESOURCE, A, "CLUSTER", c1)),
         grpc("B's topic", NotFound, delete("", "smn_topic", B_TOPIC)),
@@ -307,7 +311,7 @@ pub(super) fn matrix(t: &PageTokensOfB) -> Vec<Row> {
         rest("B's id, B's key", Empty, v2(Method::POST, SMN_ACTION, A, "CLUSTER", c1)
             .body(json!({"action": "delete", "tags": [{"key": B_KEY}]}))),
         rest("B's id, B's key", Empty, with_key(v2(Method::DELETE, SMN_KEY, A, "CLUSTER", c1), B_KEY)),
-        grpc("B's ids", Empty, tagr("", &B_CLUSTERS)),
+        grpc("B's ids", Written, tagr("", &B_CLUSTERS)),
         grpc("B's id and name", Own, put("", "smn_topic", B_TOPIC, B_TOPIC_NAME)),
         rest("path B", Denied, v2(Method::PUT, SMN_RESOURCE, B, "smn_topic", B_TOPIC)
             .body(json!({"name": "aaa-renamed"}))),
@@ -346,39 +350,33 @@ pub(super) fn read_only_matrix() -> Vec<Row> {
             project_id: String::new(),
             resource_type: "CLUSTER".into(),
             resource_ids: ids(&[c1, "bbb-new"]),
-            tags: vec![tag(B_KEY, "changed")],
-        })),
+            tags: vec![tag(B_KEY, "changed")], expected_revision: None, })),
         grpc("all", Denied, Rpc::UntagResources(pb::UntagResourcesRequest {
             project_id: B.into(),
             resource_type: "CLUSTER".into(),
             resource_ids: ids(&B_CLUSTERS),
             tag_keys: Vec::new(),
-            all: true,
-        })),
+            all: true, expected_revision: None, })),
         grpc("keys", Denied, Rpc::UntagResources(pb::UntagResourcesRequest {
             project_id: String::new(),
             resource_type: "CLUSTER".into(),
             resource_ids: ids(&B_CLUSTERS),
             tag_keys: ids(&[B_KEY]),
-            all: false,
-        })),
+            all: false, expected_revision: None, })),
         grpc("rename", Denied, Rpc::PutResource(pb::PutResourceRequest {
             project_id: String::new(),
             resource_type: "smn_topic".into(),
             resource_id: B_TOPIC.into(),
-            name: "renamed".into(),
-        })),
+            name: "renamed".into(), expected_revision: None, })),
         grpc("new", Denied, Rpc::PutResource(pb::PutResourceRequest {
             project_id: B.into(),
             resource_type: "CLUSTER".into(),
             resource_id: "bbb-new".into(),
-            name: String::new(),
-        })),
+            name: String::new(), expected_revision: None, })),
         grpc("", Denied, Rpc::DeleteResource(pb::DeleteResourceRequest {
             project_id: String::new(),
             resource_type: "CLUSTER".into(),
-            resource_id: c1.into(),
-        })),
+            resource_id: c1.into(), expected_revision: None, })),
         rest("", Denied, Rest::new(Method::PUT, ACK, ACK.into())
             .body(json!({"resource_type": "CLUSTER", "resource_ids": [c1], "tags": [{"key": B_KEY, "value": "x"}]}))),
         rest("", Denied, Rest::new(Method::DELETE, ACK, ACK.into())

@@ -66,6 +66,9 @@ enum Expect {
     NotFound,
     /// Success with nothing in it: empty lists, empty tokens, zero counts.
     Empty,
+    /// A write's success: an answer that holds a revision and nothing else (A's own, since
+    /// every project counts its own revisions).
+    Written,
     /// Success counting exactly A's own resources.
     Count(i64),
     /// Success answering A's own data (or, for a write, acting on A's own rows).
@@ -349,6 +352,13 @@ fn check(row: &Row, reply: &Reply) -> Result<(), String> {
             ok && reply.payload == pb::CountResourcesResponse { total_count: n }.encode_to_vec()
         }
         Expect::Count(n) => ok && json()["total_count"] == n,
+        Expect::Written if grpc => {
+            let revision = pb::TagResourcesResponse::decode(reply.payload.as_slice())
+                .map(|r| r.revision)
+                .unwrap_or(-1);
+            ok && reply.payload == pb::TagResourcesResponse { revision }.encode_to_vec()
+        }
+        Expect::Written => ok && json_is_empty(&json()),
         Expect::Own => ok,
         Expect::Public => !grpc && reply.status == 200,
     };

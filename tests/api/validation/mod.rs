@@ -16,6 +16,7 @@ fn tag_request(resource_ids: &[&str], tags: &[(&str, &str)]) -> pb::TagResources
         resource_type: "CLUSTER".into(),
         resource_ids: ids(resource_ids),
         tags: tags.iter().map(|(k, v)| tag(k, v)).collect(),
+        expected_revision: None,
     }
 }
 

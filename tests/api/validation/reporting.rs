@@ -23,6 +23,7 @@ async fn every_violation_of_a_request_is_reported_together(b: Backend) {
         resource_type: "nope".into(),
         resource_ids: ids(&["c1", "c1"]),
         tags: vec![tag("", "v"), tag("k", "a\u{0}")],
+        expected_revision: None,
     };
     let err = refused_tag(&app, req).await;
     for field in [
