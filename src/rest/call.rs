@@ -113,19 +113,26 @@ impl Call {
                 "If-None-Match",
                 "only `*` (the resource must not exist yet) is supported",
             )),
-            (Some(tag), None) => tag
-                .trim()
-                .strip_prefix('"')
-                .and_then(|t| t.strip_suffix('"'))
-                .and_then(|n| n.parse::<i64>().ok())
-                .filter(|n| *n >= 0)
-                .map(Some)
-                .ok_or_else(|| {
-                    Error::invalid(
-                        "If-Match",
-                        r#"must be one revision in quotes, as ETag gives it: "42""#,
-                    )
-                }),
+            // The quotes of an entity tag, as ETag sends it, or the bare revision.
+            (Some(tag), None) => {
+                let tag = tag.trim();
+                let bare = tag
+                    .strip_prefix('"')
+                    .and_then(|t| t.strip_suffix('"'))
+                    .unwrap_or(tag);
+                Some(bare)
+                    .filter(|n| {
+                        !n.is_empty() && n.len() <= 18 && n.bytes().all(|b| b.is_ascii_digit())
+                    })
+                    .and_then(|n| n.parse::<i64>().ok())
+                    .map(Some)
+                    .ok_or_else(|| {
+                        Error::invalid(
+                            "If-Match",
+                            r#"must be one revision, as ETag gives it: "42""#,
+                        )
+                    })
+            }
         }
     }
 

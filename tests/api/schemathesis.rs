@@ -28,7 +28,8 @@ const PROJECT: &str = "demo";
 /// The project in every path and `X-Project-Id` is the token's: another is a 403 (a different
 /// project) or, for SMN, a 400 (the header and the path disagree), which depends on the token and
 /// so is not a rule of the schema. A 414 (a query string over `--max-query-bytes`, documented) is
-/// a refusal of invalid data as much as a 400.
+/// a refusal of invalid data as much as a 400. A valid request may be answered 412: an `If-Match`
+/// naming a revision the resource is not at is well formed, and refused by the resource's state.
 const CONFIG: &str = r#"
 [parameters]
 "path.project_id" = "demo"
@@ -36,6 +37,9 @@ const CONFIG: &str = r#"
 
 [checks.negative_data_rejection]
 expected-statuses = ["400", "401", "403", "404", "405", "406", "409", "414", "415", "422", "428", "429", "5xx"]
+
+[checks.positive_data_acceptance]
+expected-statuses = ["2xx", "401", "403", "404", "409", "412"]
 "#;
 
 /// schemathesis hooks: the rules OpenAPI cannot express, by name, and a misjudgement of
@@ -56,6 +60,10 @@ INEXPRESSIBLE = {
     "reserved prefixes": (None, r"[\w.\[\]]+: the prefix `.*?` is reserved for system tags; only a system token may use it"),
     # Depends on the tags the resource already carries.
     "tags per resource": (None, r"tags: a resource carries at most \d+ tags; resource `.*?` would carry \d+"),
+    # A condition on one resource: a header whose validity depends on the body's or query's ids.
+    "If-Match with one resource": ({"PUT /tags", "DELETE /tags"}, r"expected_revision: is allowed with exactly one resource, got \d+"),
+    # Two optional headers of which at most one may be sent.
+    "If-Match or If-None-Match": (None, r"If-Match: give If-Match or If-None-Match, not both"),
     # Only a token this server issued for the same query is valid.
     "page tokens": ({"GET /tags"}, r"next_token: .*"),
 }
