@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# The ingest figure of two commits in one run, alternating, on the same machine and database
+# server: bench/ingest_ab.sh BEFORE AFTER   (commits; default: HEAD~1 and HEAD).
+#
+# Each commit is built in release (in a worktree under target/ab/, a target directory each),
+# then, ROUNDS times (3) and alternating, a fresh PostgreSQL database is seeded through
+# TagResources by the benchmark's helper (`tagbench seed --passes bulk`: calls of 50 new resources
+# with 8 tags from 8 callers, the bulk pass of bench/run.sh) with RESOURCES resources (200000).
+# Prints each round's tags/s and the median per commit. BENCH_ADMIN_URL as in bench/run.sh.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+BEFORE=$(git rev-parse --short "${1:-HEAD~1}")
+AFTER=$(git rev-parse --short "${2:-HEAD}")
+ROUNDS=${ROUNDS:-3}
+RESOURCES=${RESOURCES:-200000}
+ADMIN=${BENCH_ADMIN_URL:-${TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres}}
+WORK=$ROOT/target/ab
+mkdir -p "$WORK"
+
+die() { echo "ingest_ab: $*" >&2; exit 1; }
+
+build() { # commit -> binary path on stdout
+  local tree=$WORK/tree-$1
+  [[ -d $tree ]] || git worktree add --detach -q "$tree" "$1"
+  # A target directory per commit: to Cargo both trees are one package (its hash takes the path
+  # relative to the workspace), so a shared one would take one tree's build for the other's.
+  (cd "$tree" && CARGO_TARGET_DIR=$WORK/target-$1 cargo build --release --quiet --bin tagging-service) >&2
+  cp "$WORK/target-$1/release/tagging-service" "$WORK/tagging-service-$1"
+  echo "$WORK/tagging-service-$1"
+}
+
+HELPER=$(cargo bench --quiet --no-run --bench tagbench --message-format=json \
+  | grep '"name":"tagbench"' | sed -n 's/.*"executable":"\([^"]*\)".*/\1/p' | tail -1)
+[[ -x "$HELPER" ]] || die "cannot find the tagbench helper"
+BIN_BEFORE=$(build "$BEFORE")
+BIN_AFTER=$(build "$AFTER")
+
+db_url() { echo "${ADMIN%/*}/$1"; }
+
+round() { # binary label -> tags/s
+  local bin=$1 db=ingest_ab_$2 log=$WORK/server-$2.log pid addr token
+  psql "$ADMIN" -qc "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db" >/dev/null
+  "$bin" migrate --database-url "$(db_url "$db")" 2>/dev/null
+  token=$("$bin" token create --project bench --database-url "$(db_url "$db")")
+  "$bin" serve --listen 127.0.0.1:0 --database-url "$(db_url "$db")" 2>"$log" &
+  pid=$!
+  for _ in $(seq 300); do
+    addr=$(sed -e 's/\x1b\[[0-9;]*m//g' "$log" | sed -n 's/.*tagging-service ready.*address=\([0-9.:]*\).*/\1/p' | head -1)
+    [[ -n $addr ]] && break
+    sleep 0.1
+  done
+  [[ -n $addr ]] || die "server did not start: $(tail -3 "$log")"
+  "$HELPER" seed --url "http://$addr" --token "$token" --resources "$RESOURCES" \
+    --tags-per-resource 8 --passes bulk | sed -n 's/.*tags_per_s=\([0-9]*\).*/\1/p'
+  kill "$pid"; wait "$pid" 2>/dev/null || true
+  psql "$ADMIN" -qc "DROP DATABASE $db" >/dev/null
+}
+
+declare -a A B
+for r in $(seq "$ROUNDS"); do
+  A+=("$(round "$BIN_BEFORE" "$BEFORE")"); echo "round $r: $BEFORE ${A[-1]} tags/s"
+  B+=("$(round "$BIN_AFTER" "$AFTER")"); echo "round $r: $AFTER ${B[-1]} tags/s"
+done
+median() { printf '%s\n' "$@" | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+MA=$(median "${A[@]}"); MB=$(median "${B[@]}")
+echo "median: $BEFORE $MA tags/s, $AFTER $MB tags/s, ratio $(awk -v a="$MA" -v b="$MB" 'BEGIN { printf "%.3f", b / a }')"
