@@ -4,7 +4,8 @@
 //! `CountResources` without the REST forms in between.
 //!
 //! Checked: no panic; only the answers a caller's input can earn (OK, INVALID_ARGUMENT with a
-//! field violation per broken rule, NOT_FOUND, ALREADY_EXISTS, PERMISSION_DENIED, UNAUTHENTICATED),
+//! field violation per broken rule, NOT_FOUND, ALREADY_EXISTS, PERMISSION_DENIED, UNAUTHENTICATED,
+//! ABORTED with the current revision for a conditional write),
 //! never INTERNAL, UNKNOWN or UNAVAILABLE; no system tag in the answer of a non-system caller.
 
 #![no_main]
@@ -114,6 +115,20 @@ fn answer<T>(result: Result<Response<T>, Status>) -> Option<T> {
         }
         Code::NotFound | Code::AlreadyExists | Code::PermissionDenied | Code::Unauthenticated => {
             assert!(!status.message().is_empty(), "{status:?}");
+        }
+        // A conditional write at another revision: its detail names the current one.
+        Code::Aborted => {
+            let info = status
+                .get_details_error_info()
+                .unwrap_or_else(|| panic!("ABORTED without its ErrorInfo: {status:?}"));
+            assert!(
+                info.reason == "REVISION_MISMATCH"
+                    && info
+                        .metadata
+                        .get("current_revision")
+                        .is_some_and(|r| r.parse::<i64>().is_ok_and(|r| r >= 0)),
+                "{status:?}"
+            );
         }
         _ => panic!("no input may cause this: {status:?}"),
     }
