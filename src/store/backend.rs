@@ -31,9 +31,6 @@ pub trait Backend: Send + Sync + 'static {
     /// Appended to a subquery that must run as written rather than be merged into the query
     /// around it.
     const FENCE: &'static str;
-    /// Whether an `INSERT` or `UPDATE` may run inside `WITH`, so that two writes take one round
-    /// trip: PostgreSQL's may, SQLite's may not.
-    const WRITES_IN_WITH: bool;
 
     fn reader(&self) -> &Pool<Conn<Self>>;
     fn writer(&self) -> &Pool<Conn<Self>>;

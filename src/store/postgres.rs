@@ -104,7 +104,6 @@ impl Backend for PostgresBackend {
     const FENCE: &'static str = " OFFSET 0";
     // An inserted row version has no deleting or locking transaction yet; an updated one has ours.
     const INSERTED: &'static str = "(xmax = 0)";
-    const WRITES_IN_WITH: bool = true;
 
     fn reader(&self) -> &Pool<PgConnection> {
         &self.pool

@@ -210,7 +210,6 @@ impl Backend for SqliteBackend {
     const FENCE: &'static str = "";
     // SQLite cannot tell; reading the tags of new resources costs it no round trip.
     const INSERTED: &'static str = "FALSE";
-    const WRITES_IN_WITH: bool = false;
 
     fn reader(&self) -> &Pool<SqliteConnection> {
         &self.read

@@ -274,12 +274,6 @@ where
         if !changed_anything {
             return Self::current_revision(c, scope).await;
         }
-        if B::WRITES_IN_WITH && !stamp.is_empty() {
-            let q = sql::next_revision_stamping(&scope.project_id, stamp);
-            return Ok(sqlx::query_scalar_with(&q.text, Self::args(&q)?)
-                .fetch_one(&mut *c)
-                .await?);
-        }
         let revision: i64 = sqlx::query_scalar(sql::NEXT_REVISION)
             .bind(scope.project_id.as_str())
             .fetch_one(&mut *c)
