@@ -75,9 +75,9 @@ impl TaggingCore {
             .delete_resource(&scope, &req.resource_id, &visibility, pre)
             .await?
         {
-            (Deletion::Deleted, revision) => Ok(pb::DeleteResourceResponse { revision }),
-            (Deletion::NotFound, _) => Err(not_found(&scope, &Locator::Id(req.resource_id))),
-            (Deletion::Protected, _) => Err(Error::PermissionDenied(format!(
+            Deletion::Deleted(revision) => Ok(pb::DeleteResourceResponse { revision }),
+            Deletion::NotFound => Err(not_found(&scope, &Locator::Id(req.resource_id))),
+            Deletion::Protected => Err(Error::PermissionDenied(format!(
                 "resource `{}` carries system tags; only a system token may delete it",
                 req.resource_id
             ))),

@@ -82,7 +82,8 @@ pub struct KeyValues {
 /// How a deletion ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Deletion {
-    Deleted,
+    /// At this project revision (the current one, for a signed delete done before).
+    Deleted(i64),
     NotFound,
     /// The resource carries tags the caller cannot see, so it was left as it is.
     Protected,

@@ -113,7 +113,7 @@ where
         id: &str,
         visibility: &Visibility,
         pre: Preconditions<'_>,
-    ) -> Result<(Deletion, i64), StoreError> {
+    ) -> Result<Deletion, StoreError> {
         Self::on(self.0.writer(), async |c| {
             Self::remove_resource(c, scope, id, visibility, pre).await
         })

@@ -55,7 +55,7 @@ pub trait TagStore: Send + Sync {
         id: &str,
         visibility: &Visibility,
         pre: Preconditions<'_>,
-    ) -> Result<(Deletion, i64), StoreError>;
+    ) -> Result<Deletion, StoreError>;
 
     /// The visible tags of one resource and its revision, `None` when it does not exist.
     async fn resource_tags(

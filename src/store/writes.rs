@@ -175,11 +175,10 @@ where
         id: &str,
         visibility: &Visibility,
         pre: Preconditions<'_>,
-    ) -> Result<(Deletion, i64), StoreError> {
+    ) -> Result<Deletion, StoreError> {
         let mut tx = c.begin_with(B::BEGIN_WRITE).await?;
         if !Self::first_time(&mut tx, pre.once).await? {
-            return Ok((
-                Deletion::Deleted,
+            return Ok(Deletion::Deleted(
                 Self::current_revision(&mut tx, scope).await?,
             ));
         }
@@ -190,10 +189,7 @@ where
             .await?;
         expect(pre, id, locked.as_ref().map_or(0, |r| r.revision))?;
         let Some(Locked { pk, .. }) = locked else {
-            return Ok((
-                Deletion::NotFound,
-                Self::current_revision(&mut tx, scope).await?,
-            ));
+            return Ok(Deletion::NotFound);
         };
         let read = sql::all_tags_of(pk);
         let tags: Vec<ScopedTag> = sqlx::query_as_with(&read.text, Self::args(&read)?)
@@ -204,15 +200,12 @@ where
             .execute(&mut *tx)
             .await?;
         if deleted.rows_affected() == 0 {
-            return Ok((
-                Deletion::Protected,
-                Self::current_revision(&mut tx, scope).await?,
-            ));
+            return Ok(Deletion::Protected);
         }
         Self::count_removed(&mut tx, &tags).await?;
         let revision = Self::take_revision(&mut tx, scope, &[], true).await?;
         tx.commit().await?;
-        Ok((Deletion::Deleted, revision))
+        Ok(Deletion::Deleted(revision))
     }
 
     /// Registers a resource or sets its name; answers it with its visible tags.
@@ -230,7 +223,6 @@ where
         let found: Option<ResourceRecord> = sqlx::query_as_with(&find.text, Self::args(&find)?)
             .fetch_optional(&mut *tx)
             .await?;
-        let mut revision = Self::current_revision(&mut tx, scope).await?;
         let mut record = [match found {
             Some(found) => found,
             None => ResourceRecord {
@@ -242,6 +234,7 @@ where
             },
         }];
         // Done before: answered with the resource as it is now, if it still is.
+        let mut changed = Vec::new();
         if first_time {
             expect(pre, id, record[0].revision)?;
             let put = sql::put_resource(scope, id, name);
@@ -250,12 +243,13 @@ where
                 .fetch_optional(&mut *tx)
                 .await
                 .map_err(|e| name_taken(e, name))?;
-            if let Some(pk) = put {
-                revision = Self::take_revision(&mut tx, scope, &[pk], true).await?;
-                record[0].pk = pk;
-                record[0].name = name.map(str::to_owned);
-                record[0].revision = revision;
-            }
+            changed.extend(put);
+        }
+        let revision = Self::take_revision(&mut tx, scope, &changed, !changed.is_empty()).await?;
+        if let Some(&pk) = changed.first() {
+            record[0].pk = pk;
+            record[0].name = name.map(str::to_owned);
+            record[0].revision = revision;
         }
         Self::with_tags(&mut tx, &mut record, visibility).await?;
         tx.commit().await?;

@@ -2,16 +2,10 @@
 //! an empty database, and a binary meeting a schema newer than it knows.
 
 use crate::helpers::{
-    Backend, InProcessServer, PROJECT, TestDb, authed, binary::binary,
-    pb::tagging_service_client::TaggingServiceClient, serve_args, small_pool, tag_request,
-    tools::blocking,
+    Backend, InProcessServer, TestDb, binary::binary, serve_args, tools::blocking, write_through,
 };
 use sqlx::{Connection, Executor, PgConnection, SqliteConnection};
-use tagging_service::{
-    auth::{Grant, create_token},
-    startup::Application,
-    store,
-};
+use tagging_service::startup::Application;
 
 async fn start_error(url: &str, flags: &[&str]) -> String {
     match Application::build(&serve_args(url, flags)).await {
@@ -44,24 +38,6 @@ async fn execute(b: Backend, url: &str, statement: &str) {
     }
 }
 
-/// A write through a server on `url`, with a token made in its database.
-async fn serves_a_write(url: &str, server: &InProcessServer) {
-    let store = store::connect(url, &small_pool()).await.expect("store");
-    let grant = Grant {
-        project_id: PROJECT.to_owned(),
-        read_only: false,
-        system: false,
-    };
-    let (_, token) = create_token(store.as_ref(), &grant).await.expect("token");
-    let mut client = TaggingServiceClient::connect(format!("http://{}", server.addr))
-        .await
-        .expect("client");
-    client
-        .tag_resources(authed(&token, tag_request(&["c-1"], &[("env", "prod")])))
-        .await
-        .expect("a write");
-}
-
 async fn no_migrate_refuses_an_unmigrated_database_and_serves_a_migrated_one(b: Backend) {
     let (_db, url) = TestDb::create(b).await;
     let err = start_error(&url, &["--no-migrate"]).await;
@@ -70,7 +46,7 @@ async fn no_migrate_refuses_an_unmigrated_database_and_serves_a_migrated_one(b: 
     let (migrated, stderr) = migrate(&url).await;
     assert!(migrated, "{stderr}");
     let server = InProcessServer::start(&url, &["--no-migrate"]).await;
-    serves_a_write(&url, &server).await;
+    write_through(&url, server.addr).await;
 
     // A migration the database lacks (the newest one, undone by hand) is named.
     execute(

@@ -26,6 +26,15 @@ fn stdout(out: &Output) -> String {
 }
 
 /// `token create` through the CLI; asserts it prints the token alone, on one line.
+/// The line of `token list`'s output that names `token`; empty when none does.
+fn listed_line(listed: &str, token: &str) -> String {
+    listed
+        .lines()
+        .find(|l| l.contains(token_id(token)))
+        .map(str::to_owned)
+        .unwrap_or_default()
+}
+
 async fn cli_create_token(app: &TestApp, project: &str, extra: &[&str]) -> String {
     let mut args = vec!["token", "create", "--project", project];
     args.extend_from_slice(extra);
@@ -260,13 +269,7 @@ async fn a_token_made_by_the_cli_works_until_revoked_and_is_never_listed(b: Back
     );
 
     let listed = stdout(&cli(&app, &["token", "list"]).await);
-    let line = |t: &str| {
-        listed
-            .lines()
-            .find(|l| l.contains(token_id(t)))
-            .map(str::to_owned)
-            .unwrap_or_default()
-    };
+    let line = |t: &str| listed_line(&listed, t);
     assert!(line(&token).contains("revoked"), "{listed}");
     assert!(line(&other).contains("revoked"), "{listed}");
     assert!(line(&app.token).contains("live"), "{listed}");
@@ -305,13 +308,7 @@ async fn a_token_expires_on_time_and_is_listed_with_its_name_and_expiry(b: Backe
         .await
         .expect("and reads");
     let listed = stdout(&cli(&app, &["token", "list"]).await);
-    let line = |t: &str| {
-        listed
-            .lines()
-            .find(|l| l.contains(token_id(t)))
-            .map(str::to_owned)
-            .unwrap_or_default()
-    };
+    let line = |t: &str| listed_line(&listed, t);
     let soon = line(&token);
     assert!(
         soon.contains("\tlive\t") && soon.ends_with("\tnightly export"),

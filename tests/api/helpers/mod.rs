@@ -122,6 +122,28 @@ impl Drop for InProcessServer {
     }
 }
 
+/// A read-write token of [`PROJECT`], made in the database at `url` as `token create` makes it.
+pub async fn token_in(url: &str) -> String {
+    let store = store::connect(url, &small_pool()).await.expect("store");
+    let grant = Grant {
+        project_id: PROJECT.to_owned(),
+        read_only: false,
+        system: false,
+    };
+    create_token(store.as_ref(), &grant).await.expect("token").1
+}
+
+/// One write through the server at `addr` with a token made in its database at `url`.
+pub async fn write_through(url: &str, addr: std::net::SocketAddr) {
+    let token = token_in(url).await;
+    TaggingServiceClient::connect(format!("http://{addr}"))
+        .await
+        .expect("client")
+        .tag_resources(authed(&token, tag_request(&["c-1"], &[("env", "prod")])))
+        .await
+        .expect("a write");
+}
+
 /// The pool of a test's own store (tokens, direct checks).
 pub fn small_pool() -> PoolSettings {
     PoolSettings {

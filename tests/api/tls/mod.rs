@@ -29,11 +29,7 @@ use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 use tonic::transport::{Channel, Endpoint};
 
-use crate::helpers::{Backend, InProcessServer, PROJECT, TestDb};
-use tagging_service::{
-    auth::{Grant, create_token},
-    store,
-};
+use crate::helpers::{Backend, InProcessServer, TestDb, token_in};
 
 /// A certificate authority of one test.
 pub struct Ca {
@@ -185,14 +181,5 @@ pub async fn tls_channel(
 pub async fn serve(backend: Backend, extra: &[&str]) -> (InProcessServer, String, TestDb) {
     let (db, url) = TestDb::create(backend).await;
     let server = InProcessServer::start(&url, extra).await;
-    let store = store::connect(&url, &crate::helpers::small_pool())
-        .await
-        .expect("store");
-    let grant = Grant {
-        project_id: PROJECT.to_owned(),
-        read_only: false,
-        system: false,
-    };
-    let (_, token) = create_token(store.as_ref(), &grant).await.expect("token");
-    (server, token, db)
+    (server, token_in(&url).await, db)
 }

@@ -5,14 +5,8 @@
 use sqlx::{Connection, PgConnection};
 
 use super::{Ca, Files};
-use crate::helpers::{
-    Backend, InProcessServer, PROJECT, TestDb, authed, db::admin_url,
-    pb::tagging_service_client::TaggingServiceClient, small_pool, tag_request,
-};
-use tagging_service::{
-    auth::{Grant, create_token},
-    store,
-};
+use crate::helpers::{Backend, InProcessServer, TestDb, db::admin_url, small_pool, write_through};
+use tagging_service::store;
 
 const SNAKEOIL: &str = "/etc/ssl/certs/ssl-cert-snakeoil.pem";
 
@@ -82,20 +76,7 @@ async fn the_server_talks_to_postgresql_over_tls_when_its_url_says_so() {
     let server = InProcessServer::start(&verified, &[]).await;
     // The test's own connections are plaintext: every TLS session is then the server's.
     let plain = with(&url, "127.0.0.1", "sslmode=disable");
-    let store = store::connect(&plain, &small_pool()).await.expect("store");
-    let grant = Grant {
-        project_id: PROJECT.to_owned(),
-        read_only: false,
-        system: false,
-    };
-    let (_, token) = create_token(store.as_ref(), &grant).await.expect("token");
-    let mut client = TaggingServiceClient::connect(format!("http://{}", server.addr))
-        .await
-        .expect("client");
-    client
-        .tag_resources(authed(&token, tag_request(&["c-1"], &[("env", "prod")])))
-        .await
-        .expect("a write through the server's TLS connections");
+    write_through(&plain, server.addr).await;
 
     let name = url::Url::parse(&url)
         .unwrap()
