@@ -25,7 +25,7 @@ use crate::{
     listener,
     proto::{FILE_DESCRIPTOR_SET, pb::tagging_service_server::TaggingServiceServer},
     rest::{self, LenientRequestLine},
-    service::{Admission, Pipeline, TaggingCore},
+    service::{Admission, ChangeFeed, Pipeline, TaggingCore},
     store::{self, PoolSettings, Schema, Store},
     telemetry::Metrics,
     tls::ReloadingConfig,
@@ -85,11 +85,18 @@ impl Application {
             .with_context(|| {
                 format!("--database-url: cannot open {}", redacted(&db.database_url))
             })?;
-        let core = TaggingCore::new(store.clone(), Arc::new(rules))
-            .await
-            .context("cannot read the page-token key from the database")?;
         let master_key = args.master_key.load()?;
         check_master_key(store.as_ref(), master_key.as_ref()).await?;
+        let auth = Arc::new(Authenticator::new(
+            store.clone(),
+            !args.insecure_no_auth,
+            master_key,
+        ));
+        let feed = ChangeFeed::new(store.clone(), args.watch_settings(), auth.clone());
+        feed.start_background(&db.database_url, Duration::from_secs(args.change_retention));
+        let core = TaggingCore::new(store.clone(), Arc::new(rules), feed)
+            .await
+            .context("cannot read the page-token key from the database")?;
         if args.insecure_no_auth {
             tracing::warn!(
                 "authentication is OFF (--insecure-no-auth): any caller may read and change any project; use this for local experiments only"
@@ -110,11 +117,7 @@ impl Application {
             tls,
             tls_reload_interval: Duration::from_millis(args.tls_reload_interval_ms),
             core: Arc::new(core),
-            auth: Arc::new(Authenticator::new(
-                store,
-                !args.insecure_no_auth,
-                master_key,
-            )),
+            auth,
             metrics: Arc::new(Metrics::default()),
             cors,
             admission: Admission::new(
@@ -165,6 +168,7 @@ impl Application {
         let draining = Arc::new(Notify::new());
         let signal = {
             let draining = draining.clone();
+            let stopping = self.core.feed().clone();
             async move {
                 shutdown.await;
                 tracing::info!("shutting down: draining in-flight calls");
@@ -174,6 +178,7 @@ impl Application {
                     follower.abort();
                 }
                 set_health(&reporter, ServingStatus::NotServing).await;
+                stopping.stop();
                 draining.notify_one();
             }
         };

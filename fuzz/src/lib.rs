@@ -18,7 +18,7 @@ use tagging_service::{
     grpc::TaggingApi,
     proto::pb,
     rest,
-    service::{Admission, Pipeline, TaggingCore},
+    service::{Admission, ChangeFeed, Pipeline, TaggingCore, WatchSettings},
     store::{self, CredentialStore, PoolSettings},
     telemetry::Metrics,
 };
@@ -141,12 +141,24 @@ async fn build() -> Service {
         reserved_prefixes: RESERVED_PREFIXES.map(str::to_owned).to_vec(),
         limits: Limits::default(),
     };
+    let master = MasterKey::generate();
+    let auth = Arc::new(Authenticator::new(
+        store.clone(),
+        true,
+        Some(master.clone()),
+    ));
+    let settings = WatchSettings {
+        bookmark: Duration::from_secs(10),
+        buffer: 16,
+        max_watchers: 16,
+        poll: Duration::from_secs(1),
+    };
+    let feed = ChangeFeed::new(store.clone(), settings, auth.clone());
     let core = Arc::new(
-        TaggingCore::new(store.clone(), Arc::new(rules))
+        TaggingCore::new(store.clone(), Arc::new(rules), feed)
             .await
             .expect("the core"),
     );
-    let master = MasterKey::generate();
     let key_grant = Grant {
         project_id: PROJECT.to_owned(),
         read_only: false,
@@ -165,7 +177,6 @@ async fn build() -> Service {
     seed(&core).await;
     let metrics = Arc::new(Metrics::default());
     let admission = Admission::new(64, Duration::from_secs(30));
-    let auth = Arc::new(Authenticator::new(store.clone(), true, Some(master)));
     let no_auth = Arc::new(Authenticator::new(store, false, None));
     let pipeline = |auth: Arc<Authenticator>| {
         Arc::new(Pipeline::new(
@@ -217,8 +228,9 @@ async fn seed(core: &TaggingCore) {
         system: true,
         unconfirmed_token: None,
         once: None,
+        credentials: Default::default(),
     };
-    let system = Caller::new(system, Access::Write);
+    let system = Caller::new(system, Access::Write, "fuzz-seed".to_owned());
     let tag = |key: &str, value: &str| pb::Tag {
         key: key.to_owned(),
         value: value.to_owned(),

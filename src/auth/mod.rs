@@ -23,7 +23,8 @@ pub use master_key::MasterKey;
 
 use crate::{
     domain::{
-        Access, Error, Principal, ProjectScope, SignatureFault, SignedOnce, check_project_id,
+        Access, CredentialIds, Error, Principal, ProjectScope, SignatureFault, SignedOnce,
+        check_project_id,
     },
     store::{CredentialStore, TokenRecord},
 };
@@ -188,6 +189,10 @@ impl Authenticator {
             system: false,
             unconfirmed_token: by_token.unconfirmed_token,
             once: by_key.once,
+            credentials: CredentialIds {
+                token: by_token.credentials.token,
+                access_key: by_key.credentials.access_key,
+            },
         })
     }
 
@@ -263,6 +268,10 @@ impl Authenticator {
                 signature: signed.signature.clone(),
                 expires_at,
             }),
+            credentials: CredentialIds {
+                token: None,
+                access_key: Some(id.to_owned()),
+            },
         })
     }
 
@@ -304,6 +313,7 @@ impl Authenticator {
                     system: known.system,
                     unconfirmed_token: Some(id.to_owned()),
                     once: None,
+                    credentials: token_id(id),
                 });
             }
         }
@@ -325,6 +335,7 @@ impl Authenticator {
             system: record.system,
             unconfirmed_token: None,
             once: None,
+            credentials: token_id(id),
         };
         self.remember(record);
         Ok(caller)
@@ -358,11 +369,38 @@ impl Authenticator {
         }
     }
 
+    /// Whether every credential `ids` names is still live (not revoked nor expired), read from
+    /// the database: a stream that outlives its call asks this from time to time.
+    pub async fn still_live(&self, ids: &CredentialIds) -> Result<bool, Error> {
+        if let Some(id) = &ids.token {
+            let live = self.store.find_token(id).await?;
+            if !live.is_some_and(|t| t.live_at(unix_now())) {
+                self.forget(id);
+                return Ok(false);
+            }
+        }
+        if let Some(id) = &ids.access_key {
+            let key = self.store.find_access_key(id).await?;
+            if key.is_none_or(|k| k.revoked) {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+
     fn forget(&self, id: &str) {
         self.remembered
             .write()
             .unwrap_or_else(PoisonError::into_inner)
             .remove(id);
+    }
+}
+
+/// The credential ids of a caller of the token `id`.
+fn token_id(id: &str) -> CredentialIds {
+    CredentialIds {
+        token: Some(id.to_owned()),
+        access_key: None,
     }
 }
 

@@ -4,14 +4,13 @@ mod database;
 mod file;
 mod master_key;
 mod serve;
-mod time;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
+pub use crate::domain::time::rfc3339;
 pub use database::{DatabaseArgs, redacted};
 pub use master_key::MasterKeyArgs;
 pub use serve::ServeArgs;
-pub use time::rfc3339;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -134,7 +133,7 @@ pub enum TokenCommand {
         name: String,
         /// The token is refused this long after its creation, e.g. `90d`, `12h`, `1h30m`
         /// (units s, m, h, d, w). Default: it never expires.
-        #[arg(long, value_name = "DURATION", value_parser = time::parse_duration)]
+        #[arg(long, value_name = "DURATION", value_parser = crate::domain::time::parse_duration)]
         expires_in: Option<u64>,
         #[command(flatten)]
         database: DatabaseArgs,

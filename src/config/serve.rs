@@ -1,12 +1,13 @@
 //! The options of `serve`: where to listen, and the rules and limits the service enforces.
 
-use std::{net::SocketAddr, path::PathBuf};
+use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
 use clap::Args;
 
 use super::{DatabaseArgs, MasterKeyArgs};
 use crate::{
     domain::{Catalog, Limits, Rules, catalog::DEFAULT_CATALOG},
+    service::WatchSettings,
     tls::TlsFiles,
 };
 
@@ -117,6 +118,21 @@ pub struct ServeArgs {
     /// Unset: any region is accepted.
     #[arg(long, env = "TAGGING_REGION_ID")]
     pub region_id: Option<String>,
+    /// How long the change log keeps a change (e.g. 7d, 12h, 90m); older ones are compacted
+    /// away in the background, and history from before them is refused (OUT_OF_RANGE, 410).
+    #[arg(long, env = "TAGGING_CHANGE_RETENTION", value_name = "DURATION", default_value = "7d", value_parser = crate::domain::time::parse_duration)]
+    pub change_retention: u64,
+    /// A watch with nothing to send for this long sends a bookmark, in milliseconds; its
+    /// credentials are checked again as it does. A consumer that takes nothing for this long
+    /// while messages wait for it is too slow, and its stream ends (RESOURCE_EXHAUSTED).
+    #[arg(long, env = "TAGGING_WATCH_BOOKMARK_MS", default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(100..=3_600_000))]
+    pub watch_bookmark_ms: u64,
+    /// Messages (revisions) a watch holds for a consumer that has not taken them yet.
+    #[arg(long, env = "TAGGING_WATCH_BUFFER", default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..=65_536))]
+    pub watch_buffer: u32,
+    /// Watches this process serves at once; more are refused with RESOURCE_EXHAUSTED (429).
+    #[arg(long, env = "TAGGING_MAX_WATCHERS", default_value_t = 10_000, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub max_watchers: u32,
     /// Without a master key the service checks no AK/SK signatures (tokens still work).
     #[command(flatten)]
     pub master_key: MasterKeyArgs,
@@ -130,6 +146,17 @@ impl ServeArgs {
             key: self.tls_key.clone()?,
             client_ca: self.tls_client_ca.clone(),
         })
+    }
+
+    /// How watches behave.
+    pub fn watch_settings(&self) -> WatchSettings {
+        WatchSettings {
+            bookmark: Duration::from_millis(self.watch_bookmark_ms),
+            buffer: self.watch_buffer as usize,
+            max_watchers: self.max_watchers as usize,
+            // Bounds how late a change whose wake-up was lost reaches watchers.
+            poll: Duration::from_secs(1),
+        }
     }
 
     /// The rules these options configure; an error names the option at fault.

@@ -50,6 +50,14 @@ pub enum Error {
         expected: i64,
         current: i64,
     },
+    /// History asked for from before the oldest revision the change log keeps.
+    #[error(
+        "the changes after revision {after} were compacted; the oldest revision available is {oldest}: ask for changes after revision {} or later", oldest - 1
+    )]
+    Compacted { after: i64, oldest: i64 },
+    /// The server is shutting down: a stream ends with this, and resumes on another server.
+    #[error("{0}")]
+    ShuttingDown(String),
     /// Too many calls are in flight; this one was shed before any work.
     #[error("{0}")]
     ResourceExhausted(String),
@@ -80,6 +88,8 @@ impl Error {
             Self::NotFound(_) => "not_found",
             Self::AlreadyExists(_) => "already_exists",
             Self::RevisionMismatch { .. } => "revision_mismatch",
+            Self::Compacted { .. } => "compacted",
+            Self::ShuttingDown(_) => "shutting_down",
             Self::ResourceExhausted(_) => "resource_exhausted",
             Self::DeadlineExceeded => "deadline_exceeded",
             Self::RequestTimeout(_) => "request_timeout",

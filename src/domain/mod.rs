@@ -1,18 +1,22 @@
 //! The tagging domain: its types and every rule a request must satisfy, checked once, here.
 
 pub(crate) mod catalog;
+mod change;
 mod error;
 mod filter;
 mod page_token;
 mod principal;
 mod rules;
+pub mod time;
 
 pub use catalog::{Catalog, ResourceType};
+pub use change::{Author, Change, ChangeFilter, ChangeKind, ChangeOf};
 pub use error::{Error, FieldViolation, SignatureFault, Violations};
 pub use filter::{KeyFilter, ResourceFilter, TagRowQuery};
 pub use page_token::{Cursor, PageTokens, QueryBinding};
 pub use principal::{
-    Access, Caller, MAX_PROJECT_ID_CHARS, Principal, ProjectScope, SignedOnce, check_project_id,
+    Access, Caller, CredentialIds, MAX_PROJECT_ID_CHARS, Principal, ProjectScope, SignedOnce,
+    check_project_id,
 };
 pub use rules::{
     Limits, MAX_ID_CHARS, MAX_KEY_CHARS, MAX_VALUE_CHARS, Rules, Visibility, check_tag_value,

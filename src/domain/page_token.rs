@@ -29,6 +29,8 @@ pub enum Cursor {
     Resource(i64),
     /// After this tag key.
     Key(String),
+    /// After this change of the log.
+    Change { revision: i64, seq: i64 },
 }
 
 impl Cursor {
@@ -48,6 +50,11 @@ impl Cursor {
                 out.push(3);
                 out.extend_from_slice(key.as_bytes());
             }
+            Cursor::Change { revision, seq } => {
+                out.push(4);
+                out.extend_from_slice(&revision.to_be_bytes());
+                out.extend_from_slice(&seq.to_be_bytes());
+            }
         }
         out
     }
@@ -65,6 +72,10 @@ impl Cursor {
             }),
             2 if rest.len() == 8 => Some(Cursor::Resource(int(rest)?)),
             3 => Some(Cursor::Key(String::from_utf8(rest.to_vec()).ok()?)),
+            4 if rest.len() == 16 => Some(Cursor::Change {
+                revision: int(rest)?,
+                seq: int(&rest[8..])?,
+            }),
             _ => None,
         }
     }

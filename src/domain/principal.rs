@@ -21,6 +21,27 @@ pub struct Principal {
     pub unconfirmed_token: Option<String>,
     /// Set for a signed request without a nonce of its own: the write it asks for is done once.
     pub once: Option<SignedOnce>,
+    /// What the caller presented, by id (never a secret).
+    pub credentials: CredentialIds,
+}
+
+/// The ids of the credentials a caller presented: the change log records who wrote, and a
+/// stream that outlives its call checks them again, so a revocation ends it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CredentialIds {
+    pub token: Option<String>,
+    pub access_key: Option<String>,
+}
+
+impl CredentialIds {
+    /// The id the change log records: the access key that signed, else the token; empty with
+    /// authentication off.
+    pub fn author(&self) -> &str {
+        self.access_key
+            .as_deref()
+            .or(self.token.as_deref())
+            .unwrap_or_default()
+    }
 }
 
 /// A signed request that carries no nonce (SDK-HMAC-SHA256) can be sent again, unchanged, while
@@ -53,6 +74,7 @@ impl Principal {
             system: false,
             unconfirmed_token: None,
             once: None,
+            credentials: CredentialIds::default(),
         }
     }
 
@@ -98,11 +120,17 @@ impl Principal {
 pub struct Caller {
     principal: Principal,
     access: Access,
+    /// The call's request id, which the change log records with each write.
+    pub request_id: String,
 }
 
 impl Caller {
-    pub fn new(principal: Principal, access: Access) -> Self {
-        Self { principal, access }
+    pub fn new(principal: Principal, access: Access, request_id: String) -> Self {
+        Self {
+            principal,
+            access,
+            request_id,
+        }
     }
 
     /// The project a request acts on, allowed for this operation's access level.
@@ -147,6 +175,7 @@ mod tests {
             system: false,
             unconfirmed_token: None,
             once: None,
+            credentials: CredentialIds::default(),
         }
     }
 

@@ -52,6 +52,18 @@ pub struct Visibility {
     pub while_live: Option<String>,
 }
 
+impl Visibility {
+    /// Whether a tag of `key` is visible: under no hidden prefix, in any case.
+    pub fn shows(&self, key: &str) -> bool {
+        !self.hidden_prefixes.iter().any(|prefix| {
+            key.chars()
+                .take(prefix.chars().count())
+                .map(|c| c.to_ascii_lowercase())
+                .eq(prefix.chars())
+        })
+    }
+}
+
 impl Rules {
     pub fn visibility(&self, caller: &Principal) -> Visibility {
         Visibility {
@@ -352,6 +364,7 @@ mod tests {
             system,
             unconfirmed_token: None,
             once: None,
+            credentials: Default::default(),
         }
     }
 

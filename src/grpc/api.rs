@@ -1,5 +1,6 @@
-use std::sync::Arc;
+use std::{pin::Pin, sync::Arc};
 
+use tokio_stream::{Stream, StreamExt};
 use tonic::{Code, Request, Response, Status, metadata::MetadataValue};
 use tracing::field::Empty;
 
@@ -79,6 +80,7 @@ impl TaggingApi {
         }
         let context = CallContext {
             credentials,
+            request_id: request_id.clone(),
             deadline,
             span,
         };
@@ -168,5 +170,25 @@ impl TaggingService for TaggingApi {
         r: Request<pb::CountResourcesRequest>,
     ) -> Answer<pb::CountResourcesResponse> {
         self.call(&op::COUNT_RESOURCES, r).await
+    }
+
+    async fn list_tag_changes(
+        &self,
+        r: Request<pb::ListTagChangesRequest>,
+    ) -> Answer<pb::ListTagChangesResponse> {
+        self.call(&op::LIST_TAG_CHANGES, r).await
+    }
+
+    type WatchTagChangesStream =
+        Pin<Box<dyn Stream<Item = Result<pb::WatchTagChangesResponse, Status>> + Send>>;
+
+    async fn watch_tag_changes(
+        &self,
+        r: Request<pb::WatchTagChangesRequest>,
+    ) -> Answer<Self::WatchTagChangesStream> {
+        let response = self.call(&op::WATCH_TAG_CHANGES, r).await?;
+        let (metadata, stream, extensions) = response.into_parts();
+        let stream: Self::WatchTagChangesStream = Box::pin(stream.map(|m| m.map_err(Status::from)));
+        Ok(Response::from_parts(metadata, stream, extensions))
     }
 }

@@ -7,6 +7,8 @@ use crate::domain::Error;
 
 /// The `reason` and `domain` of the `google.rpc.ErrorInfo` a failed conditional write carries.
 pub const REVISION_MISMATCH: &str = "REVISION_MISMATCH";
+/// The `reason` of the `google.rpc.ErrorInfo` of history asked for from before the oldest kept.
+pub const REVISION_COMPACTED: &str = "REVISION_COMPACTED";
 pub const ERROR_DOMAIN: &str = "tagging.v1";
 
 /// The gRPC code of each domain error.
@@ -18,6 +20,8 @@ pub fn code_of(e: &Error) -> Code {
         Error::NotFound(_) => Code::NotFound,
         Error::AlreadyExists(_) => Code::AlreadyExists,
         Error::RevisionMismatch { .. } => Code::Aborted,
+        Error::Compacted { .. } => Code::OutOfRange,
+        Error::ShuttingDown(_) => Code::Unavailable,
         Error::ResourceExhausted(_) | Error::TooLarge(_) => Code::ResourceExhausted,
         Error::DeadlineExceeded | Error::RequestTimeout(_) => Code::DeadlineExceeded,
         Error::Unavailable(_) => Code::Unavailable,
@@ -54,6 +58,15 @@ impl From<Error> for Status {
                         ("resource_id".to_owned(), resource_id),
                         ("current_revision".to_owned(), current.to_string()),
                     ],
+                ),
+            ),
+            Error::Compacted { oldest, .. } => Status::with_error_details(
+                code,
+                message,
+                ErrorDetails::with_error_info(
+                    REVISION_COMPACTED,
+                    ERROR_DOMAIN,
+                    [("oldest_revision".to_owned(), oldest.to_string())],
                 ),
             ),
             _ => Status::new(code, message),

@@ -175,6 +175,7 @@ impl Call {
         };
         let context = CallContext {
             credentials,
+            request_id: self.request_id.0.to_string(),
             deadline: headers.deadline,
             span: tracing::Span::current(),
         };

@@ -3,12 +3,14 @@
 //! message types and the domain error, and knows nothing of transports or SQL.
 
 mod admission;
+mod changes;
 mod convert;
 mod listings;
 pub mod operations;
 mod pipeline;
 mod resources;
 mod tags;
+mod watch;
 
 use std::sync::Arc;
 
@@ -18,6 +20,7 @@ pub use admission::Admission;
 pub use listings::{AllProjectTags, ResourcePage, ResourcePageRequest};
 pub use operations::Operation;
 pub use pipeline::{Answered, CallContext, Credentials, Face, Pipeline};
+pub use watch::{ChangeFeed, WatchSettings, WatchStream};
 
 use crate::{
     domain::{Cursor, Error, Limits, PageTokens, QueryBinding, Rules},
@@ -28,10 +31,15 @@ pub struct TaggingCore {
     store: Arc<dyn TagStore>,
     rules: Arc<Rules>,
     pages: PageTokens,
+    feed: Arc<ChangeFeed>,
 }
 
 impl TaggingCore {
-    pub async fn new(store: Arc<dyn Store>, rules: Arc<Rules>) -> Result<Self, Error> {
+    pub async fn new(
+        store: Arc<dyn Store>,
+        rules: Arc<Rules>,
+        feed: Arc<ChangeFeed>,
+    ) -> Result<Self, Error> {
         let mut fresh = [0u8; 32];
         rand::rng().fill_bytes(&mut fresh);
         let key = store.page_token_key(&fresh).await?;
@@ -39,6 +47,7 @@ impl TaggingCore {
             store,
             rules,
             pages: PageTokens::new(key),
+            feed,
         })
     }
 
@@ -49,6 +58,11 @@ impl TaggingCore {
 
     pub fn pool_stats(&self) -> PoolStats {
         self.store.pool_stats()
+    }
+
+    /// The change feed: watchers, and the wake-ups of writes.
+    pub fn feed(&self) -> &Arc<ChangeFeed> {
+        &self.feed
     }
 
     /// Whether the database answers.

@@ -4,7 +4,7 @@
 
 use std::{future::Future, pin::Pin};
 
-use super::{AllProjectTags, ResourcePage, ResourcePageRequest, TaggingCore};
+use super::{AllProjectTags, ResourcePage, ResourcePageRequest, TaggingCore, WatchStream};
 use crate::{
     domain::{Access, Caller, Error},
     proto::pb,
@@ -81,6 +81,20 @@ pub const COUNT_RESOURCES: Operation<pb::CountResourcesRequest, pb::CountResourc
         run: |core, caller, req| Box::pin(core.count_resources(caller, req)),
     };
 
+pub const LIST_TAG_CHANGES: Operation<pb::ListTagChangesRequest, pb::ListTagChangesResponse> =
+    Operation {
+        name: "ListTagChanges",
+        access: Access::Read,
+        run: |core, caller, req| Box::pin(core.list_tag_changes(caller, req)),
+    };
+
+/// Opens a watch: the call ends when its stream is set up, and the stream goes on beside it.
+pub const WATCH_TAG_CHANGES: Operation<pb::WatchTagChangesRequest, WatchStream> = Operation {
+    name: "WatchTagChanges",
+    access: Access::Read,
+    run: |core, caller, req| Box::pin(core.watch_tag_changes(caller, req)),
+};
+
 /// Every key of a project with its values, unpaged (SMN's project-tags form).
 pub const LIST_ALL_PROJECT_TAGS: Operation<AllProjectTags, Vec<pb::ProjectTag>> = Operation {
     name: "ListAllProjectTags",
@@ -108,6 +122,8 @@ const ACCESS: &[(&str, Access)] = &[
     (LIST_PROJECT_TAGS.name, LIST_PROJECT_TAGS.access),
     (LIST_RESOURCES.name, LIST_RESOURCES.access),
     (COUNT_RESOURCES.name, COUNT_RESOURCES.access),
+    (LIST_TAG_CHANGES.name, LIST_TAG_CHANGES.access),
+    (WATCH_TAG_CHANGES.name, WATCH_TAG_CHANGES.access),
     (LIST_ALL_PROJECT_TAGS.name, LIST_ALL_PROJECT_TAGS.access),
     (LIST_RESOURCE_PAGE.name, LIST_RESOURCE_PAGE.access),
 ];

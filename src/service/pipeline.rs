@@ -36,6 +36,8 @@ pub enum Credentials {
 /// One call as a face received it.
 pub struct CallContext {
     pub credentials: Credentials,
+    /// The call's request id, as its answer carries it.
+    pub request_id: String,
     /// The caller's deadline; the server's request timeout bounds it.
     pub deadline: Option<Duration>,
     /// The span of the call's log line, which the face opens with its own fields.
@@ -113,7 +115,7 @@ impl Pipeline {
         let started = Instant::now();
         let work = async {
             let principal = self.authenticate(&context.credentials, op.access).await?;
-            let caller = Caller::new(principal, op.access);
+            let caller = Caller::new(principal, op.access, context.request_id.clone());
             let result = match request {
                 Ok(request) => (op.run)(&self.core, &caller, request).await,
                 Err(e) => Err(e),

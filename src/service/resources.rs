@@ -3,7 +3,7 @@
 use super::{
     TaggingCore,
     convert::{filters_in, tags_out},
-    tags::{not_found, preconditions},
+    tags::{not_found, terms},
 };
 use crate::{
     domain::{
@@ -44,11 +44,12 @@ impl TaggingCore {
             .expected_revision(&mut v, req.expected_revision, 1);
         v.finish()?;
         let visibility = self.rules.visibility(caller);
-        let pre = preconditions(caller, req.expected_revision);
+        let pre = terms(caller, req.expected_revision);
         let (record, revision) = self
             .store
             .put_resource(&scope, &req.resource_id, name, &visibility, pre)
             .await?;
+        self.feed.committed(&scope.project_id);
         Ok(pb::PutResourceResponse {
             resource: Some(self.resource_out(&scope, record)),
             revision,
@@ -69,13 +70,16 @@ impl TaggingCore {
             .expected_revision(&mut v, req.expected_revision, 1);
         v.finish()?;
         let visibility = self.rules.visibility(caller);
-        let pre = preconditions(caller, req.expected_revision);
+        let pre = terms(caller, req.expected_revision);
         match self
             .store
             .delete_resource(&scope, &req.resource_id, &visibility, pre)
             .await?
         {
-            Deletion::Deleted(revision) => Ok(pb::DeleteResourceResponse { revision }),
+            Deletion::Deleted(revision) => {
+                self.feed.committed(&scope.project_id);
+                Ok(pb::DeleteResourceResponse { revision })
+            }
             Deletion::NotFound => Err(not_found(&scope, &Locator::Id(req.resource_id))),
             Deletion::Protected => Err(Error::PermissionDenied(format!(
                 "resource `{}` carries system tags; only a system token may delete it",

@@ -5,16 +5,23 @@ use super::{
     convert::{tags_in, tags_out},
 };
 use crate::{
-    domain::{Caller, Cursor, Error, Locator, QueryBinding, Scope, Tag, TagRowQuery, Violations},
+    domain::{
+        Author, Caller, Cursor, Error, Locator, QueryBinding, Scope, Tag, TagRowQuery, Violations,
+    },
     proto::pb,
-    store::{KeyValues, Preconditions, Removal, TagLimit},
+    store::{KeyValues, Removal, TagLimit, WriteTerms},
 };
 
-/// What a write of `caller` must find: its signature not yet used, and the expected revision.
-pub(super) fn preconditions(caller: &Caller, expected_revision: Option<i64>) -> Preconditions<'_> {
-    Preconditions {
+/// The terms of a write of `caller`: its signature not yet used, the expected revision, and the
+/// caller as the change log records it.
+pub(super) fn terms(caller: &Caller, expected_revision: Option<i64>) -> WriteTerms<'_> {
+    WriteTerms {
         once: caller.once.as_ref(),
         expected_revision,
+        author: Author {
+            credential_id: caller.credentials.author(),
+            request_id: &caller.request_id,
+        },
     }
 }
 
@@ -149,11 +156,12 @@ impl TaggingCore {
             max: self.rules.limits.max_tags_per_resource,
             exempt_prefixes: &self.rules.reserved_prefixes,
         };
-        let pre = preconditions(caller, req.expected_revision);
+        let pre = terms(caller, req.expected_revision);
         let revision = self
             .store
             .tag_resources(&scope, &req.resource_ids, &tags, limit, pre)
             .await?;
+        self.feed.committed(&scope.project_id);
         Ok(pb::TagResourcesResponse { revision })
     }
 
@@ -182,11 +190,12 @@ impl TaggingCore {
         } else {
             Removal::Keys(&req.tag_keys)
         };
-        let pre = preconditions(caller, req.expected_revision);
+        let pre = terms(caller, req.expected_revision);
         let revision = self
             .store
             .untag_resources(&scope, &req.resource_ids, removal, pre)
             .await?;
+        self.feed.committed(&scope.project_id);
         Ok(pb::UntagResourcesResponse { revision })
     }
 

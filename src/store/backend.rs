@@ -25,9 +25,6 @@ pub trait Backend: Send + Sync + 'static {
     const BEGIN_WRITE: &'static str;
     /// Appended to a `SELECT` to lock the rows it reads until the transaction ends.
     const LOCK_ROWS: &'static str;
-    /// In `INSERT … ON CONFLICT DO UPDATE … RETURNING`, whether the row was inserted rather than
-    /// updated: a new resource has no tags, so a write need not read them.
-    const INSERTED: &'static str;
     /// Appended to a subquery that must run as written rather than be merged into the query
     /// around it.
     const FENCE: &'static str;

@@ -3,6 +3,7 @@
 //! SQLite and PostgreSQL; the backend is chosen once, from the database URL's scheme.
 
 mod backend;
+mod changes;
 mod counts;
 mod credentials;
 mod error;
@@ -11,6 +12,7 @@ pub mod plan;
 mod pool;
 mod postgres;
 mod schema;
+mod signals;
 pub mod sql;
 mod sqlite;
 mod tagging;
@@ -21,10 +23,11 @@ mod writes;
 
 use std::{sync::Arc, time::Duration};
 
-use crate::domain::{SignedOnce, Tag, Visibility};
+use crate::domain::{Author, SignedOnce, Tag, Visibility};
 
 pub use error::StoreError;
 pub use schema::Schema;
+pub use signals::{Signals, Wake};
 pub use traits::{CredentialStore, Store, TagStore};
 
 use backend::{Backend, SqlStore};
@@ -62,14 +65,24 @@ pub struct ResourceTags {
     pub revision: i64,
 }
 
-/// What a write must find before it applies anything.
+/// The terms of a write: what it must find before it applies anything, and who makes it.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct Preconditions<'a> {
+pub struct WriteTerms<'a> {
     /// Taken in the write's transaction (see [`SignedOnce`]): a write whose `once` was already
     /// taken changes nothing and succeeds.
     pub once: Option<&'a SignedOnce>,
     /// The one resource's revision must be exactly this; 0: the resource must not exist.
     pub expected_revision: Option<i64>,
+    /// Recorded in the change log beside each change the write makes.
+    pub author: Author<'a>,
+}
+
+/// A project's revisions: the current one, and the newest that compaction dropped from the
+/// change log (history is kept after it).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Horizon {
+    pub current: i64,
+    pub compacted: i64,
 }
 
 /// A tag key with its distinct values in a project.

@@ -102,8 +102,6 @@ impl Backend for PostgresBackend {
     const BEGIN_WRITE: &'static str = "BEGIN";
     const LOCK_ROWS: &'static str = " FOR UPDATE";
     const FENCE: &'static str = " OFFSET 0";
-    // An inserted row version has no deleting or locking transaction yet; an updated one has ours.
-    const INSERTED: &'static str = "(xmax = 0)";
 
     fn reader(&self) -> &Pool<PgConnection> {
         &self.pool

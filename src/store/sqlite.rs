@@ -208,8 +208,6 @@ impl Backend for SqliteBackend {
     // SQLite merges the subquery into the join and keeps its order; a fence (a LIMIT) would make
     // it read every candidate first.
     const FENCE: &'static str = "";
-    // SQLite cannot tell; reading the tags of new resources costs it no round trip.
-    const INSERTED: &'static str = "FALSE";
 
     fn reader(&self) -> &Pool<SqliteConnection> {
         &self.read

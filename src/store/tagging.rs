@@ -5,12 +5,14 @@ use async_trait::async_trait;
 use sqlx::{ColumnIndex, Connection, Database, Encode, Executor, IntoArguments, Type};
 
 use super::{
-    Deletion, KeyValues, PoolStats, Preconditions, Removal, ResourceRecord, ResourceTags,
-    StoreError, TagLimit, TagRow, TagStore,
+    Deletion, Horizon, KeyValues, PoolStats, Removal, ResourceRecord, ResourceTags, StoreError,
+    TagLimit, TagRow, TagStore, WriteTerms,
     backend::{Backend, Column, Conn, RowOf, SqlStore},
-    sql,
+    sql::{self, LogRange},
 };
-use crate::domain::{Locator, ResourceFilter, Scope, Tag, TagRowQuery, Visibility};
+use crate::domain::{
+    Change, ChangeFilter, Locator, ResourceFilter, Scope, Tag, TagRowQuery, Visibility,
+};
 
 /// A tag of one resource: NULLs for a resource without visible tags (a left join).
 #[derive(sqlx::FromRow)]
@@ -70,7 +72,7 @@ where
         ids: &[String],
         tags: &[Tag],
         limit: TagLimit<'_>,
-        pre: Preconditions<'_>,
+        pre: WriteTerms<'_>,
     ) -> Result<i64, StoreError> {
         let mut ids = ids.to_vec();
         ids.sort();
@@ -85,7 +87,7 @@ where
         scope: &Scope,
         ids: &[String],
         removal: Removal<'_>,
-        pre: Preconditions<'_>,
+        pre: WriteTerms<'_>,
     ) -> Result<i64, StoreError> {
         Self::on(self.0.writer(), async |c| {
             Self::remove_tags(c, scope, ids, removal, pre).await
@@ -99,7 +101,7 @@ where
         id: &str,
         name: Option<&str>,
         visibility: &Visibility,
-        pre: Preconditions<'_>,
+        pre: WriteTerms<'_>,
     ) -> Result<(ResourceRecord, i64), StoreError> {
         Self::on(self.0.writer(), async |c| {
             Self::register(c, scope, id, name, visibility, pre).await
@@ -112,7 +114,7 @@ where
         scope: &Scope,
         id: &str,
         visibility: &Visibility,
-        pre: Preconditions<'_>,
+        pre: WriteTerms<'_>,
     ) -> Result<Deletion, StoreError> {
         Self::on(self.0.writer(), async |c| {
             Self::remove_resource(c, scope, id, visibility, pre).await
@@ -252,6 +254,47 @@ where
             Ok((records, total))
         })
         .await
+    }
+
+    async fn tag_changes(
+        &self,
+        project_id: &str,
+        filter: &ChangeFilter,
+        visibility: &Visibility,
+        range: LogRange,
+        limit: u32,
+    ) -> Result<(Vec<Change>, Horizon), StoreError> {
+        Self::on(self.0.reader(), async |c| {
+            // One snapshot: the page ends at the horizon it reports, and a compaction is either
+            // wholly in it (rows gone, mark raised) or not at all.
+            let mut tx = c.begin_with(B::SNAPSHOT).await?;
+            let horizon = Self::read_horizon(&mut tx, project_id).await?;
+            let upto = Some(
+                range
+                    .upto
+                    .map_or(horizon.current, |u| u.min(horizon.current)),
+            );
+            let range = LogRange { upto, ..range };
+            let changes =
+                Self::read_changes(&mut tx, project_id, filter, visibility, range, limit).await?;
+            if changes.is_empty() {
+                Self::confirm_live(&mut tx, visibility).await?;
+            }
+            tx.commit().await?;
+            Ok((changes, horizon))
+        })
+        .await
+    }
+
+    async fn horizon(&self, project_id: &str) -> Result<Horizon, StoreError> {
+        Self::on(self.0.reader(), async |c| {
+            Self::read_horizon(c, project_id).await
+        })
+        .await
+    }
+
+    async fn compact_changes(&self, before_ms: i64) -> Result<u64, StoreError> {
+        Self::on(self.0.writer(), async |c| Self::compact(c, before_ms).await).await
     }
 }
 

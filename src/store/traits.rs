@@ -3,10 +3,12 @@
 use async_trait::async_trait;
 
 use super::{
-    AccessKeyRecord, Deletion, KeyValues, PoolStats, Preconditions, Removal, ResourceRecord,
-    ResourceTags, StoreError, TagLimit, TagRow, TokenRecord,
+    AccessKeyRecord, Deletion, Horizon, KeyValues, PoolStats, Removal, ResourceRecord,
+    ResourceTags, StoreError, TagLimit, TagRow, TokenRecord, WriteTerms, sql::LogRange,
 };
-use crate::domain::{Locator, ResourceFilter, Scope, Tag, TagRowQuery, Visibility};
+use crate::domain::{
+    Change, ChangeFilter, Locator, ResourceFilter, Scope, Tag, TagRowQuery, Visibility,
+};
 
 /// Where the tags live.
 #[async_trait]
@@ -26,7 +28,7 @@ pub trait TagStore: Send + Sync {
         ids: &[String],
         tags: &[Tag],
         limit: TagLimit<'_>,
-        pre: Preconditions<'_>,
+        pre: WriteTerms<'_>,
     ) -> Result<i64, StoreError>;
 
     /// Removes tags from the resources in `ids`; all or nothing. Unknown resources are skipped.
@@ -35,7 +37,7 @@ pub trait TagStore: Send + Sync {
         scope: &Scope,
         ids: &[String],
         removal: Removal<'_>,
-        pre: Preconditions<'_>,
+        pre: WriteTerms<'_>,
     ) -> Result<i64, StoreError>;
 
     /// Registers a resource or sets its name; answers it with its visible tags.
@@ -45,7 +47,7 @@ pub trait TagStore: Send + Sync {
         id: &str,
         name: Option<&str>,
         visibility: &Visibility,
-        pre: Preconditions<'_>,
+        pre: WriteTerms<'_>,
     ) -> Result<(ResourceRecord, i64), StoreError>;
 
     /// Deletes a resource and its tags, unless it carries a tag hidden from `visibility`.
@@ -54,7 +56,7 @@ pub trait TagStore: Send + Sync {
         scope: &Scope,
         id: &str,
         visibility: &Visibility,
-        pre: Preconditions<'_>,
+        pre: WriteTerms<'_>,
     ) -> Result<Deletion, StoreError>;
 
     /// The visible tags of one resource and its revision, `None` when it does not exist.
@@ -114,6 +116,24 @@ pub trait TagStore: Send + Sync {
         offset: u64,
         limit: u32,
     ) -> Result<(Vec<ResourceRecord>, i64), StoreError>;
+
+    /// Up to `limit` changes of the project's log in `range` (ending at the project's current
+    /// revision at most) that `filter` selects and `visibility` shows, in log order, with the
+    /// project's horizon: both from one snapshot.
+    async fn tag_changes(
+        &self,
+        project_id: &str,
+        filter: &ChangeFilter,
+        visibility: &Visibility,
+        range: LogRange,
+        limit: u32,
+    ) -> Result<(Vec<Change>, Horizon), StoreError>;
+
+    /// The project's current revision and compaction mark.
+    async fn horizon(&self, project_id: &str) -> Result<Horizon, StoreError>;
+
+    /// Drops the changes written before `before_ms` (Unix ms); answers how many revisions went.
+    async fn compact_changes(&self, before_ms: i64) -> Result<u64, StoreError>;
 }
 
 /// Where API tokens, access keys and the server's own keys live.

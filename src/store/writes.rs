@@ -8,13 +8,13 @@ use std::collections::HashMap;
 use sqlx::{ColumnIndex, Connection, Database, Encode, Executor, IntoArguments, Type};
 
 use super::{
-    Deletion, Preconditions, Removal, ResourceRecord, StoreError, TagLimit,
+    Deletion, Removal, ResourceRecord, StoreError, TagLimit, WriteTerms,
     backend::{Backend, Column, Conn, ResourceTag, RowOf, RowsAffected, SqlStore},
     counts::Deltas,
     error::name_taken,
     sql,
 };
-use crate::domain::{Scope, SignedOnce, Tag, Visibility};
+use crate::domain::{ChangeKind, ChangeOf, Scope, SignedOnce, Tag, Visibility};
 
 /// A tag a write removes, with its resource and the scope whose counts it leaves.
 #[derive(sqlx::FromRow)]
@@ -30,6 +30,23 @@ struct ScopedTag {
 struct Locked {
     pk: i64,
     revision: i64,
+    resource_id: String,
+}
+
+/// A resource a write registered or found.
+#[derive(sqlx::FromRow)]
+struct Registered {
+    pk: i64,
+    /// 0: registered by this write (a new resource has no tags, so the write need not read
+    /// them).
+    revision: i64,
+    resource_id: String,
+}
+
+impl Registered {
+    fn fresh(&self) -> bool {
+        self.revision == 0
+    }
 }
 
 /// The resource that a write would take over the tag limit.
@@ -61,7 +78,7 @@ where
         ids: &[String],
         tags: &[Tag],
         limit: TagLimit<'_>,
-        pre: Preconditions<'_>,
+        pre: WriteTerms<'_>,
     ) -> Result<i64, StoreError> {
         let mut tx = c.begin_with(B::BEGIN_WRITE).await?;
         if !Self::first_time(&mut tx, pre.once).await? {
@@ -70,19 +87,19 @@ where
         let scope_pk = Self::scope_key(&mut tx, scope).await?;
         // Registering the resources locks them (PostgreSQL takes the locks in id order, so two
         // writers to overlapping resources cannot deadlock), so what is read next stays current.
-        let up = sql::upsert_resources(scope, ids, B::INSERTED);
-        let registered: Vec<(i64, bool, i64)> = sqlx::query_as_with(&up.text, Self::args(&up)?)
+        let up = sql::upsert_resources(scope, ids);
+        let registered: Vec<Registered> = sqlx::query_as_with(&up.text, Self::args(&up)?)
             .fetch_all(&mut *tx)
             .await?;
-        if let Some(&(_, _, revision)) = registered.first() {
+        if let Some(first) = registered.first() {
             // A new resource is at revision 0, which is what "must not exist" expects.
-            expect(pre, &ids[0], revision)?;
+            expect(pre, &ids[0], first.revision)?;
         }
-        let pks: Vec<i64> = registered.iter().map(|(pk, _, _)| *pk).collect();
+        let pks: Vec<i64> = registered.iter().map(|r| r.pk).collect();
         let known: Vec<i64> = registered
             .iter()
-            .filter(|(_, fresh, _)| !fresh)
-            .map(|(pk, _, _)| *pk)
+            .filter(|r| !r.fresh())
+            .map(|r| r.pk)
             .collect();
         let current: Vec<ResourceTag> = if known.is_empty() {
             Vec::new()
@@ -99,15 +116,27 @@ where
             .collect();
         let mut deltas = Deltas::default();
         let mut changed = Vec::new();
-        for (pk, fresh, _) in &registered {
-            let mut differs = *fresh;
-            for t in tags {
-                let was = current.get(&(*pk, t.key.as_str())).copied();
-                differs |= was != Some(t.value.as_str());
-                deltas.set(&t.key, was, &t.value);
+        let mut changes = Vec::new();
+        for r in &registered {
+            let before = changes.len();
+            if r.fresh() {
+                changes.push(resource_change(r, ChangeKind::ResourceCreated));
             }
-            if differs {
-                changed.push(*pk);
+            for t in tags {
+                let was = current.get(&(r.pk, t.key.as_str())).copied();
+                deltas.set(&t.key, was, &t.value);
+                if was != Some(t.value.as_str()) {
+                    changes.push(ChangeOf {
+                        resource_id: r.resource_id.clone(),
+                        kind: ChangeKind::TagSet,
+                        key: Some(t.key.clone()),
+                        old_value: was.map(str::to_owned),
+                        new_value: Some(t.value.clone()),
+                    });
+                }
+            }
+            if changes.len() > before {
+                changed.push(r.pk);
             }
         }
         let put = sql::upsert_tags(scope_pk, &pks, tags);
@@ -127,7 +156,7 @@ where
         }
         // Last, so the count rows every writer of the same tags shares are held only to commit.
         Self::apply_counts(&mut tx, scope_pk, deltas).await?;
-        let revision = Self::take_revision(&mut tx, scope, &changed, !changed.is_empty()).await?;
+        let revision = Self::take_revision(&mut tx, scope, &changed, &changes, pre).await?;
         tx.commit().await?;
         Ok(revision)
     }
@@ -138,7 +167,7 @@ where
         scope: &Scope,
         ids: &[String],
         removal: Removal<'_>,
-        pre: Preconditions<'_>,
+        pre: WriteTerms<'_>,
     ) -> Result<i64, StoreError> {
         let mut tx = c.begin_with(B::BEGIN_WRITE).await?;
         if !Self::first_time(&mut tx, pre.once).await? {
@@ -153,17 +182,26 @@ where
         }
         let pks: Vec<i64> = locked.iter().map(|r| r.pk).collect();
         let mut changed = Vec::new();
+        let mut changes = Vec::new();
         if !pks.is_empty() {
             let del = sql::delete_tags(&pks, removal);
-            let removed: Vec<ScopedTag> = sqlx::query_as_with(&del.text, Self::args(&del)?)
+            let mut removed: Vec<ScopedTag> = sqlx::query_as_with(&del.text, Self::args(&del)?)
                 .fetch_all(&mut *tx)
                 .await?;
             Self::count_removed(&mut tx, &removed).await?;
+            removed.sort_by(|a, b| (a.resource_pk, &a.key).cmp(&(b.resource_pk, &b.key)));
+            let ids: HashMap<i64, &str> = locked
+                .iter()
+                .map(|r| (r.pk, r.resource_id.as_str()))
+                .collect();
+            changes = removed
+                .iter()
+                .map(|t| tag_removed(ids[&t.resource_pk], t))
+                .collect();
             changed = removed.iter().map(|t| t.resource_pk).collect();
-            changed.sort_unstable();
             changed.dedup();
         }
-        let revision = Self::take_revision(&mut tx, scope, &changed, !changed.is_empty()).await?;
+        let revision = Self::take_revision(&mut tx, scope, &changed, &changes, pre).await?;
         tx.commit().await?;
         Ok(revision)
     }
@@ -174,7 +212,7 @@ where
         scope: &Scope,
         id: &str,
         visibility: &Visibility,
-        pre: Preconditions<'_>,
+        pre: WriteTerms<'_>,
     ) -> Result<Deletion, StoreError> {
         let mut tx = c.begin_with(B::BEGIN_WRITE).await?;
         if !Self::first_time(&mut tx, pre.once).await? {
@@ -192,9 +230,10 @@ where
             return Ok(Deletion::NotFound);
         };
         let read = sql::all_tags_of(pk);
-        let tags: Vec<ScopedTag> = sqlx::query_as_with(&read.text, Self::args(&read)?)
+        let mut tags: Vec<ScopedTag> = sqlx::query_as_with(&read.text, Self::args(&read)?)
             .fetch_all(&mut *tx)
             .await?;
+        tags.sort_by(|a, b| a.key.cmp(&b.key));
         let del = sql::delete_resource(pk, visibility);
         let deleted = sqlx::query_with(&del.text, Self::args(&del)?)
             .execute(&mut *tx)
@@ -203,7 +242,15 @@ where
             return Ok(Deletion::Protected);
         }
         Self::count_removed(&mut tx, &tags).await?;
-        let revision = Self::take_revision(&mut tx, scope, &[], true).await?;
+        let mut changes = vec![ChangeOf {
+            resource_id: id.to_owned(),
+            kind: ChangeKind::ResourceDeleted,
+            key: None,
+            old_value: None,
+            new_value: None,
+        }];
+        changes.extend(tags.iter().map(|t| tag_removed(id, t)));
+        let revision = Self::take_revision(&mut tx, scope, &[], &changes, pre).await?;
         tx.commit().await?;
         Ok(Deletion::Deleted(revision))
     }
@@ -215,7 +262,7 @@ where
         id: &str,
         name: Option<&str>,
         visibility: &Visibility,
-        pre: Preconditions<'_>,
+        pre: WriteTerms<'_>,
     ) -> Result<(ResourceRecord, i64), StoreError> {
         let mut tx = c.begin_with(B::BEGIN_WRITE).await?;
         let first_time = Self::first_time(&mut tx, pre.once).await?;
@@ -235,6 +282,7 @@ where
         }];
         // Done before: answered with the resource as it is now, if it still is.
         let mut changed = Vec::new();
+        let mut changes = Vec::new();
         if first_time {
             expect(pre, id, record[0].revision)?;
             let put = sql::put_resource(scope, id, name);
@@ -243,9 +291,22 @@ where
                 .fetch_optional(&mut *tx)
                 .await
                 .map_err(|e| name_taken(e, name))?;
-            changed.extend(put);
+            if let Some(pk) = put {
+                changed.push(pk);
+                let existed = record[0].pk != 0;
+                changes.push(ChangeOf {
+                    resource_id: id.to_owned(),
+                    kind: match existed {
+                        true => ChangeKind::ResourceRenamed,
+                        false => ChangeKind::ResourceCreated,
+                    },
+                    key: None,
+                    old_value: record[0].name.clone().filter(|_| existed),
+                    new_value: name.map(str::to_owned),
+                });
+            }
         }
-        let revision = Self::take_revision(&mut tx, scope, &changed, !changed.is_empty()).await?;
+        let revision = Self::take_revision(&mut tx, scope, &changed, &changes, pre).await?;
         if let Some(&pk) = changed.first() {
             record[0].pk = pk;
             record[0].name = name.map(str::to_owned);
@@ -257,15 +318,17 @@ where
         Ok((record, revision))
     }
 
-    /// After a write's changes: when `changed_anything`, the project's next revision, with the
-    /// resources among `stamp` marked as changed at it; else the project's current revision.
+    /// After a write's changes: when it made any, the project's next revision, with the
+    /// resources among `stamp` marked as changed at it and `changes` in the change log under it;
+    /// else the project's current revision.
     async fn take_revision(
         c: &mut Conn<B>,
         scope: &Scope,
         stamp: &[i64],
-        changed_anything: bool,
+        changes: &[ChangeOf],
+        terms: WriteTerms<'_>,
     ) -> Result<i64, StoreError> {
-        if !changed_anything {
+        if changes.is_empty() {
             return Self::current_revision(c, scope).await;
         }
         let revision: i64 = sqlx::query_scalar(sql::NEXT_REVISION)
@@ -278,6 +341,7 @@ where
                 .execute(&mut *c)
                 .await?;
         }
+        Self::record_changes(c, scope, revision, terms.author, changes).await?;
         Ok(revision)
     }
 
@@ -375,8 +439,30 @@ where
     }
 }
 
+/// A change of the resource `r` itself.
+fn resource_change(r: &Registered, kind: ChangeKind) -> ChangeOf {
+    ChangeOf {
+        resource_id: r.resource_id.clone(),
+        kind,
+        key: None,
+        old_value: None,
+        new_value: None,
+    }
+}
+
+/// The removal of the tag `t` of the resource `resource_id`.
+fn tag_removed(resource_id: &str, t: &ScopedTag) -> ChangeOf {
+    ChangeOf {
+        resource_id: resource_id.to_owned(),
+        kind: ChangeKind::TagRemoved,
+        key: Some(t.key.clone()),
+        old_value: Some(t.value.clone()),
+        new_value: None,
+    }
+}
+
 /// Refuses the write when `pre` expects the resource `id` at another revision than `current`.
-fn expect(pre: Preconditions<'_>, id: &str, current: i64) -> Result<(), StoreError> {
+fn expect(pre: WriteTerms<'_>, id: &str, current: i64) -> Result<(), StoreError> {
     match pre.expected_revision {
         Some(expected) if expected != current => Err(StoreError::RevisionMismatch {
             resource_id: id.to_owned(),

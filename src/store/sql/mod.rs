@@ -2,6 +2,7 @@
 //! SQLite driver both read, and only syntax both dialects accept (upserts, `RETURNING`, row
 //! values), so every query shape is written once.
 
+mod changes;
 mod counts;
 mod credentials;
 mod filters;
@@ -12,6 +13,7 @@ use std::fmt::Write;
 
 use crate::domain::{Scope, Visibility};
 
+pub use changes::*;
 pub use counts::*;
 pub use credentials::*;
 pub use filters::*;
@@ -53,6 +55,14 @@ impl<'a> Sql<'a> {
 
     fn text(&mut self, s: &'a str) -> &mut Self {
         self.arg(Arg::Text(s))
+    }
+
+    /// The text, or `NULL`.
+    fn maybe_text(&mut self, s: Option<&'a str>) -> &mut Self {
+        match s {
+            Some(s) => self.text(s),
+            None => self.push("NULL"),
+        }
     }
 
     fn int(&mut self, i: i64) -> &mut Self {

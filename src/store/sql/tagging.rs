@@ -11,9 +11,8 @@ use crate::{
 pub const PING: &str = "SELECT 1";
 
 /// Registers the resources (taking their row locks, in id order) and answers their internal ids,
-/// each with whether it is new (`inserted`: the backend's expression for that, see
-/// `Backend::INSERTED`) and its revision (0 for a new one, until the write stamps it).
-pub fn upsert_resources<'a>(scope: &'a Scope, ids: &'a [String], inserted: &str) -> Sql<'a> {
+/// each with its revision: 0 for a new one, until the write stamps it.
+pub fn upsert_resources<'a>(scope: &'a Scope, ids: &'a [String]) -> Sql<'a> {
     let mut sql = Sql::new(
         "INSERT INTO resources (project_id, resource_type, resource_id, revision) VALUES ",
     );
@@ -27,14 +26,13 @@ pub fn upsert_resources<'a>(scope: &'a Scope, ids: &'a [String], inserted: &str)
             .text(&scope.resource_type)
             .push(", ")
             .text(id)
-            // Revision 0 until the write stamps it: RETURNING tells a new resource by it.
+            // Revision 0 until the write stamps it: RETURNING tells a new resource by it, on
+            // both databases.
             .push(", 0)");
     }
     // DO UPDATE rather than DO NOTHING: it locks existing rows, so concurrent writers to one
     // resource queue up, and it makes RETURNING answer existing rows too.
-    sql.push(" ON CONFLICT (project_id, resource_type, resource_id) DO UPDATE SET resource_id = excluded.resource_id RETURNING pk, ")
-        .push(inserted)
-        .push(" AS fresh, revision");
+    sql.push(" ON CONFLICT (project_id, resource_type, resource_id) DO UPDATE SET resource_id = excluded.resource_id RETURNING pk, revision, resource_id");
     sql
 }
 
@@ -91,7 +89,7 @@ pub fn over_limit<'a>(pks: &'a [i64], limit: TagLimit<'a>) -> Sql<'a> {
 /// resource first, so no other write changes them in between. `lock` is the backend's row-lock
 /// clause (SQLite has one writer and none).
 pub fn lock_resources<'a>(scope: &'a Scope, ids: &'a [String], lock: &str) -> Sql<'a> {
-    let mut sql = Sql::new("SELECT r.pk, r.revision FROM resources r WHERE ");
+    let mut sql = Sql::new("SELECT r.pk, r.revision, r.resource_id FROM resources r WHERE ");
     sql.scope("r", scope)
         .push(" AND r.resource_id IN ")
         .list(ids, |id| Arg::Text(id))

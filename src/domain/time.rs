@@ -1,5 +1,5 @@
 //! Durations as people write them on a command line (`90d`, `12h`, `1h30m`), and instants as
-//! RFC 3339 for the listings commands print.
+//! RFC 3339, as the listings commands print them and the change log answers them.
 
 /// Seconds in `text`: one or more `<number><unit>` groups, units `s`, `m`, `h`, `d`, `w`.
 pub fn parse_duration(text: &str) -> Result<u64, String> {
@@ -45,6 +45,16 @@ pub fn rfc3339(unix: i64) -> String {
     )
 }
 
+/// `unix_ms` milliseconds as `YYYY-MM-DDTHH:MM:SS.mmmZ`.
+pub fn rfc3339_millis(unix_ms: i64) -> String {
+    let seconds = rfc3339(unix_ms.div_euclid(1000));
+    format!(
+        "{}.{:03}Z",
+        seconds.trim_end_matches('Z'),
+        unix_ms.rem_euclid(1000)
+    )
+}
+
 /// The proleptic Gregorian date of a count of days since 1970-01-01 (Howard Hinnant's
 /// `civil_from_days`, which counts in 400-year eras starting each March 1st).
 fn civil_from_days(days: i64) -> (i64, i64, i64) {
@@ -78,7 +88,12 @@ mod tests {
     }
 
     #[test]
-    fn instants_print_as_utc_dates() {
+    fn instants_print_as_utc_dates_with_or_without_milliseconds() {
+        assert_eq!(
+            rfc3339_millis(1_700_000_000_123),
+            "2023-11-14T22:13:20.123Z"
+        );
+        assert_eq!(rfc3339_millis(-1), "1969-12-31T23:59:59.999Z");
         assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
         assert_eq!(rfc3339(951_782_400), "2000-02-29T00:00:00Z");
         assert_eq!(rfc3339(1_796_083_199), "2026-11-30T23:59:59Z");

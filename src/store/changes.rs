@@ -1,0 +1,170 @@
+//! The change log over any backend: written by each write's transaction (see `writes.rs`), read
+//! in log order, and compacted from its oldest end.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use sqlx::{ColumnIndex, Connection, Database, Encode, Executor, IntoArguments, Type};
+
+use super::{
+    Horizon, StoreError,
+    backend::{Backend, Column, Conn, RowOf, SqlStore},
+    sql::{self, LogRange, Stamp},
+};
+use crate::domain::{Author, Change, ChangeFilter, ChangeKind, ChangeOf, Scope, Visibility};
+
+/// Changes compaction looks at per statement, so that no statement holds many rows.
+const COMPACTION_BATCH: u32 = 10_000;
+
+/// A row of the log.
+#[derive(sqlx::FromRow)]
+struct ChangeRow {
+    revision: i64,
+    seq: i32,
+    resource_type: String,
+    resource_id: String,
+    kind: i32,
+    key: Option<String>,
+    old_value: Option<String>,
+    new_value: Option<String>,
+    credential_id: String,
+    request_id: String,
+    changed_at: i64,
+}
+
+impl TryFrom<ChangeRow> for Change {
+    type Error = StoreError;
+
+    fn try_from(r: ChangeRow) -> Result<Self, StoreError> {
+        let kind = ChangeKind::try_from(i64::from(r.kind))
+            .map_err(|_| StoreError::Other(format!("the change log holds kind {}", r.kind)))?;
+        Ok(Change {
+            revision: r.revision,
+            seq: r.seq.into(),
+            resource_type: r.resource_type,
+            change: ChangeOf {
+                resource_id: r.resource_id,
+                kind,
+                key: r.key,
+                old_value: r.old_value,
+                new_value: r.new_value,
+            },
+            credential_id: r.credential_id,
+            request_id: r.request_id,
+            changed_at: r.changed_at,
+        })
+    }
+}
+
+impl<B> SqlStore<B>
+where
+    B: Backend,
+    for<'c> &'c mut Conn<B>: Executor<'c, Database = B::Db>,
+    for<'q> <B::Db as Database>::Arguments<'q>: IntoArguments<'q, B::Db>,
+    for<'q> &'q str: Encode<'q, B::Db> + Type<B::Db>,
+    for<'q> &'q [u8]: Encode<'q, B::Db> + Type<B::Db>,
+    for<'r> &'r str: ColumnIndex<RowOf<B>>,
+    usize: ColumnIndex<RowOf<B>>,
+    i64: Column<B::Db>,
+    i32: Column<B::Db>,
+    bool: Column<B::Db>,
+    String: Column<B::Db>,
+    Vec<u8>: Column<B::Db>,
+{
+    /// Adds a write's `changes` to the log under its `revision`, in the write's transaction.
+    pub(super) async fn record_changes(
+        c: &mut Conn<B>,
+        scope: &Scope,
+        revision: i64,
+        author: Author<'_>,
+        changes: &[ChangeOf],
+    ) -> Result<(), StoreError> {
+        let stamp = Stamp {
+            project_id: &scope.project_id,
+            resource_type: &scope.resource_type,
+            revision,
+            author,
+            changed_at: unix_ms(),
+        };
+        for (n, chunk) in changes.chunks(sql::CHANGES_PER_INSERT).enumerate() {
+            let insert = sql::insert_changes(&stamp, chunk, n * sql::CHANGES_PER_INSERT);
+            sqlx::query_with(&insert.text, Self::args(&insert)?)
+                .execute(&mut *c)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// A page of the project's log in `range`.
+    pub(super) async fn read_changes(
+        c: &mut Conn<B>,
+        project_id: &str,
+        filter: &ChangeFilter,
+        visibility: &Visibility,
+        range: LogRange,
+        limit: u32,
+    ) -> Result<Vec<Change>, StoreError> {
+        let read = sql::changes(project_id, filter, visibility, range, limit);
+        let rows: Vec<ChangeRow> = sqlx::query_as_with(&read.text, Self::args(&read)?)
+            .fetch_all(&mut *c)
+            .await?;
+        rows.into_iter().map(Change::try_from).collect()
+    }
+
+    pub(super) async fn read_horizon(
+        c: &mut Conn<B>,
+        project_id: &str,
+    ) -> Result<Horizon, StoreError> {
+        let row: Option<(i64, i64)> = sqlx::query_as(sql::HORIZON)
+            .bind(project_id)
+            .fetch_optional(&mut *c)
+            .await?;
+        Ok(
+            row.map_or_else(Horizon::default, |(current, compacted)| Horizon {
+                current,
+                compacted,
+            }),
+        )
+    }
+
+    /// Drops every project's changes written before `before_ms`, whole revisions at a time, and
+    /// raises each project's mark to the newest revision dropped. Answers how many revisions
+    /// the marks rose by.
+    pub(super) async fn compact(c: &mut Conn<B>, before_ms: i64) -> Result<u64, StoreError> {
+        let projects: Vec<(String, i64)> = sqlx::query_as(sql::PROJECTS_WITH_HISTORY)
+            .fetch_all(&mut *c)
+            .await?;
+        let compactable = sql::compactable(COMPACTION_BATCH);
+        let mut dropped = 0;
+        for (project, mut mark) in projects {
+            loop {
+                let upto: Option<i64> = sqlx::query_scalar(&compactable)
+                    .bind(project.as_str())
+                    .bind(mark)
+                    .bind(before_ms)
+                    .fetch_one(&mut *c)
+                    .await?;
+                let Some(upto) = upto else { break };
+                // One transaction: a reader that finds rows missing finds the mark raised too.
+                let mut tx = c.begin_with(B::BEGIN_WRITE).await?;
+                for statement in [sql::DROP_CHANGES, sql::MARK_COMPACTED] {
+                    sqlx::query(statement)
+                        .bind(project.as_str())
+                        .bind(upto)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                tx.commit().await?;
+                dropped += u64::try_from(upto - mark).unwrap_or(0);
+                mark = upto;
+            }
+        }
+        Ok(dropped)
+    }
+}
+
+/// The time now in Unix milliseconds.
+pub(super) fn unix_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
