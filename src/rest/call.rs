@@ -30,6 +30,8 @@ pub struct Call {
     route: String,
     /// The status of a successful answer.
     success: StatusCode,
+    /// A token given in the query, used when the headers carry none.
+    query_token: Option<String>,
 }
 
 impl FromRequestParts<RestState> for Call {
@@ -57,6 +59,7 @@ impl FromRequestParts<RestState> for Call {
             signed: parts.extensions.get::<Signed>().cloned(),
             observed,
             success: StatusCode::OK,
+            query_token: None,
         })
     }
 }
@@ -96,6 +99,14 @@ impl Call {
         match self.headers.get_all("x-project-id").iter().count() {
             0 | 1 => Ok(self.header("x-project-id").unwrap_or_default()),
             _ => Err(Error::invalid("X-Project-Id", "is given more than once")),
+        }
+    }
+
+    /// This call, taking `token` for the caller's when its headers carry none.
+    pub(super) fn with_query_token(self, token: Option<String>) -> Self {
+        Self {
+            query_token: token,
+            ..self
         }
     }
 
@@ -171,7 +182,7 @@ impl Call {
                 request: request.clone(),
                 token: self.header("x-auth-token").map(str::to_owned),
             },
-            None => Credentials::Token(headers.token),
+            None => Credentials::Token(headers.token.or(self.query_token.clone())),
         };
         let context = CallContext {
             credentials,

@@ -7,6 +7,7 @@ mod body_limits;
 mod call;
 mod error;
 mod middleware;
+mod params;
 mod request_line;
 mod routes;
 mod smn;

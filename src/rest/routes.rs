@@ -42,6 +42,8 @@ const SMN_TAG_ACTION: &str = "/v2/{project_id}/{resource_type}/{resource_id}/tag
 const SMN_PROJECT_TAGS: &str = "/v2/{project_id}/{resource_type}/tags";
 const SMN_INSTANCES: &str = "/v2/{project_id}/{resource_type}/resource_instances/action";
 const SMN_COUNT: &str = "/v2/{project_id}/{resource_type}/resource_instances/count";
+const SMN_CHANGES: &str = "/v2/{project_id}/tag_changes";
+const SMN_WATCH: &str = "/v2/{project_id}/tag_changes/watch";
 
 pub const ROUTES: &[Route] = &[
     Route {
@@ -118,6 +120,18 @@ pub const ROUTES: &[Route] = &[
         path: SMN_COUNT,
         form: Some(Form::Smn),
         mount: |r, p| at(r, p, post(smn::count)),
+    },
+    Route {
+        method: "GET",
+        path: SMN_CHANGES,
+        form: Some(Form::Smn),
+        mount: |r, p| at(r, p, get(smn::list_changes)),
+    },
+    Route {
+        method: "GET",
+        path: SMN_WATCH,
+        form: Some(Form::Smn),
+        mount: |r, p| at(r, p, get(smn::watch_changes)),
     },
     Route {
         method: "GET",

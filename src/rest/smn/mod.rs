@@ -2,6 +2,7 @@
 //! (ListResourceTags) and its siblings: batch create/delete, one tag, and the project's tags here;
 //! the resources themselves and the resource-instance filter and count in [`instances`].
 
+mod changes;
 mod instances;
 
 use axum::{
@@ -26,6 +27,7 @@ use crate::{
     service::{AllProjectTags, operations as op},
 };
 
+pub use changes::{list as list_changes, watch as watch_changes};
 pub use instances::{count, delete_resource, instances, put_resource};
 
 #[derive(Serialize, Deserialize)]
