@@ -10,7 +10,10 @@ use tagging_service::{
     rest::OPENAPI,
 };
 
-use crate::helpers::{Backend, ROUTES, TestApp, answer, assert_error, authed, ids, pb, tag};
+use crate::{
+    helpers::{Backend, ROUTES, TestApp, answer, assert_error, authed, ids, pb, tag},
+    routes::is_event_stream,
+};
 
 async fn document(app: &TestApp) -> Value {
     let res = reqwest::get(format!("http://{}/openapi.json", app.addr))
@@ -50,6 +53,10 @@ const ACTION_KEY_DELETE: (&str, &str) = (
     "/v2/{project_id}/{resource_type}/{resource_id}/tags/action",
 );
 
+/// The change log's routes.
+const CHANGES: &str = "/v2/{project_id}/tag_changes";
+const WATCH: &str = "/v2/{project_id}/tag_changes/watch";
+
 /// The operations the document lists: every route, and the deletion of the key `action`.
 fn documented_operations() -> usize {
     ROUTES.len() + 1
@@ -80,6 +87,10 @@ async fn every_served_route_is_documented_and_every_documented_route_is_served(b
             .await
             .expect("request");
         let status = res.status().as_u16();
+        if is_event_stream(&res) {
+            // A stream that began was routed to its handler; its body never ends.
+            continue;
+        }
         let body: Value = res.json().await.unwrap_or(Value::Null);
         assert_ne!(status, 405, "{method} {path} is not routed for its method");
         assert!(
@@ -184,12 +195,26 @@ async fn the_documents_examples_are_what_the_server_answers(b: Backend) {
             .expect("a success response");
         let status = res.status().as_u16();
         let request_id = res.headers().get("x-request-id").cloned();
-        let text = res.text().await.expect("body");
-        assert_eq!(status, expected_status, "{method} {path}: {text}");
         assert!(
             request_id.is_some(),
             "{method} {path} answers without X-Request-Id"
         );
+        if let Some(example) = documented.pointer("/content/text~1event-stream/example") {
+            assert_eq!(status, expected_status, "{method} {path}");
+            assert!(
+                is_event_stream(&res),
+                "{method} {path}: {:?}",
+                res.headers()
+            );
+            let actual = first_event_data(res).await;
+            let example = example.as_str().expect("an event stream's example is text");
+            let documented = event_data(example).expect("the example holds an event");
+            assert_same_shape(&actual, &documented, &format!("{method} {path}"));
+            tried += 1;
+            continue;
+        }
+        let text = res.text().await.expect("body");
+        assert_eq!(status, expected_status, "{method} {path}: {text}");
         if let Some(example) = documented.pointer("/content/application~1json/example") {
             let actual: Value = serde_json::from_str(&text).expect("a JSON answer");
             assert_same_shape(&actual, example, &format!("{method} {path}"));
@@ -201,6 +226,28 @@ async fn the_documents_examples_are_what_the_server_answers(b: Backend) {
         documented_operations() - 1,
         "every documented operation but the document itself was tried"
     );
+}
+
+/// The JSON `data` of the first event in `text`, Server-Sent Events.
+fn event_data(text: &str) -> Option<Value> {
+    let event = text.split("\n\n").next()?;
+    let data = event.lines().find_map(|l| l.strip_prefix("data: "))?;
+    Some(serde_json::from_str(data).expect("an event's data is JSON"))
+}
+
+/// Reads `res`, an endless event stream, until its first event is whole (bounded, as a stream
+/// that sends nothing would otherwise hang the test), and answers that event's data.
+async fn first_event_data(mut res: reqwest::Response) -> Value {
+    let mut text = String::new();
+    while !text.contains("\n\n") {
+        let chunk = tokio::time::timeout(std::time::Duration::from_secs(10), res.chunk())
+            .await
+            .expect("the first event within 10 s")
+            .expect("the stream is read")
+            .expect("the stream goes on");
+        text.push_str(std::str::from_utf8(&chunk).expect("UTF-8 events"));
+    }
+    event_data(&text).unwrap_or_else(|| panic!("no data in the first event: {text}"))
 }
 
 /// The schema `name` of the document's components.
@@ -331,6 +378,31 @@ fn the_documents_schemas_carry_the_servers_rules() {
             entries,
         ),
         ("SMN limit", &filter["limit"]["oneOf"][1]["maximum"], page),
+        (
+            "GET tag_changes resource_ids",
+            &json_param(CHANGES, "get", "resource_ids")["maxItems"],
+            ids,
+        ),
+        (
+            "GET tag_changes keys",
+            &json_param(CHANGES, "get", "keys")["maxItems"],
+            per_request,
+        ),
+        (
+            "GET tag_changes limit",
+            &param(CHANGES, "get", "limit")["schema"]["maximum"],
+            page,
+        ),
+        (
+            "watch resource_ids",
+            &json_param(WATCH, "get", "resource_ids")["maxItems"],
+            ids,
+        ),
+        (
+            "watch keys",
+            &json_param(WATCH, "get", "keys")["maxItems"],
+            per_request,
+        ),
     ] {
         assert_eq!(number(value, at), expected, "{at}");
     }
