@@ -130,6 +130,11 @@ pub struct ServeArgs {
     /// Messages (revisions) a watch holds for a consumer that has not taken them yet.
     #[arg(long, env = "TAGGING_WATCH_BUFFER", default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..=65_536))]
     pub watch_buffer: u32,
+    /// How often a watched project's change log is read when nothing woke it, in milliseconds:
+    /// the longest a change whose wake-up was lost (or, on SQLite, a change another process
+    /// wrote) waits to reach watchers.
+    #[arg(long, env = "TAGGING_WATCH_POLL_MS", default_value_t = 1_000, value_parser = clap::value_parser!(u64).range(10..=3_600_000))]
+    pub watch_poll_ms: u64,
     /// Watches this process serves at once; more are refused with RESOURCE_EXHAUSTED (429).
     #[arg(long, env = "TAGGING_MAX_WATCHERS", default_value_t = 10_000, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
     pub max_watchers: u32,
@@ -154,8 +159,7 @@ impl ServeArgs {
             bookmark: Duration::from_millis(self.watch_bookmark_ms),
             buffer: self.watch_buffer as usize,
             max_watchers: self.max_watchers as usize,
-            // Bounds how late a change whose wake-up was lost reaches watchers.
-            poll: Duration::from_secs(1),
+            poll: Duration::from_millis(self.watch_poll_ms),
         }
     }
 

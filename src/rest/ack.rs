@@ -149,35 +149,3 @@ pub async fn untag(call: Call, RawQuery(query): RawQuery) -> Result<impl IntoRes
         Json(WriteAnswer { request_id }),
     ))
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn parameters_decode_as_forms_do() {
-        for raw in [
-            "a=b+c&d=%22%E4%B8%AD%22",
-            "x=100%&y=%zz&z&&w=",
-            "k=%25_%5F%2B",
-        ] {
-            let theirs: Vec<(String, String)> = url::form_urlencoded::parse(raw.as_bytes())
-                .into_owned()
-                .collect();
-            assert_eq!(Params::parse(Some(raw)).expect("UTF-8").0, theirs, "{raw}");
-        }
-    }
-
-    #[test]
-    fn a_parameter_that_is_not_utf8_is_refused_by_name() {
-        for (raw, field) in [
-            ("resource_ids=%5B%22%FF%22%5D", "resource_ids"),
-            ("%C3=1", "query"),
-        ] {
-            match Params::parse(Some(raw)) {
-                Err(Error::InvalidArgument(v)) => assert_eq!(v[0].field, field, "{raw}"),
-                other => panic!("{raw}: {:?}", other.map(|p| p.0)),
-            }
-        }
-    }
-}

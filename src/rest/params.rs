@@ -47,7 +47,11 @@ impl Params {
     }
 
     /// A parameter that carries JSON, as ACK's `resource_ids`, `tags` and `tag_keys` do.
-    pub(super) fn json<T: DeserializeOwned + Default>(&self, name: &str, example: &str) -> Result<T, Error> {
+    pub(super) fn json<T: DeserializeOwned + Default>(
+        &self,
+        name: &str,
+        example: &str,
+    ) -> Result<T, Error> {
         match self.one(name)? {
             None | Some("") => Ok(T::default()),
             Some(raw) => serde_json::from_str(raw)
@@ -103,3 +107,34 @@ fn form_decode(s: &str) -> Vec<u8> {
     out
 }
 
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parameters_decode_as_forms_do() {
+        for raw in [
+            "a=b+c&d=%22%E4%B8%AD%22",
+            "x=100%&y=%zz&z&&w=",
+            "k=%25_%5F%2B",
+        ] {
+            let theirs: Vec<(String, String)> = url::form_urlencoded::parse(raw.as_bytes())
+                .into_owned()
+                .collect();
+            assert_eq!(Params::parse(Some(raw)).expect("UTF-8").0, theirs, "{raw}");
+        }
+    }
+
+    #[test]
+    fn a_parameter_that_is_not_utf8_is_refused_by_name() {
+        for (raw, field) in [
+            ("resource_ids=%5B%22%FF%22%5D", "resource_ids"),
+            ("%C3=1", "query"),
+        ] {
+            match Params::parse(Some(raw)) {
+                Err(Error::InvalidArgument(v)) => assert_eq!(v[0].field, field, "{raw}"),
+                other => panic!("{raw}: {:?}", other.map(|p| p.0)),
+            }
+        }
+    }
+}

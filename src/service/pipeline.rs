@@ -186,6 +186,11 @@ impl Pipeline {
         self.core.pool_stats()
     }
 
+    /// Watch streams being served now.
+    pub fn watchers(&self) -> usize {
+        self.core.feed().watchers()
+    }
+
     /// Whether signed requests are checked at all (authentication is on).
     pub fn checks_credentials(&self) -> bool {
         self.auth.enabled()

@@ -40,6 +40,7 @@ pub struct Metrics {
     latency: Family<MethodLabels, Histogram>,
     errors: Family<KindLabels, Counter>,
     pool: Family<StateLabels, Gauge>,
+    watchers: Gauge,
 }
 
 /// Latency buckets from 0.25 ms to about 4 s.
@@ -74,8 +75,15 @@ impl Default for Metrics {
             "Database pool connections by state",
             pool.clone(),
         );
+        let watchers = Gauge::default();
+        registry.register(
+            "watchers",
+            "Change streams (gRPC and Server-Sent Events) being served",
+            watchers.clone(),
+        );
         Self {
             registry,
+            watchers,
             calls,
             latency,
             errors,
@@ -106,8 +114,10 @@ impl Metrics {
         self.errors.get_or_create(&KindLabels { kind }).inc();
     }
 
-    /// The exposition text, with the pool as it is now.
-    pub fn render(&self, pool: PoolStats) -> String {
+    /// The exposition text, with the pool and the watchers as they are now.
+    pub fn render(&self, pool: PoolStats, watchers: usize) -> String {
+        self.watchers
+            .set(i64::try_from(watchers).unwrap_or(i64::MAX));
         self.pool
             .get_or_create(&StateLabels { state: "in_use" })
             .set(i64::from(pool.size - pool.idle));

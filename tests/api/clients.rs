@@ -31,16 +31,18 @@ const PYTHON_PACKAGES: &[&str] = &["grpcio-tools==1.85.1", "grpcio==1.85.1", "pr
 const FORCE_INSTALL: &str = "TAGGING_TEST_FORCE_TOOL_INSTALL";
 const QUALIFIED_CLUSTER: &str = "ALIYUN::CS::CLUSTER";
 /// The RPCs of `tagging.v1.TaggingService`, in the order grpcurl describes them.
-const RPCS: [&str; 9] = [
+const RPCS: [&str; 11] = [
     "CountResources",
     "DeleteResource",
     "ListProjectTags",
     "ListResourceTags",
     "ListResources",
+    "ListTagChanges",
     "ListTagResources",
     "PutResource",
     "TagResources",
     "UntagResources",
+    "WatchTagChanges",
 ];
 
 // ---------------------------------------------------------------------------------------------
@@ -271,8 +273,13 @@ async fn grpcurl_lists_and_describes_the_api_through_server_reflection(b: Backen
         "service TaggingService {".to_owned(),
     ];
     for rpc in RPCS {
+        let stream = if rpc.starts_with("Watch") {
+            "stream "
+        } else {
+            ""
+        };
         expected.push(format!(
-            "rpc {rpc} ( .tagging.v1.{rpc}Request ) returns ( .tagging.v1.{rpc}Response ) {{"
+            "rpc {rpc} ( .tagging.v1.{rpc}Request ) returns ( {stream}.tagging.v1.{rpc}Response ) {{"
         ));
         expected.push("option (.google.api.http)".to_owned());
         expected.push("}".to_owned());
@@ -649,6 +656,8 @@ async fn a_python_client_generated_from_the_protos_tags_and_lists_resources(b: B
                         "body": "*",
                     }],
                 },
+                "ListTagChanges": {"get": "/v2/{project_id}/tag_changes"},
+                "WatchTagChanges": {"get": "/v2/{project_id}/tag_changes/watch"},
             },
             "annotations_from": "google/api/annotations_pb2.py",
         })

@@ -8,6 +8,7 @@ mod abandoned_work;
 mod auth;
 mod backup;
 mod binary;
+mod changes;
 mod cli;
 mod clients;
 mod configuration_docs;

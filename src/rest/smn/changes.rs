@@ -143,7 +143,10 @@ pub async fn watch(
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, RestError> {
     let q = Params::parse(query.as_deref());
     // An `EventSource` sends no headers of its own: its token may come in the query instead.
-    let token = q.as_ref().ok().and_then(|q| q.one("access_token").ok().flatten());
+    let token = q
+        .as_ref()
+        .ok()
+        .and_then(|q| q.one("access_token").ok().flatten());
     let call = call.with_query_token(token.map(str::to_owned));
     let request = (|| {
         let project_id = project(&call, path(p)?)?;

@@ -218,6 +218,14 @@ impl TestApp {
         app
     }
 
+    /// Revokes a token the way `tagging-service token revoke` does.
+    pub async fn revoke(&self, token: &str) {
+        let revoked = tagging_service::auth::revoke_token(self.store.as_ref(), token)
+            .await
+            .expect("revoke");
+        assert!(revoked, "a live token was revoked");
+    }
+
     /// Creates a token the way `tagging-service token create` does.
     pub async fn token_for(&self, project: &str, read_only: bool, system: bool) -> String {
         let grant = Grant {

@@ -33,6 +33,7 @@ pub(super) fn markers(b_tokens: &PageTokensOfB) -> Vec<String> {
         b_tokens.tag_rows.clone(),
         b_tokens.project_tags.clone(),
         b_tokens.resources.clone(),
+        b_tokens.changes.clone(),
     ]);
     m
 }
@@ -41,6 +42,7 @@ pub(super) struct PageTokensOfB {
     pub(super) tag_rows: String,
     pub(super) project_tags: String,
     pub(super) resources: String,
+    pub(super) changes: String,
 }
 
 /// B's resources and tags as stored, row by row, including internal ids: any change shows.
@@ -165,12 +167,30 @@ pub(super) async fn fixture(app: &TestApp, b: &str, b_system: &str, a: &str) -> 
         .expect("B lists its resources")
         .into_inner()
         .next_token;
+    let changes = c
+        .list_tag_changes(authed(
+            b,
+            pb::ListTagChangesRequest {
+                page_size: 1,
+                ..Default::default()
+            },
+        ))
+        .await
+        .expect("B lists its changes")
+        .into_inner()
+        .next_token;
     let tokens = PageTokensOfB {
         tag_rows,
         project_tags,
         resources,
+        changes,
     };
-    for t in [&tokens.tag_rows, &tokens.project_tags, &tokens.resources] {
+    for t in [
+        &tokens.tag_rows,
+        &tokens.project_tags,
+        &tokens.resources,
+        &tokens.changes,
+    ] {
         assert!(!t.is_empty(), "B's first pages have a next page");
     }
     tokens

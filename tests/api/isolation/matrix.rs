@@ -31,6 +31,8 @@ pub(super) const SMN_PROJECT_TAGS: &str = "/v2/{project_id}/{resource_type}/tags
 pub(super) const SMN_INSTANCES: &str = "/v2/{project_id}/{resource_type}/resource_instances/action";
 pub(super) const SMN_COUNT: &str = "/v2/{project_id}/{resource_type}/resource_instances/count";
 pub(super) const SMN_RESOURCE: &str = "/v2/{project_id}/{resource_type}/{resource_id}";
+pub(super) const SMN_CHANGES: &str = "/v2/{project_id}/tag_changes";
+pub(super) const SMN_WATCH: &str = "/v2/{project_id}/tag_changes/watch";
 
 /// `rest` with its path's `{key}` filled in.
 pub(super) fn with_key(mut rest: Rest, key: &str) -> Rest {
@@ -134,6 +136,19 @@ pub(super) fn matrix(t: &PageTokensOfB) -> Vec<Row> {
             .replace("{resource_id}", id);
         Rest::new(method, route, path)
     };
+    let changes = |project: &str, f: pb::ListTagChangesRequest| {
+        Rpc::ListTagChanges(pb::ListTagChangesRequest {
+            project_id: project.into(),
+            ..f
+        })
+    };
+    let watch = |project: &str, f: pb::WatchTagChangesRequest| {
+        Rpc::WatchTagChanges(pb::WatchTagChangesRequest {
+            project_id: project.into(),
+            after_revision: Some(0),
+            ..f
+        })
+    };
     let instances = |project: &str, ty: &str, body: Value| {
         v2(Method::POST, SMN_INSTANCES, project, ty, "").body(body)
     };
@@ -201,6 +216,20 @@ pub(super) fn matrix(t: &PageTokensOfB) -> Vec<Row> {
             ..Default::default()
         })),
         grpc("A's own", Count(1), cr("", "CLUSTER", Default::default())),
+        grpc("naming B", Denied, changes(B, Default::default())),
+        grpc("A's own", Own, changes("", Default::default())),
+        grpc("B's ids and keys", Own, changes("", pb::ListTagChangesRequest {
+            resource_ids: ids(&B_CLUSTERS),
+            keys: ids(&[B_KEY, B_KEY2]),
+            ..Default::default()
+        })),
+        grpc("B's page token", ForeignPageToken, changes("", pb::ListTagChangesRequest {
+            page_size: 1,
+            next_token: t.changes.clone(),
+            ..Default::default()
+        })),
+        grpc("naming B", Denied, watch(B, Default::default())),
+        grpc("A's own", Own, watch("", Default::default())),
         // Reads over REST.
         rest("B's ids", Empty, Rest::new(Method::GET, ACK, ACK.into())
             .query("resource_type", "CLUSTER")
@@ -265,6 +294,16 @@ pub(super) fn matrix(t: &PageTokensOfB) -> Vec<Row> {
             "action": "filter", "offset": "1"
         }))
         .header("x-project-id", A)),
+        rest("path B", Denied, v2(Method::GET, SMN_CHANGES, B, "", "")),
+        rest("X-Project-Id B", ProjectMismatch, v2(Method::GET, SMN_CHANGES, A, "", "")
+            .header("x-project-id", B)),
+        rest("A's own", Own, v2(Method::GET, SMN_CHANGES, A, "", "")),
+        rest("B's page token", ForeignPageToken, v2(Method::GET, SMN_CHANGES, A, "", "")
+            .query("limit", "1")
+            .query("marker", t.changes.clone())),
+        rest("path B", Denied, v2(Method::GET, SMN_WATCH, B, "", "")),
+        rest("X-Project-Id B", ProjectMismatch, v2(Method::GET, SMN_WATCH, A, "", "")
+            .header("x-project-id", B)),
         rest("", Public, Rest::new(Method::GET, "/openapi.json", "/openapi.json".into())),
         // Writes aimed at B: refused.
         grpc("naming B", Denied, tagr(B, &B_CLUSTERS)),

@@ -46,6 +46,8 @@ const READ_RPCS: &[&str] = &[
     "ListProjectTags",
     "ListResources",
     "CountResources",
+    "ListTagChanges",
+    "WatchTagChanges",
 ];
 /// Routes that change nothing although their method is not GET.
 const READ_POSTS: &[&str] = &[
@@ -87,6 +89,8 @@ enum Rpc {
     ListProjectTags(pb::ListProjectTagsRequest),
     ListResources(pb::ListResourcesRequest),
     CountResources(pb::CountResourcesRequest),
+    ListTagChanges(pb::ListTagChangesRequest),
+    WatchTagChanges(pb::WatchTagChangesRequest),
 }
 
 /// One REST request, with the route template it exercises.
@@ -134,6 +138,8 @@ impl Rpc {
             Rpc::ListProjectTags(_) => "ListProjectTags",
             Rpc::ListResources(_) => "ListResources",
             Rpc::CountResources(_) => "CountResources",
+            Rpc::ListTagChanges(_) => "ListTagChanges",
+            Rpc::WatchTagChanges(_) => "WatchTagChanges",
         }
     }
 
@@ -148,6 +154,8 @@ impl Rpc {
             Rpc::ListProjectTags(r) => r.encode_to_vec(),
             Rpc::ListResources(r) => r.encode_to_vec(),
             Rpc::CountResources(r) => r.encode_to_vec(),
+            Rpc::ListTagChanges(r) => r.encode_to_vec(),
+            Rpc::WatchTagChanges(r) => r.encode_to_vec(),
         }
     }
 
@@ -169,7 +177,37 @@ impl Rpc {
             }
             Rpc::ListResources(r) => grpc_reply(c.list_resources(authed(token, r.clone())).await),
             Rpc::CountResources(r) => grpc_reply(c.count_resources(authed(token, r.clone())).await),
+            Rpc::ListTagChanges(r) => {
+                grpc_reply(c.list_tag_changes(authed(token, r.clone())).await)
+            }
+            Rpc::WatchTagChanges(r) => {
+                first_message(c.watch_tag_changes(authed(token, r.clone())).await).await
+            }
         }
+    }
+}
+
+/// A watch's reply: its headers and first message (the stream itself never ends).
+async fn first_message(
+    result: Result<tonic::Response<tonic::Streaming<pb::WatchTagChangesResponse>>, Status>,
+) -> Reply {
+    let response = match result {
+        Ok(response) => response,
+        Err(status) => return grpc_reply::<pb::WatchTagChangesResponse>(Err(status)),
+    };
+    let metadata = response.metadata().clone();
+    let mut stream = response.into_inner();
+    let first = tokio::time::timeout(std::time::Duration::from_secs(30), stream.message())
+        .await
+        .expect("a watch's first message arrives");
+    match first {
+        Ok(Some(message)) => grpc_reply(Ok(tonic::Response::from_parts(
+            metadata,
+            message,
+            Default::default(),
+        ))),
+        Ok(None) => panic!("a watch ended without a message"),
+        Err(status) => grpc_reply::<pb::WatchTagChangesResponse>(Err(status)),
     }
 }
 
