@@ -40,6 +40,10 @@ expect() { grep -q -- "$2" <(answers "$1") || { echo "walkthrough:$1 did not ans
 # README: the grpcurl write, then the ACK list of the clusters tagged env=dev.
 expect client '"tag_resource":\[{"resource_id":"c-1","resource_type":"ALIYUN::CS::CLUSTER","tag_key":"env","tag_value":"dev"}'
 expect client '"resource_id":"c-2"'
+# README: the watch, from the history (c-1 registered) to the write it saw commit (dev to prod).
+expect client '"kind": "CHANGE_KIND_RESOURCE_CREATED"'
+expect client '"oldValue": "dev"'
+expect client '"newValue": "prod"'
 # docs/api.md: reflection, one resource's tags, the resources by tag.
 expect api 'tagging.v1.TaggingService'
 expect api 'grpc.health.v1.Health'
