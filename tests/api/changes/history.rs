@@ -416,26 +416,51 @@ async fn only_a_system_token_sees_the_changes_of_system_tags(b: Backend) {
         .expect("a system write")
         .into_inner()
         .revision;
-    let of_revision = |changes: Vec<pb::TagChange>| -> Vec<String> {
-        let at = changes.into_iter().filter(|c| c.revision == revision);
-        at.map(|c| c.key).collect()
-    };
     let all = pb::ListTagChangesRequest::default();
     let theirs = walk(&app, &system, all.clone()).await;
-    assert_eq!(of_revision(theirs), ["ACS:owner", "env"]);
-    let mine = walk(&app, &app.token, all).await;
-    assert_eq!(of_revision(mine), ["env"], "the system's key is hidden");
+    assert_eq!(keys_at(&theirs, revision), ["ACS:owner", "env"]);
+    let mine = walk(&app, &app.token, all.clone()).await;
+    assert_eq!(
+        keys_at(&mine, revision),
+        ["env"],
+        "the system's key is hidden"
+    );
 
     let by_key = |key: &str| pb::ListTagChangesRequest {
         keys: ids(&[key]),
         ..Default::default()
     };
     let theirs = walk(&app, &system, by_key("ACS:owner")).await;
-    assert_eq!(of_revision(theirs), ["ACS:owner"]);
+    assert_eq!(keys_at(&theirs, revision), ["ACS:owner"]);
     let refused = list(&app, &app.token, by_key("acs:owner"))
         .await
         .expect_err("a normal token cannot name a system key");
     assert_invalid(&refused, "keys[0]");
+
+    // Deleting the resource removes the system's tag too; only the system sees that removal.
+    let delete = pb::DeleteResourceRequest {
+        resource_type: "CLUSTER".into(),
+        resource_id: "c1".into(),
+        ..Default::default()
+    };
+    let deleted = app
+        .client
+        .clone()
+        .delete_resource(call(&system, "sys-2", delete))
+        .await
+        .expect("a system token deletes it")
+        .into_inner()
+        .revision;
+    let theirs = walk(&app, &system, all.clone()).await;
+    assert_eq!(keys_at(&theirs, deleted), ["", "ACS:owner", "env"]);
+    let mine = walk(&app, &app.token, all).await;
+    assert_eq!(keys_at(&mine, deleted), ["", "env"]);
+}
+
+/// The keys of the changes of `revision` (empty for a resource's own change).
+fn keys_at(changes: &[pb::TagChange], revision: i64) -> Vec<&str> {
+    let at = changes.iter().filter(|c| c.revision == revision);
+    at.map(|c| c.key.as_str()).collect()
 }
 
 async fn another_projects_token_never_sees_the_history(b: Backend) {
@@ -459,6 +484,43 @@ async fn another_projects_token_never_sees_the_history(b: Backend) {
         assert!(page.changes.is_empty(), "{project_id:?}: {page:?}");
         assert_eq!(page.revision, 0, "nothing was written to p2");
     }
+}
+
+/// The (kind, old, new) of every change after `after`.
+async fn resource_changes_after(
+    app: &TestApp,
+    after: i64,
+) -> Vec<(pb::ChangeKind, Option<String>, Option<String>)> {
+    let req = pb::ListTagChangesRequest {
+        after_revision: after,
+        ..Default::default()
+    };
+    let changes = walk(app, &app.token, req).await;
+    changes
+        .into_iter()
+        .map(|c| (c.kind(), c.old_value.clone(), c.new_value.clone()))
+        .collect()
+}
+
+async fn put_resource_records_a_name_given_kept_or_taken_away_as_it_changes(b: Backend) {
+    use pb::ChangeKind::{ResourceCreated, ResourceRenamed};
+    let app = TestApp::spawn(b).await;
+    let unnamed = put(&app, &app.token, "put-1", "").await;
+    let named = put(&app, &app.token, "put-2", "alpha").await;
+    // The same name again changes nothing: no revision, nothing recorded.
+    let again = put(&app, &app.token, "put-3", "alpha").await;
+    assert_eq!(again, named);
+    let cleared = put(&app, &app.token, "put-4", "").await;
+    assert_eq!((named, cleared), (unnamed + 1, unnamed + 2));
+    let alpha = || Some("alpha".to_owned());
+    assert_eq!(
+        resource_changes_after(&app, 0).await,
+        [
+            (ResourceCreated, None, None),
+            (ResourceRenamed, None, alpha()),
+            (ResourceRenamed, alpha(), None),
+        ]
+    );
 }
 
 async fn bad_input_is_invalid_argument_naming_the_field(b: Backend) {
@@ -643,6 +705,7 @@ both_backends!(
     pages_of_two_walk_the_same_history,
     only_a_system_token_sees_the_changes_of_system_tags,
     another_projects_token_never_sees_the_history,
+    put_resource_records_a_name_given_kept_or_taken_away_as_it_changes,
     bad_input_is_invalid_argument_naming_the_field,
     the_rest_form_answers_the_same_history_in_smn_json_with_limit_and_marker,
     bad_rest_parameters_are_400_naming_the_parameter,
