@@ -103,8 +103,13 @@ fn parse(block: &str) -> Option<Event> {
 /// The changes of the history the REST list answers, as the stream must send them: one event
 /// per revision, `(revision, changes)`.
 async fn history_by_revision(app: &TestApp) -> Vec<(i64, Vec<Value>)> {
+    filtered_history(app, &[]).await
+}
+
+/// As [`history_by_revision`], of the changes `filter` (query parameters) selects.
+async fn filtered_history(app: &TestApp, filter: &[(&str, &str)]) -> Vec<(i64, Vec<Value>)> {
     let req = app.rest().get(format!("/v2/{PROJECT}/tag_changes"));
-    let a = answer(req.header("x-auth-token", &app.token)).await;
+    let a = answer(req.query(filter).header("x-auth-token", &app.token)).await;
     assert_eq!(a.status, 200, "{}", a.body);
     let mut out: Vec<(i64, Vec<Value>)> = Vec::new();
     for c in a.body["changes"].as_array().expect("changes") {
@@ -241,6 +246,53 @@ async fn an_idle_watch_sends_bookmarks_of_the_revision_it_reached(b: Backend) {
     );
 }
 
+async fn a_filtered_watch_sends_what_the_filtered_history_holds(b: Backend) {
+    let app = TestApp::spawn(b).await;
+    app.tag("smn_topic", &["t1", "t2"], &[("team", "a"), ("env", "dev")])
+        .await;
+    app.tag("CLUSTER", &["c1"], &[("team", "a")]).await;
+    app.tag("smn_topic", &["t2"], &[("env", "prod")]).await;
+    app.tag("smn_topic", &["t2"], &[("team", "b")]).await;
+    let filter = [
+        ("resource_type", "smn_topic"),
+        ("resource_ids", r#"["t2"]"#),
+        ("keys", r#"["team"]"#),
+    ];
+    let history = filtered_history(&app, &filter).await;
+    assert_eq!(history.len(), 2, "t2's team, set and changed: {history:?}");
+    let from_0 = [&filter[..], &[("after_revision", "0")]].concat();
+    let mut events = Events::open(watch(&app).query(&from_0)).await;
+    for revision in &history {
+        assert_change(&events.next_change().await, revision);
+    }
+
+    // Writes the filter does not select send nothing; the next one it selects is the next event.
+    app.tag("smn_topic", &["t2"], &[("env", "test")]).await;
+    app.tag("smn_topic", &["t1"], &[("team", "c")]).await;
+    app.tag("smn_topic", &["t2"], &[("team", "c")]).await;
+    let history = filtered_history(&app, &filter).await;
+    assert_eq!(history.len(), 3, "{history:?}");
+    assert_change(&events.next_change().await, &history[2]);
+}
+
+async fn watches_over_max_watchers_are_429_until_one_ends(b: Backend) {
+    let app = TestApp::spawn_with(b, &["--max-watchers", "1"]).await;
+    let first = Events::open(watch(&app)).await;
+    let refused = answer(watch(&app)).await;
+    assert_error(&refused, 429, "SMN.00010429", "--max-watchers");
+    drop(first);
+    // The server notices the closed connection when it next writes or polls it: wait, bounded.
+    for _ in 0..100 {
+        let res = watch(&app).send().await.expect("answered");
+        if res.status() == StatusCode::OK {
+            return;
+        }
+        assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the watcher's place was not freed within 10 s of its client leaving");
+}
+
 impl Events {
     /// The next event that is not a bookmark, and then that the stream has ended.
     async fn last(mut self) -> Event {
@@ -295,4 +347,6 @@ both_backends!(
     an_idle_watch_sends_bookmarks_of_the_revision_it_reached,
     a_revoked_tokens_stream_ends_with_an_error_event_at_the_next_bookmark,
     a_stream_ends_with_an_error_event_when_the_server_shuts_down,
+    a_filtered_watch_sends_what_the_filtered_history_holds,
+    watches_over_max_watchers_are_429_until_one_ends,
 );
