@@ -8,12 +8,12 @@ use sqlx::{ColumnIndex, Connection, Database, Encode, Executor, IntoArguments, T
 use super::{
     Horizon, StoreError,
     backend::{Backend, Column, Conn, RowOf, SqlStore},
-    sql::{self, LogRange, Stamp},
+    sql::{self, LogRange},
 };
 use crate::domain::{Author, Change, ChangeFilter, ChangeKind, ChangeOf, Scope, Visibility};
 
-/// Changes compaction looks at per statement, so that no statement holds many rows.
-const COMPACTION_BATCH: u32 = 10_000;
+/// Revisions compaction drops per transaction, so that none holds many rows.
+const COMPACTION_BATCH: u32 = 1_000;
 
 /// A row of the log.
 #[derive(sqlx::FromRow)]
@@ -70,28 +70,29 @@ where
     String: Column<B::Db>,
     Vec<u8>: Column<B::Db>,
 {
-    /// Adds a write's `changes` to the log under its `revision`, in the write's transaction.
+    /// Adds a write's `changes` to the log as one change set, in the write's transaction;
+    /// answers the set's id, which [`sql::NUMBER_CHANGE_SET`] then gives its revision.
     pub(super) async fn record_changes(
         c: &mut Conn<B>,
         scope: &Scope,
-        revision: i64,
         author: Author<'_>,
         changes: &[ChangeOf],
-    ) -> Result<(), StoreError> {
-        let stamp = Stamp {
-            project_id: &scope.project_id,
-            resource_type: &scope.resource_type,
-            revision,
-            author,
-            changed_at: unix_ms(),
-        };
+    ) -> Result<i64, StoreError> {
+        let set: i64 = sqlx::query_scalar(sql::INSERT_CHANGE_SET)
+            .bind(scope.project_id.as_str())
+            .bind(scope.resource_type.as_str())
+            .bind(author.credential_id)
+            .bind(author.request_id)
+            .bind(unix_ms())
+            .fetch_one(&mut *c)
+            .await?;
         for (n, chunk) in changes.chunks(sql::CHANGES_PER_INSERT).enumerate() {
-            let insert = sql::insert_changes(&stamp, chunk, n * sql::CHANGES_PER_INSERT);
+            let insert = sql::insert_changes(set, chunk, n * sql::CHANGES_PER_INSERT);
             sqlx::query_with(&insert.text, Self::args(&insert)?)
                 .execute(&mut *c)
                 .await?;
         }
-        Ok(())
+        Ok(set)
     }
 
     /// A page of the project's log in `range`.
@@ -146,7 +147,8 @@ where
                 let Some(upto) = upto else { break };
                 // One transaction: a reader that finds rows missing finds the mark raised too.
                 let mut tx = c.begin_with(B::BEGIN_WRITE).await?;
-                for statement in [sql::DROP_CHANGES, sql::MARK_COMPACTED] {
+                let [changes, sets] = sql::DROP_CHANGES;
+                for statement in [changes, sets, sql::MARK_COMPACTED] {
                     sqlx::query(statement)
                         .bind(project.as_str())
                         .bind(upto)

@@ -318,9 +318,9 @@ where
         Ok((record, revision))
     }
 
-    /// After a write's changes: when it made any, the project's next revision, with the
-    /// resources among `stamp` marked as changed at it and `changes` in the change log under it;
-    /// else the project's current revision.
+    /// After a write's changes: when it made any, `changes` in the change log and the project's
+    /// next revision, with the resources among `stamp` and the change set marked as changed at
+    /// it; else the project's current revision.
     async fn take_revision(
         c: &mut Conn<B>,
         scope: &Scope,
@@ -331,6 +331,8 @@ where
         if changes.is_empty() {
             return Self::current_revision(c, scope).await;
         }
+        // Written before the project's lock is taken: its other writers go on meanwhile.
+        let set = Self::record_changes(c, scope, terms.author, changes).await?;
         let revision: i64 = sqlx::query_scalar(sql::NEXT_REVISION)
             .bind(scope.project_id.as_str())
             .fetch_one(&mut *c)
@@ -341,7 +343,11 @@ where
                 .execute(&mut *c)
                 .await?;
         }
-        Self::record_changes(c, scope, revision, terms.author, changes).await?;
+        sqlx::query(sql::NUMBER_CHANGE_SET)
+            .bind(revision)
+            .bind(set)
+            .execute(&mut *c)
+            .await?;
         Ok(revision)
     }
 

@@ -97,11 +97,34 @@ impl Filter {
 
 /// A revision in the query or a header: digits only.
 fn revision(name: &str, raw: &str) -> Result<i64, Error> {
-    raw.trim()
-        .parse()
-        .ok()
-        .filter(|r: &i64| *r >= 0)
-        .ok_or_else(|| Error::invalid(name, "must be a revision (digits)"))
+    Some(raw)
+        .filter(|r| !r.is_empty() && r.bytes().all(|b| b.is_ascii_digit()))
+        .and_then(|r| r.parse().ok())
+        .ok_or_else(|| Error::invalid(name, "must be a revision (digits only)"))
+}
+
+/// `limit`: 1 to the largest page; absent, the default page.
+fn limit(call: &Call, q: &Params) -> Result<i32, Error> {
+    let max = call.max_page_size();
+    match q.one("limit")? {
+        None => Ok(0),
+        Some(raw) => Some(raw)
+            .filter(|r| !r.is_empty() && r.bytes().all(|b| b.is_ascii_digit()))
+            .and_then(|r| r.parse::<u32>().ok())
+            .filter(|n| (1..=max).contains(n))
+            .and_then(|n| i32::try_from(n).ok())
+            .ok_or_else(|| Error::invalid("limit", format!("must be an integer from 1 to {max}"))),
+    }
+}
+
+/// The service names the page token `next_token`; this form's client sent `marker`.
+fn as_marker(mut e: RestError) -> RestError {
+    if let Error::InvalidArgument(violations) = &mut e.error {
+        for v in violations.iter_mut().filter(|v| v.field == "next_token") {
+            v.field = "marker".into();
+        }
+    }
+    e
 }
 
 pub async fn list(
@@ -121,11 +144,14 @@ pub async fn list(
             resource_ids: filter.resource_ids,
             keys: filter.keys,
             after_revision: after.map_or(Ok(0), |a| revision("after_revision", a))?,
-            page_size: q.page_size("limit")?,
+            page_size: limit(&call, &q)?,
             next_token: q.text("marker")?,
         })
     })();
-    let answer = call.run(&op::LIST_TAG_CHANGES, request).await?;
+    let answer = call
+        .run(&op::LIST_TAG_CHANGES, request)
+        .await
+        .map_err(as_marker)?;
     Ok(Json(ChangesAnswer {
         request_id,
         changes: answer.changes.into_iter().map(ChangeJson::from).collect(),

@@ -4,53 +4,36 @@
 use std::fmt::Write;
 
 use super::{Arg, Sql};
-use crate::domain::{Author, ChangeFilter, ChangeOf, Visibility};
+use crate::domain::{ChangeFilter, ChangeOf, Visibility};
 
 /// Rows per insert: each binds four values, far below either database's limit of parameters.
 pub const CHANGES_PER_INSERT: usize = 1000;
 
 /// The columns a reader gets, in `Change`'s order.
-const COLUMNS: &str = "c.revision, c.seq, c.resource_type, c.resource_id, c.kind, c.key, c.old_value, c.new_value, c.credential_id, c.request_id, c.changed_at";
+const COLUMNS: &str = "s.revision, c.seq, s.resource_type, c.resource_id, c.kind, c.key, c.old_value, c.new_value, s.credential_id, s.request_id, s.changed_at";
 
-/// What the log is written with: the write's revision, author and time, shared by its rows.
-pub struct Stamp<'a> {
-    pub project_id: &'a str,
-    pub resource_type: &'a str,
-    pub revision: i64,
-    pub author: Author<'a>,
-    pub changed_at: i64,
-}
+/// A write's change set, before it has a revision: answers its id.
+pub const INSERT_CHANGE_SET: &str = "INSERT INTO change_sets (project_id, resource_type, credential_id, request_id, changed_at) VALUES ($1, $2, $3, $4, $5) RETURNING id";
 
-/// Adds `changes`, numbered from `first_seq`, to the log under `stamp`.
-pub fn insert_changes<'a>(stamp: &Stamp<'a>, changes: &'a [ChangeOf], first_seq: usize) -> Sql<'a> {
+/// Gives the change set $2 its revision $1.
+pub const NUMBER_CHANGE_SET: &str = "UPDATE change_sets SET revision = $1 WHERE id = $2";
+
+/// Adds `changes`, numbered from `first_seq`, to the change set `set`.
+pub fn insert_changes(set: i64, changes: &[ChangeOf], first_seq: usize) -> Sql<'_> {
     let mut sql = Sql::new(
-        "INSERT INTO tag_changes (project_id, revision, seq, resource_type, resource_id, kind, key, old_value, new_value, credential_id, request_id, changed_at) VALUES ",
+        "INSERT INTO tag_changes (change_set, seq, resource_id, kind, key, old_value, new_value) VALUES ",
     );
-    // The values every row shares are bound once, as $1 to $4, and named again by each row.
-    let mut shared = Sql::new("");
-    shared
-        .text(stamp.project_id)
-        .text(stamp.resource_type)
-        .text(stamp.author.credential_id)
-        .text(stamp.author.request_id);
-    sql.args = shared.args;
     for (i, c) in changes.iter().enumerate() {
         let sep = if i > 0 { ", " } else { "" };
-        write!(
-            sql.text,
-            "{sep}($1, {}, {}, $2, ",
-            stamp.revision,
-            first_seq + i
-        )
-        .expect("writing to a String");
+        write!(sql.text, "{sep}({set}, {}, ", first_seq + i).expect("writing to a String");
         sql.text(&c.resource_id);
         write!(sql.text, ", {}, ", c.kind as i64).expect("writing to a String");
         sql.maybe_text(c.key.as_deref())
             .push(", ")
             .maybe_text(c.old_value.as_deref())
             .push(", ")
-            .maybe_text(c.new_value.as_deref());
-        write!(sql.text, ", $3, $4, {})", stamp.changed_at).expect("writing to a String");
+            .maybe_text(c.new_value.as_deref())
+            .push(")");
     }
     sql
 }
@@ -73,20 +56,23 @@ pub fn changes<'a>(
     range: LogRange,
     limit: u32,
 ) -> Sql<'a> {
+    // The sets in revision order from the project's index, each set's changes by its key.
     let mut sql = Sql::new(&format!(
-        "SELECT {COLUMNS} FROM tag_changes c WHERE c.project_id = "
+        "SELECT {COLUMNS} FROM change_sets s JOIN tag_changes c ON c.change_set = s.id WHERE s.project_id = "
     ));
     sql.text(project_id)
-        .push(" AND (c.revision, c.seq) > (")
+        .push(" AND s.revision >= ")
+        .int(range.after.0)
+        .push(" AND (s.revision, c.seq) > (")
         .int(range.after.0)
         .push(", ")
         .int(range.after.1)
         .push(")");
     if let Some(upto) = range.upto {
-        sql.push(" AND c.revision <= ").int(upto);
+        sql.push(" AND s.revision <= ").int(upto);
     }
     if let Some(t) = &filter.resource_type {
-        sql.push(" AND c.resource_type = ").text(t);
+        sql.push(" AND s.resource_type = ").text(t);
     }
     if !filter.resource_ids.is_empty() {
         sql.push(" AND c.resource_id IN ")
@@ -101,7 +87,7 @@ pub fn changes<'a>(
         .visible("c", visibility)
         .push("))")
         .while_live(visibility);
-    write!(sql.text, " ORDER BY c.revision, c.seq LIMIT {limit}").expect("writing to a String");
+    write!(sql.text, " ORDER BY s.revision, c.seq LIMIT {limit}").expect("writing to a String");
     sql
 }
 
@@ -111,17 +97,20 @@ pub const HORIZON: &str = "SELECT revision, compacted FROM project_revisions WHE
 /// The projects whose log holds revisions, with the newest revision compacted away.
 pub const PROJECTS_WITH_HISTORY: &str = "SELECT project_id, compacted FROM project_revisions WHERE revision > compacted ORDER BY project_id";
 
-/// Of the project's oldest `batch` changes after revision $2, the newest revision written before
-/// $3 (Unix ms): what compaction may drop next. Revisions are taken in time order, so the
-/// oldest rows are the ones to look at.
+/// Of the project's oldest `batch` revisions after $2, the newest written before $3 (Unix ms):
+/// what compaction may drop next. Revisions are taken in time order, so the oldest are the ones
+/// to look at.
 pub fn compactable(batch: u32) -> String {
     format!(
-        "SELECT MAX(o.revision) FROM (SELECT c.revision, c.changed_at FROM tag_changes c WHERE c.project_id = $1 AND c.revision > $2 ORDER BY c.revision, c.seq LIMIT {batch}) o WHERE o.changed_at < $3"
+        "SELECT MAX(o.revision) FROM (SELECT s.revision, s.changed_at FROM change_sets s WHERE s.project_id = $1 AND s.revision > $2 ORDER BY s.revision LIMIT {batch}) o WHERE o.changed_at < $3"
     )
 }
 
-/// Drops the project's changes up to revision $2.
-pub const DROP_CHANGES: &str = "DELETE FROM tag_changes WHERE project_id = $1 AND revision <= $2";
+/// Drops the changes of the project's revisions up to $2, then their sets.
+pub const DROP_CHANGES: [&str; 2] = [
+    "DELETE FROM tag_changes WHERE change_set IN (SELECT id FROM change_sets WHERE project_id = $1 AND revision <= $2)",
+    "DELETE FROM change_sets WHERE project_id = $1 AND revision <= $2",
+];
 
 /// Raises the project's compaction mark to $2.
 pub const MARK_COMPACTED: &str =
