@@ -31,14 +31,16 @@ pub struct ProjectFeed {
 }
 
 impl ProjectFeed {
-    /// The feed of `project`, reading from its current revision on, in a task of its own.
-    pub fn start(hub: Arc<ChangeFeed>, project: String) -> Arc<Self> {
+    /// The feed of `project`, broadcasting the revisions after `from`, in a task of its own.
+    /// `from` is the project's revision read before its first watcher subscribed: revisions the
+    /// watcher's catch-up may not have read are then all broadcast.
+    pub fn start(hub: Arc<ChangeFeed>, project: String, from: i64) -> Arc<Self> {
         let feed = Arc::new(Self {
             project,
             woken: Notify::new(),
             revisions: broadcast::Sender::new(hub.settings.buffer.max(1)),
         });
-        tokio::spawn(follow(hub, feed.clone()));
+        tokio::spawn(follow(hub, feed.clone(), from));
         feed
     }
 
@@ -61,15 +63,15 @@ impl ProjectFeed {
 }
 
 /// Reads and broadcasts the project's revisions until no watcher is left or the server stops.
-async fn follow(hub: Arc<ChangeFeed>, feed: Arc<ProjectFeed>) {
+async fn follow(hub: Arc<ChangeFeed>, feed: Arc<ProjectFeed>, from: i64) {
     let mut stopping = hub.stopping.subscribe();
-    let mut cursor = None;
+    let mut cursor = from;
     loop {
         if *stopping.borrow() || (!feed.watched() && hub.retire(&feed)) {
             return;
         }
         match read_new(&hub, &feed, cursor).await {
-            Ok(at) => cursor = Some(at),
+            Ok(at) => cursor = at,
             Err(e) => {
                 tracing::warn!(project = %feed.project, error = %e, "cannot read the change log")
             }
@@ -82,16 +84,12 @@ async fn follow(hub: Arc<ChangeFeed>, feed: Arc<ProjectFeed>) {
     }
 }
 
-/// Broadcasts the revisions after `cursor` (on the first call, only notes the current one);
-/// answers the last revision read.
+/// Broadcasts the revisions after `cursor`; answers the last revision read.
 async fn read_new(
     hub: &ChangeFeed,
     feed: &ProjectFeed,
-    cursor: Option<i64>,
+    mut cursor: i64,
 ) -> Result<i64, crate::store::StoreError> {
-    let Some(mut cursor) = cursor else {
-        return Ok(hub.store.horizon(&feed.project).await?.current);
-    };
     let everything = ChangeFilter::default();
     let all = Visibility::default();
     let mut after = (cursor, i64::MAX);

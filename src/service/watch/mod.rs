@@ -114,13 +114,14 @@ impl ChangeFeed {
         self.settings.max_watchers - self.permits.available_permits()
     }
 
-    /// The feed of `project`, started if it has none; subscribed under the same lock that a
-    /// feed ending for want of watchers takes, so no watcher subscribes to a feed that ended.
-    fn subscribe(self: &Arc<Self>, project: &str) -> feed::Subscription {
+    /// The feed of `project`, started from revision `current` (read before this call) if it
+    /// has none; subscribed under the same lock that a feed ending for want of watchers takes,
+    /// so no watcher subscribes to a feed that ended.
+    fn subscribe(self: &Arc<Self>, project: &str, current: i64) -> feed::Subscription {
         let mut feeds = self.feeds.lock().unwrap_or_else(PoisonError::into_inner);
         let feed = feeds
             .entry(project.to_owned())
-            .or_insert_with(|| ProjectFeed::start(self.clone(), project.to_owned()));
+            .or_insert_with(|| ProjectFeed::start(self.clone(), project.to_owned(), current));
         feed.subscribe()
     }
 
@@ -190,7 +191,7 @@ impl TaggingCore {
             }
             None => horizon.current,
         };
-        let subscription = feed.subscribe(&project);
+        let subscription = feed.subscribe(&project, horizon.current);
         Ok(watcher::start(watcher::Watcher {
             feed,
             project,
