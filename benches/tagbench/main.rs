@@ -9,6 +9,7 @@ mod explain;
 mod filters;
 mod prepare;
 mod seed;
+mod watch;
 
 use clap::{Parser, Subcommand};
 
@@ -30,6 +31,10 @@ enum Command {
     Dbbench(db::DbbenchArgs),
     /// Writes the plans of the tag-filter shapes, as the store chooses and builds them.
     Explain(explain::ExplainArgs),
+    /// Times writes from their call to a watcher receiving them (issue 14).
+    WatchLatency(watch::LatencyArgs),
+    /// Opens many watchers and reads the server's memory and CPU, idle and fanning out.
+    Watchers(watch::WatchersArgs),
     /// Prints the service's PostgreSQL planner settings as `PGOPTIONS`, for pgbench.
     PlannerOptions,
 }
@@ -50,6 +55,8 @@ fn main() -> anyhow::Result<()> {
             Command::Filters(args) => filters::run(args).await,
             Command::Dbbench(args) => db::dbbench(args).await,
             Command::Explain(args) => explain::run(args).await,
+            Command::WatchLatency(args) => watch::latency(args).await,
+            Command::Watchers(args) => watch::watchers(args).await,
             Command::PlannerOptions => {
                 let options: Vec<String> = tagging_service::store::PLANNER_SETTINGS
                     .iter()
