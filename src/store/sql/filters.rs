@@ -101,25 +101,29 @@ impl<'a> Sql<'a> {
 
     /// One index range of tags in the scope, from resource `from` on: `d.resource_pk` in order;
     /// joined to the ranges of the plan's joined filters, the same resources' tags in the same
-    /// order, so that PostgreSQL can merge them (`filtered.rs` lets it) and SQLite looks each
-    /// candidate up in them as it would probe it.
+    /// order, so that PostgreSQL can merge them (`filtered.rs` lets it). `CROSS JOIN` keeps the
+    /// driver the outer loop on SQLite, which looks each candidate up in the others as it would
+    /// probe it: with statistics it would otherwise start from the largest range.
     fn range(&mut self, m: &Matching<'a>, key: &'a str, from: Option<i64>) -> &mut Self {
         self.push(" FROM tags d");
+        for i in m.plan.joined.iter() {
+            write!(self.text, " CROSS JOIN tags j{i}").expect("writing to a String");
+        }
+        self.push(" WHERE d.scope_pk = ")
+            .scope_key(m.scope)
+            .push(" AND d.key = ")
+            .text(key);
         for i in m.plan.joined.iter() {
             let f = &m.filter.all[i];
             write!(
                 self.text,
-                " JOIN tags j{i} ON j{i}.resource_pk = d.resource_pk AND j{i}.scope_pk = d.scope_pk AND j{i}.key = "
+                " AND j{i}.resource_pk = d.resource_pk AND j{i}.scope_pk = d.scope_pk AND j{i}.key = "
             )
             .expect("writing to a String");
             self.text(&f.key)
                 .push(&format!(" AND j{i}.value = "))
                 .text(&f.values[0]);
         }
-        self.push(" WHERE d.scope_pk = ")
-            .scope_key(m.scope)
-            .push(" AND d.key = ")
-            .text(key);
         if let Some(pk) = from {
             self.push(" AND d.resource_pk >= ").int(pk);
         }
