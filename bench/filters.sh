@@ -40,9 +40,11 @@ lr_env_not_web	lr_env_not_web	bench	ListResources env=prod, not_tags_any tier=we
 lr_not_env	lr_not_env	bench	ListResources not_tags env=prod alone
 count_rare_key	count_rare_key	bench	CountResources key rare
 count_env	count_env	bench	CountResources env=prod
+count_env_tier	count_env_tier	bench	CountResources env=prod AND tier=web (1 in 8)
 project_tags	project_tags	bench	ListProjectTags (page of 100 keys)
 smn_project_tags	smn_project_tags	bench	REST SMN GET /v2/…/{type}/tags (every key)
 smn_filter_rare	smn_filter_rare	bench	REST SMN filter rare=yes (page and total_count)
+smn_filter_env_tier	smn_filter_env_tier	bench	REST SMN filter env=prod, tier=web (page and total_count)
 small_env_p1	ltr_env_p1	small	small project: ListTagResources env=prod, page 1
 small_rare	ltr_rare	small	small project: ListTagResources rare=yes
 EOF

@@ -62,6 +62,9 @@ bench_url() { printf '%s' "$ADMIN_URL" | sed -E "s#/[^/?]*(\?|$)#/$BENCH_DB\1#";
 
 start_server() { # url
   local log=$RUN/server.log
+  # Emptied here, not only by the server's redirection, which may come after the first read below
+  # and leave the previous server's address to be found.
+  : >"$log"
   "$SERVER" serve --listen 127.0.0.1:0 --database-url "$1" --db-max-connections "$POOL" \
     ${REQUEST_TIMEOUT_MS:+--request-timeout-ms "$REQUEST_TIMEOUT_MS"} 2>"$log" &
   SERVER_PID=$!

@@ -164,6 +164,16 @@ impl Db {
     /// The plan of `shape`: on PostgreSQL executed, as planned for these values (custom plan) and
     /// as planned once for any values (the generic plan a cached prepared statement may switch to).
     pub async fn explain(&self, shape: &Shape) -> anyhow::Result<String> {
+        self.explain_with(shape, None).await
+    }
+
+    /// The same, on PostgreSQL in a transaction that first runs `settings` (as the store does
+    /// before a count that merges ranges).
+    pub async fn explain_with(
+        &self,
+        shape: &Shape,
+        settings: Option<&str>,
+    ) -> anyhow::Result<String> {
         let mut out = format!(
             "-- {}\n{}\n-- arguments: {}\n",
             shape.name,
@@ -177,6 +187,11 @@ impl Db {
                     sqlx::query(&format!("SET {name} = {value}"))
                         .execute(&mut *conn)
                         .await?;
+                }
+                if let Some(settings) = settings {
+                    out.push_str(&format!("-- in a transaction, after: {settings}\n"));
+                    sqlx::query("BEGIN").execute(&mut *conn).await?;
+                    sqlx::query(settings).execute(&mut *conn).await?;
                 }
                 for mode in ["force_custom_plan", "force_generic_plan"] {
                     sqlx::query(&format!("SET plan_cache_mode = {mode}"))
@@ -198,6 +213,9 @@ impl Db {
                         "\n-- plan_cache_mode = {mode}\n{}\n",
                         lines.join("\n")
                     ));
+                }
+                if settings.is_some() {
+                    sqlx::query("ROLLBACK").execute(&mut *conn).await?;
                 }
                 sqlx::query("RESET ALL").execute(&mut *conn).await?;
             }

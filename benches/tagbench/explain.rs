@@ -112,7 +112,10 @@ pub async fn run(args: ExplainArgs) -> anyhow::Result<()> {
         let counts = db
             .counts(&sql::filter_counts(&scope, positives.counted(), &vis))
             .await?;
-        let chosen = plan::choose(positives, None, Some(&counts));
+        let mut chosen = plan::choose(positives, None, Some(&counts));
+        if let Read::Count = read {
+            chosen = plan::for_count(chosen, positives, Some(&counts));
+        }
         let m = Matching {
             scope: &scope,
             filter: &filter,
@@ -125,7 +128,12 @@ pub async fn run(args: ExplainArgs) -> anyhow::Result<()> {
             Read::Count => sql::count_resources(&m),
         };
         let name = format!("filter_{name}");
-        let plan_text = db.explain(&Shape::new(&name, &statement)).await?;
+        // The settings the store runs a merging count under, on PostgreSQL.
+        let settings =
+            (backend == "postgres" && !chosen.joined.is_empty()).then_some(sql::MERGE_SETTINGS);
+        let plan_text = db
+            .explain_with(&Shape::new(&name, &statement), settings)
+            .await?;
         let text = format!("-- counts: {counts:?}\n-- plan chosen: {chosen:?}\n{plan_text}");
         std::fs::write(args.explain_dir.join(format!("{backend}-{name}.txt")), text)?;
     }

@@ -186,6 +186,18 @@ pub async fn run(args: FiltersArgs) -> anyhow::Result<()> {
                 .count(),
             ),
         ),
+        // Two dense filters: 1 in 8 matches, the count cannot be read from the counts.
+        (
+            "count_env_tier",
+            count,
+            frame(
+                &Filter {
+                    tags: vec![filter("env", &["prod"]), filter("tier", &["web"])],
+                    ..Filter::default()
+                }
+                .count(),
+            ),
+        ),
         (
             "project_tags",
             "ListProjectTags",
@@ -225,6 +237,18 @@ pub async fn run(args: FiltersArgs) -> anyhow::Result<()> {
         "offset": "0",
     });
     fs::write(rest.join("smn_filter_rare.json"), body.to_string())?;
+    // The same with two dense filters, whose total_count is counted.
+    fs::write(
+        rest.join("smn_filter_env_tier.path"),
+        format!("/v2/{PROJECT}/{RESOURCE_TYPE}/resource_instances/action"),
+    )?;
+    let body = serde_json::json!({
+        "action": "filter",
+        "tags": [{ "key": "env", "values": ["prod"] }, { "key": "tier", "values": ["web"] }],
+        "limit": PAGE.to_string(),
+        "offset": "0",
+    });
+    fs::write(rest.join("smn_filter_env_tier.json"), body.to_string())?;
 
     println!(
         "FILTER_DEEP_PAGE={}\nFILTER_DEEP_ROWS={}",

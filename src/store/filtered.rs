@@ -1,7 +1,9 @@
 //! Filtered reads: the counts their plan needs, read on the connection (or in the snapshot) the
 //! read runs in, then the statement of the chosen plan (see `plan.rs`).
 
-use sqlx::{ColumnIndex, Database, Encode, Executor, IntoArguments, Row, Type};
+use sqlx::{
+    ColumnIndex, Connection, Database, Encode, Executor, IntoArguments, Postgres, Row, Type,
+};
 
 use super::{
     ResourceRecord, StoreError, TagRow,
@@ -182,7 +184,8 @@ where
     }
 
     /// How many resources the plan matches: its one filter's count when the filter is that alone
-    /// (`counts` read for it), else counted by the plan's statement.
+    /// (`counts` read for it), else counted by the plan's statement, merging the filters of a size
+    /// with its driver (`plan::for_count`).
     async fn count(
         c: &mut Conn<B>,
         m: &Matching<'_>,
@@ -192,10 +195,20 @@ where
             (Driver::Empty, _) => Ok(0),
             (_, Some(counts)) if only_positive(m.filter) => Ok(counts[0]),
             _ => {
-                let q = sql::count_resources(m);
-                Ok(sqlx::query_scalar_with(&q.text, Self::args(&q)?)
-                    .fetch_one(&mut *c)
-                    .await?)
+                let plan = plan::for_count(m.plan, Positives::of(m.filter), counts);
+                let m = Matching { plan, ..*m };
+                let q = sql::count_resources(&m);
+                let count = sqlx::query_scalar_with(&q.text, Self::args(&q)?);
+                if plan.joined.is_empty() || <B::Db as Database>::NAME != Postgres::NAME {
+                    return Ok(count.fetch_one(&mut *c).await?);
+                }
+                // A savepoint when the caller's snapshot is open; rolling it back undoes the
+                // settings, and the count wrote nothing.
+                let mut tx = c.begin().await?;
+                sqlx::query(sql::MERGE_SETTINGS).execute(&mut *tx).await?;
+                let n = count.fetch_one(&mut *tx).await?;
+                tx.rollback().await?;
+                Ok(n)
             }
         }
     }

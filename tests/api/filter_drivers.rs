@@ -136,6 +136,20 @@ fn filters() -> Vec<(&'static str, pb::CountResourcesRequest)> {
             "dense and key",
             all(vec![kf("env", &["prod"]), kf("owner", &[])]),
         ),
+        // A count reads a pair's range beside the driver's when it is not much larger: here
+        // `k=v` beside `env=prod`, and with `owner=o1` driving, `env=prod` merged, `k=v` probed.
+        (
+            "dense pairs",
+            all(vec![kf("env", &["prod"]), kf("k", &["v"])]),
+        ),
+        (
+            "pairs merged and probed",
+            all(vec![
+                kf("env", &["prod"]),
+                kf("k", &["v"]),
+                kf("owner", &["o1"]),
+            ]),
+        ),
         (
             "rare and dense",
             all(vec![kf("env", &["dev"]), kf("rare", &["yes"])]),

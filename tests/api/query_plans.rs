@@ -167,6 +167,17 @@ fn rows_of(out: &str) -> u64 {
 /// On PostgreSQL, how many rows the executed generic plan's scans produced, as a number; on
 /// SQLite, the query plan.
 async fn rows_read_or_plan(app: &TestApp, b: Backend, q: &Sql<'_>) -> String {
+    rows_read_or_plan_with(app, b, q, None).await
+}
+
+/// The same, on PostgreSQL in a transaction that first runs `settings` (as the store runs
+/// `sql::MERGE_SETTINGS` before a merging count).
+async fn rows_read_or_plan_with(
+    app: &TestApp,
+    b: Backend,
+    q: &Sql<'_>,
+    settings: Option<&str>,
+) -> String {
     match b {
         Backend::Postgres => {
             let mut conn = PgConnection::connect(&app.database_url).await.unwrap();
@@ -176,6 +187,10 @@ async fn rows_read_or_plan(app: &TestApp, b: Backend, q: &Sql<'_>) -> String {
                     .execute(&mut conn)
                     .await
                     .unwrap();
+            }
+            if let Some(settings) = settings {
+                sqlx::query("BEGIN").execute(&mut conn).await.unwrap();
+                sqlx::query(settings).execute(&mut conn).await.unwrap();
             }
             sqlx::query(&format!("PREPARE q AS {}", q.text))
                 .execute(&mut conn)
@@ -224,6 +239,15 @@ fn scanned_rows(plan: &[String]) -> u64 {
             Some(rows.parse::<u64>().ok()? * loops.parse::<u64>().ok()?)
         })
         .sum()
+}
+
+/// The most times any scan of the plan ran: once per candidate when a filter is probed.
+fn most_loops(plan: &str) -> u64 {
+    plan.lines()
+        .filter(|l| l.contains("Scan"))
+        .filter_map(|l| l.split("loops=").nth(1)?.trim_end_matches(')').parse().ok())
+        .max()
+        .unwrap_or(0)
 }
 
 /// Whether ListTagResources can ask for the filter: positive entries of at most one value.
@@ -459,7 +483,70 @@ async fn a_deep_page_seeks_to_its_position(b: Backend) {
     }
 }
 
+/// A count of two dense filters reads each one's range once, in resource order, rather than
+/// probing every candidate of one for the other: on PostgreSQL a merge join, whatever the
+/// statistics (no scan runs more than once); on SQLite the driver's range walked and each
+/// candidate looked up by index, with statistics or without.
+async fn a_count_of_dense_filters_reads_each_range_once(b: Backend) {
+    let app = TestApp::spawn(b).await;
+    seed_bulk(&app).await;
+    let filter = ResourceFilter {
+        all: vec![kf("env", &["prod"]), kf("tier", &["web"])],
+        ..ResourceFilter::default()
+    };
+    let (scope, vis) = (scope(), visibility());
+    let count = async || {
+        let counts = counts(&app, b, &filter).await;
+        let positives = Positives::of(&filter);
+        let plan = plan::choose(positives, None, Some(&counts));
+        let m = Matching {
+            scope: &scope,
+            filter: &filter,
+            plan: plan::for_count(plan, positives, Some(&counts)),
+            visibility: &vis,
+        };
+        let q = sql::count_resources(&m);
+        rows_read_or_plan_with(&app, b, &q, Some(sql::MERGE_SETTINGS)).await
+    };
+    match b {
+        Backend::Postgres => {
+            execute(&app, &["ANALYZE"]).await;
+            seed_filters(&app).await;
+            for state in ["stale", "fresh", "missing"] {
+                match state {
+                    "fresh" => execute(&app, &["ANALYZE"]).await,
+                    "missing" => execute(&app, &WIPE_STATISTICS).await,
+                    _ => {}
+                }
+                let out = count().await;
+                assert!(
+                    out.contains("Merge Join") && most_loops(&out) == 1,
+                    "the count ({state} statistics) probes its candidates:\n{out}"
+                );
+            }
+        }
+        Backend::Sqlite => {
+            seed_filters(&app).await;
+            for state in ["missing", "fresh"] {
+                if state == "fresh" {
+                    let mut conn = SqliteConnection::connect(&app.database_url).await.unwrap();
+                    sqlx::query("ANALYZE").execute(&mut conn).await.unwrap();
+                }
+                let plan = count().await;
+                let what = format!("the count of dense filters ({state} statistics)");
+                assert_seeks(&plan, &what);
+                // The driver's range is the outer loop: the others are looked up per candidate.
+                assert!(
+                    plan.lines().next().unwrap().starts_with("SEARCH d "),
+                    "{what} does not start from its driver:\n{plan}"
+                );
+            }
+        }
+    }
+}
+
 both_backends!(
+    a_count_of_dense_filters_reads_each_range_once,
     rare_filters_read_rows_in_proportion_to_their_matches,
     named_resources_are_found_by_their_address,
     a_deep_page_seeks_to_its_position

@@ -12,6 +12,13 @@ use crate::{
     store::plan::{Covers, Driver, Plan},
 };
 
+/// On PostgreSQL, the planner settings of a count that merges ranges (`plan::for_count`), set for
+/// its own transaction (or savepoint) only: the service's connections rule out merge joins, which
+/// with stale statistics would walk whole indexes for a page, and allow the nested loops a merge
+/// would lose to on a generic plan's estimates. A count reads its ranges whole anyway.
+pub const MERGE_SETTINGS: &str =
+    "SELECT set_config('enable_mergejoin', 'on', TRUE), set_config('enable_nestloop', 'off', TRUE)";
+
 /// What the candidates must satisfy beyond the driver.
 #[derive(Debug, Clone, Copy)]
 pub struct Matching<'a> {
@@ -63,7 +70,7 @@ impl<'a> Sql<'a> {
     fn rest_of(&mut self, c: &str, m: &Matching<'a>) -> &mut Self {
         let f = m.filter;
         for (i, all) in f.all.iter().enumerate() {
-            if m.plan.covers != Covers::All(i) {
+            if m.plan.covers != Covers::All(i) && !m.plan.joined.contains(i) {
                 self.push(" AND ").probe(c, all);
             }
         }
@@ -92,12 +99,31 @@ impl<'a> Sql<'a> {
         self.visible("v", visibility).push(" LIMIT 1), FALSE)")
     }
 
-    /// One index range of tags in the scope, from resource `from` on: `d.resource_pk` in order.
+    /// One index range of tags in the scope, from resource `from` on: `d.resource_pk` in order;
+    /// joined to the ranges of the plan's joined filters, the same resources' tags in the same
+    /// order, so that PostgreSQL can merge them (`filtered.rs` lets it). `CROSS JOIN` keeps the
+    /// driver the outer loop on SQLite, which looks each candidate up in the others as it would
+    /// probe it: with statistics it would otherwise start from the largest range.
     fn range(&mut self, m: &Matching<'a>, key: &'a str, from: Option<i64>) -> &mut Self {
-        self.push(" FROM tags d WHERE d.scope_pk = ")
+        self.push(" FROM tags d");
+        for i in m.plan.joined.iter() {
+            write!(self.text, " CROSS JOIN tags j{i}").expect("writing to a String");
+        }
+        self.push(" WHERE d.scope_pk = ")
             .scope_key(m.scope)
             .push(" AND d.key = ")
             .text(key);
+        for i in m.plan.joined.iter() {
+            let f = &m.filter.all[i];
+            write!(
+                self.text,
+                " AND j{i}.resource_pk = d.resource_pk AND j{i}.scope_pk = d.scope_pk AND j{i}.key = "
+            )
+            .expect("writing to a String");
+            self.text(&f.key)
+                .push(&format!(" AND j{i}.value = "))
+                .text(&f.values[0]);
+        }
         if let Some(pk) = from {
             self.push(" AND d.resource_pk >= ").int(pk);
         }
