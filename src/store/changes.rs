@@ -6,7 +6,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use sqlx::{ColumnIndex, Connection, Database, Encode, Executor, IntoArguments, Type};
 
 use super::{
-    Horizon, StoreError,
+    Horizon, StoreError, WriteTerms,
     backend::{Backend, Column, Conn, RowOf, SqlStore},
     sql::{self, LogRange},
 };
@@ -70,9 +70,54 @@ where
     String: Column<B::Db>,
     Vec<u8>: Column<B::Db>,
 {
+    /// After a write's changes: when it made any, `changes` in the change log and the project's
+    /// next revision, with the resources among `stamp` and the change set marked as changed at
+    /// it; else the project's current revision.
+    pub(super) async fn take_revision(
+        c: &mut Conn<B>,
+        scope: &Scope,
+        stamp: &[i64],
+        changes: &[ChangeOf],
+        terms: WriteTerms<'_>,
+    ) -> Result<i64, StoreError> {
+        if changes.is_empty() {
+            return Self::current_revision(c, scope).await;
+        }
+        // Written before the project's lock is taken: its other writers go on meanwhile.
+        let set = Self::record_changes(c, scope, terms.author, changes).await?;
+        let revision: i64 = sqlx::query_scalar(sql::NEXT_REVISION)
+            .bind(scope.project_id.as_str())
+            .fetch_one(&mut *c)
+            .await?;
+        if !stamp.is_empty() {
+            let q = sql::stamp_resources(stamp, revision);
+            sqlx::query_with(&q.text, Self::args(&q)?)
+                .execute(&mut *c)
+                .await?;
+        }
+        sqlx::query(sql::NUMBER_CHANGE_SET)
+            .bind(revision)
+            .bind(set)
+            .execute(&mut *c)
+            .await?;
+        Ok(revision)
+    }
+
+    /// The project's current revision; 0 before its first change.
+    pub(super) async fn current_revision(
+        c: &mut Conn<B>,
+        scope: &Scope,
+    ) -> Result<i64, StoreError> {
+        let revision: Option<i64> = sqlx::query_scalar(sql::CURRENT_REVISION)
+            .bind(scope.project_id.as_str())
+            .fetch_optional(&mut *c)
+            .await?;
+        Ok(revision.unwrap_or(0))
+    }
+
     /// Adds a write's `changes` to the log as one change set, in the write's transaction;
     /// answers the set's id, which [`sql::NUMBER_CHANGE_SET`] then gives its revision.
-    pub(super) async fn record_changes(
+    async fn record_changes(
         c: &mut Conn<B>,
         scope: &Scope,
         author: Author<'_>,

@@ -6,6 +6,15 @@
 
 use std::collections::BTreeMap;
 
+use sqlx::{ColumnIndex, Database, Encode, Executor, IntoArguments, Type};
+
+use super::{
+    StoreError,
+    backend::{Backend, Column, Conn, RowOf, SqlStore},
+    sql,
+    writes::ScopedTag,
+};
+
 /// Changes to one scope's counts, ordered by key (and value), which is the order they are applied.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Deltas {
@@ -55,6 +64,70 @@ impl Deltas {
             .values()
             .chain(self.values.values())
             .any(|n| *n < 0)
+    }
+}
+
+impl<B> SqlStore<B>
+where
+    B: Backend,
+    for<'c> &'c mut Conn<B>: Executor<'c, Database = B::Db>,
+    for<'q> <B::Db as Database>::Arguments<'q>: IntoArguments<'q, B::Db>,
+    for<'q> &'q str: Encode<'q, B::Db> + Type<B::Db>,
+    for<'q> &'q [u8]: Encode<'q, B::Db> + Type<B::Db>,
+    for<'r> &'r str: ColumnIndex<RowOf<B>>,
+    usize: ColumnIndex<RowOf<B>>,
+    i64: Column<B::Db>,
+    i32: Column<B::Db>,
+    bool: Column<B::Db>,
+    String: Column<B::Db>,
+    Vec<u8>: Column<B::Db>,
+{
+    /// Takes `removed` (all of one scope, as one write's are) off its scope's counts.
+    pub(super) async fn count_removed(
+        c: &mut Conn<B>,
+        removed: &[ScopedTag],
+    ) -> Result<(), StoreError> {
+        let Some(first) = removed.first() else {
+            return Ok(());
+        };
+        let mut deltas = Deltas::default();
+        for t in removed {
+            deltas.removed(&t.key, &t.value);
+        }
+        Self::apply_counts(c, first.scope_pk, deltas).await
+    }
+
+    pub(super) async fn apply_counts(
+        c: &mut Conn<B>,
+        scope_pk: i64,
+        mut deltas: Deltas,
+    ) -> Result<(), StoreError> {
+        if !deltas.settle() {
+            return Ok(());
+        }
+        let statements = [
+            (!deltas.keys.is_empty()).then(|| sql::add_key_counts(scope_pk, &deltas)),
+            (!deltas.values.is_empty()).then(|| sql::add_value_counts(scope_pk, &deltas)),
+        ];
+        for add in statements.iter().flatten() {
+            sqlx::query_with(&add.text, Self::args(add)?)
+                .execute(&mut *c)
+                .await?;
+        }
+        if deltas.any_decrease() {
+            let keys: Vec<&str> = deltas.keys.keys().map(String::as_str).collect();
+            let value_keys: Vec<&str> = deltas.values.keys().map(|(k, _)| k.as_str()).collect();
+            for (table, keys) in [("tag_keys", &keys), ("tag_values", &value_keys)] {
+                if keys.is_empty() {
+                    continue;
+                }
+                let drop = sql::drop_zero_counts(table, scope_pk, keys);
+                sqlx::query_with(&drop.text, Self::args(&drop)?)
+                    .execute(&mut *c)
+                    .await?;
+            }
+        }
+        Ok(())
     }
 }
 

@@ -1,7 +1,7 @@
 //! The writes' transactions. Each one that changes tags also changes its scope's counts (see
-//! `counts.rs`), from what it replaced or removed; each one that changes anything then takes
-//! the project's next revision and stamps the resources it changed with it, last before it
-//! commits (see `revisions.rs`).
+//! `counts.rs`), from what it replaced or removed; each one that changes anything then records
+//! its changes and takes the project's next revision, last before it commits (see
+//! `changes.rs`).
 
 use std::collections::HashMap;
 
@@ -18,11 +18,11 @@ use crate::domain::{ChangeKind, ChangeOf, Scope, SignedOnce, Tag, Visibility};
 
 /// A tag a write removes, with its resource and the scope whose counts it leaves.
 #[derive(sqlx::FromRow)]
-struct ScopedTag {
-    resource_pk: i64,
-    scope_pk: i64,
-    key: String,
-    value: String,
+pub(super) struct ScopedTag {
+    pub(super) resource_pk: i64,
+    pub(super) scope_pk: i64,
+    pub(super) key: String,
+    pub(super) value: String,
 }
 
 /// A resource a write found or registered under its row lock.
@@ -318,48 +318,6 @@ where
         Ok((record, revision))
     }
 
-    /// After a write's changes: when it made any, `changes` in the change log and the project's
-    /// next revision, with the resources among `stamp` and the change set marked as changed at
-    /// it; else the project's current revision.
-    async fn take_revision(
-        c: &mut Conn<B>,
-        scope: &Scope,
-        stamp: &[i64],
-        changes: &[ChangeOf],
-        terms: WriteTerms<'_>,
-    ) -> Result<i64, StoreError> {
-        if changes.is_empty() {
-            return Self::current_revision(c, scope).await;
-        }
-        // Written before the project's lock is taken: its other writers go on meanwhile.
-        let set = Self::record_changes(c, scope, terms.author, changes).await?;
-        let revision: i64 = sqlx::query_scalar(sql::NEXT_REVISION)
-            .bind(scope.project_id.as_str())
-            .fetch_one(&mut *c)
-            .await?;
-        if !stamp.is_empty() {
-            let q = sql::stamp_resources(stamp, revision);
-            sqlx::query_with(&q.text, Self::args(&q)?)
-                .execute(&mut *c)
-                .await?;
-        }
-        sqlx::query(sql::NUMBER_CHANGE_SET)
-            .bind(revision)
-            .bind(set)
-            .execute(&mut *c)
-            .await?;
-        Ok(revision)
-    }
-
-    /// The project's current revision; 0 before its first change.
-    async fn current_revision(c: &mut Conn<B>, scope: &Scope) -> Result<i64, StoreError> {
-        let revision: Option<i64> = sqlx::query_scalar(sql::CURRENT_REVISION)
-            .bind(scope.project_id.as_str())
-            .fetch_optional(&mut *c)
-            .await?;
-        Ok(revision.unwrap_or(0))
-    }
-
     /// Takes `once` in the write's transaction; answers whether it was free, i.e. whether the
     /// write is to be done. A concurrent write holding the same waits for it to commit or not.
     async fn first_time(c: &mut Conn<B>, once: Option<&SignedOnce>) -> Result<bool, StoreError> {
@@ -397,51 +355,6 @@ where
         Ok(sqlx::query_scalar_with(&find.text, Self::args(&find)?)
             .fetch_one(&mut *c)
             .await?)
-    }
-
-    /// Takes `removed` (all of one scope, as one write's are) off its scope's counts.
-    async fn count_removed(c: &mut Conn<B>, removed: &[ScopedTag]) -> Result<(), StoreError> {
-        let Some(first) = removed.first() else {
-            return Ok(());
-        };
-        let mut deltas = Deltas::default();
-        for t in removed {
-            deltas.removed(&t.key, &t.value);
-        }
-        Self::apply_counts(c, first.scope_pk, deltas).await
-    }
-
-    async fn apply_counts(
-        c: &mut Conn<B>,
-        scope_pk: i64,
-        mut deltas: Deltas,
-    ) -> Result<(), StoreError> {
-        if !deltas.settle() {
-            return Ok(());
-        }
-        let statements = [
-            (!deltas.keys.is_empty()).then(|| sql::add_key_counts(scope_pk, &deltas)),
-            (!deltas.values.is_empty()).then(|| sql::add_value_counts(scope_pk, &deltas)),
-        ];
-        for add in statements.iter().flatten() {
-            sqlx::query_with(&add.text, Self::args(add)?)
-                .execute(&mut *c)
-                .await?;
-        }
-        if deltas.any_decrease() {
-            let keys: Vec<&str> = deltas.keys.keys().map(String::as_str).collect();
-            let value_keys: Vec<&str> = deltas.values.keys().map(|(k, _)| k.as_str()).collect();
-            for (table, keys) in [("tag_keys", &keys), ("tag_values", &value_keys)] {
-                if keys.is_empty() {
-                    continue;
-                }
-                let drop = sql::drop_zero_counts(table, scope_pk, keys);
-                sqlx::query_with(&drop.text, Self::args(&drop)?)
-                    .execute(&mut *c)
-                    .await?;
-            }
-        }
-        Ok(())
     }
 }
 

@@ -66,9 +66,9 @@ INEXPRESSIBLE = {
     "If-Match with one resource": ({"PUT /tags", "DELETE /tags"}, r"expected_revision: is allowed with exactly one resource, got \d+"),
     # Two optional headers of which at most one may be sent.
     "If-Match or If-None-Match": (None, r"If-Match: give If-Match or If-None-Match, not both"),
-    # Only a token this server issued for the same query is valid (the change log's `marker`
-    # is its `next_token`, and the message names that).
-    "page tokens": ({"GET /tags", "GET /v2/{project_id}/tag_changes"}, r"next_token: .*"),
+    # Only a token this server issued for the same query is valid (ACK's `next_token`, the
+    # change log's `marker`).
+    "page tokens": ({"GET /tags", "GET /v2/{project_id}/tag_changes"}, r"(next_token|marker): .*"),
 }
 
 

@@ -377,7 +377,11 @@ fn check(row: &Row, reply: &Reply) -> Result<(), String> {
         Expect::ForeignPageToken if grpc => {
             reply.code == Some(Code::InvalidArgument) && reply.message.contains("next_token")
         }
-        Expect::ForeignPageToken => reply.status == 400 && reply.message.contains("next_token"),
+        // The change log's REST form calls its page token `marker`.
+        Expect::ForeignPageToken => {
+            reply.status == 400
+                && (reply.message.contains("next_token") || reply.message.contains("marker"))
+        }
         Expect::ProjectMismatch => {
             !grpc && reply.status == 400 && reply.message.contains("X-Project-Id")
         }
