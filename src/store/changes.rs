@@ -10,7 +10,7 @@ use super::{
     backend::{Backend, Column, Conn, RowOf, SqlStore},
     sql::{self, LogRange},
 };
-use crate::domain::{Author, Change, ChangeFilter, ChangeKind, ChangeOf, Scope, Visibility};
+use crate::domain::{Change, ChangeFilter, ChangeKind, ChangeOf, Scope, Visibility};
 
 /// Revisions compaction drops per transaction, so that none holds many rows.
 const COMPACTION_BATCH: u32 = 1_000;
@@ -70,21 +70,18 @@ where
     String: Column<B::Db>,
     Vec<u8>: Column<B::Db>,
 {
-    /// After a write's changes: when it made any, `changes` in the change log and the project's
-    /// next revision, with the resources among `stamp` and the change set marked as changed at
-    /// it; else the project's current revision.
+    /// The write's last step: when it recorded a change `set`, the project's next revision, with
+    /// the resources among `stamp` and the set marked as changed at it; else the project's
+    /// current revision.
     pub(super) async fn take_revision(
         c: &mut Conn<B>,
         scope: &Scope,
         stamp: &[i64],
-        changes: &[ChangeOf],
-        terms: WriteTerms<'_>,
+        set: Option<i64>,
     ) -> Result<i64, StoreError> {
-        if changes.is_empty() {
+        let Some(set) = set else {
             return Self::current_revision(c, scope).await;
-        }
-        // Written before the project's lock is taken: its other writers go on meanwhile.
-        let set = Self::record_changes(c, scope, terms.author, changes).await?;
+        };
         let revision: i64 = sqlx::query_scalar(sql::NEXT_REVISION)
             .bind(scope.project_id.as_str())
             .fetch_one(&mut *c)
@@ -116,13 +113,19 @@ where
     }
 
     /// Adds a write's `changes` to the log as one change set, in the write's transaction;
-    /// answers the set's id, which [`sql::NUMBER_CHANGE_SET`] then gives its revision.
-    async fn record_changes(
+    /// answers the set's id, which [`Self::take_revision`] then gives its revision, or `None`
+    /// when there are none. Called before the write takes any row other writers share (the
+    /// counts', the project's), so that writing the rows holds up nobody.
+    pub(super) async fn record_changes(
         c: &mut Conn<B>,
         scope: &Scope,
-        author: Author<'_>,
+        terms: WriteTerms<'_>,
         changes: &[ChangeOf],
-    ) -> Result<i64, StoreError> {
+    ) -> Result<Option<i64>, StoreError> {
+        if changes.is_empty() {
+            return Ok(None);
+        }
+        let author = terms.author;
         let set: i64 = sqlx::query_scalar(sql::INSERT_CHANGE_SET)
             .bind(scope.project_id.as_str())
             .bind(scope.resource_type.as_str())
@@ -137,7 +140,7 @@ where
                 .execute(&mut *c)
                 .await?;
         }
-        Ok(set)
+        Ok(Some(set))
     }
 
     /// A page of the project's log in `range`.

@@ -155,8 +155,9 @@ where
             });
         }
         // Last, so the count rows every writer of the same tags shares are held only to commit.
+        let set = Self::record_changes(&mut tx, scope, pre, &changes).await?;
         Self::apply_counts(&mut tx, scope_pk, deltas).await?;
-        let revision = Self::take_revision(&mut tx, scope, &changed, &changes, pre).await?;
+        let revision = Self::take_revision(&mut tx, scope, &changed, set).await?;
         tx.commit().await?;
         Ok(revision)
     }
@@ -182,26 +183,27 @@ where
         }
         let pks: Vec<i64> = locked.iter().map(|r| r.pk).collect();
         let mut changed = Vec::new();
-        let mut changes = Vec::new();
+        let mut set = None;
         if !pks.is_empty() {
             let del = sql::delete_tags(&pks, removal);
             let mut removed: Vec<ScopedTag> = sqlx::query_as_with(&del.text, Self::args(&del)?)
                 .fetch_all(&mut *tx)
                 .await?;
-            Self::count_removed(&mut tx, &removed).await?;
             removed.sort_by(|a, b| (a.resource_pk, &a.key).cmp(&(b.resource_pk, &b.key)));
             let ids: HashMap<i64, &str> = locked
                 .iter()
                 .map(|r| (r.pk, r.resource_id.as_str()))
                 .collect();
-            changes = removed
+            let changes: Vec<ChangeOf> = removed
                 .iter()
                 .map(|t| tag_removed(ids[&t.resource_pk], t))
                 .collect();
+            set = Self::record_changes(&mut tx, scope, pre, &changes).await?;
+            Self::count_removed(&mut tx, &removed).await?;
             changed = removed.iter().map(|t| t.resource_pk).collect();
             changed.dedup();
         }
-        let revision = Self::take_revision(&mut tx, scope, &changed, &changes, pre).await?;
+        let revision = Self::take_revision(&mut tx, scope, &changed, set).await?;
         tx.commit().await?;
         Ok(revision)
     }
@@ -241,7 +243,6 @@ where
         if deleted.rows_affected() == 0 {
             return Ok(Deletion::Protected);
         }
-        Self::count_removed(&mut tx, &tags).await?;
         let mut changes = vec![ChangeOf {
             resource_id: id.to_owned(),
             kind: ChangeKind::ResourceDeleted,
@@ -250,7 +251,9 @@ where
             new_value: None,
         }];
         changes.extend(tags.iter().map(|t| tag_removed(id, t)));
-        let revision = Self::take_revision(&mut tx, scope, &[], &changes, pre).await?;
+        let set = Self::record_changes(&mut tx, scope, pre, &changes).await?;
+        Self::count_removed(&mut tx, &tags).await?;
+        let revision = Self::take_revision(&mut tx, scope, &[], set).await?;
         tx.commit().await?;
         Ok(Deletion::Deleted(revision))
     }
@@ -306,7 +309,8 @@ where
                 });
             }
         }
-        let revision = Self::take_revision(&mut tx, scope, &changed, &changes, pre).await?;
+        let set = Self::record_changes(&mut tx, scope, pre, &changes).await?;
+        let revision = Self::take_revision(&mut tx, scope, &changed, set).await?;
         if let Some(&pk) = changed.first() {
             record[0].pk = pk;
             record[0].name = name.map(str::to_owned);
