@@ -146,7 +146,8 @@ impl Watcher {
                 .store
                 .tag_changes(&self.project, &self.filter, &self.visibility, range, PAGE)
                 .await?;
-            kept(self.cursor, horizon)?;
+            // Compacted past where this page starts: rows it should hold are gone.
+            kept(range.after.0, horizon)?;
             let full = changes.len() == PAGE as usize;
             for change in changes {
                 after = (change.revision, change.seq);
