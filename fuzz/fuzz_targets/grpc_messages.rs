@@ -49,7 +49,7 @@ fuzz_target!(|data: &[u8]| {
                 Some(answer(api.$method(request(m, token)).await).map($keys))
             }};
         }
-        match rpc % 9 {
+        match rpc % 10 {
             0 => call!(list_tag_resources, pb::ListTagResourcesRequest, |a| {
                 a.tag_resources.into_iter().map(|r| r.tag_key).collect()
             }),
@@ -72,6 +72,11 @@ fuzz_target!(|data: &[u8]| {
                 .resources
                 .into_iter()
                 .flat_map(|r| tag_keys(r.tags))
+                .collect()),
+            8 => call!(list_tag_changes, pb::ListTagChangesRequest, |a| a
+                .changes
+                .into_iter()
+                .map(|c| c.key)
                 .collect()),
             _ => call!(count_resources, pb::CountResourcesRequest, |_| Vec::new()),
         }
