@@ -51,7 +51,12 @@ impl TaggingCore {
             .store
             .tag_changes(&project, &filter, &visibility, range, page_size + 1)
             .await?;
-        kept(after.0, horizon)?;
+        if req.next_token.is_empty() {
+            kept(req.after_revision, horizon)?;
+        } else if after.0 < horizon.compacted {
+            // Compaction dropped what this page starts from.
+            kept(after.0, horizon)?;
+        }
         let next_token =
             self.next_token(&mut changes, page_size, &binding, |last| Cursor::Change {
                 revision: last.revision,
@@ -85,6 +90,9 @@ impl TaggingCore {
         } else {
             for (i, key) in req.keys.iter().enumerate() {
                 self.rules.tag_key(v, &format!("keys[{i}]"), key, caller);
+                if req.keys[..i].contains(key) {
+                    v.add(format!("keys[{i}]"), format!("key `{key}` is listed twice"));
+                }
             }
         }
         ChangeFilter {
@@ -121,15 +129,28 @@ pub(super) fn after_revision(v: &mut Violations, after: i64) {
     }
 }
 
-/// Refuses history after `after` when compaction dropped some of it.
-pub(super) fn kept(after: i64, horizon: Horizon) -> Result<(), Error> {
+/// Where history after `after` starts, as the project's `horizon` allows: 0 is the oldest kept
+/// revision; a revision compaction dropped, or one the project has not reached, is refused.
+pub(super) fn kept(after: i64, horizon: Horizon) -> Result<i64, Error> {
+    if after == 0 {
+        return Ok(horizon.compacted);
+    }
     if after < horizon.compacted {
         return Err(Error::Compacted {
             after,
             oldest: horizon.compacted + 1,
         });
     }
-    Ok(())
+    if after > horizon.current {
+        return Err(Error::invalid(
+            "after_revision",
+            format!(
+                "{after} is ahead of the project's revision {}: a revision from another project or database?",
+                horizon.current
+            ),
+        ));
+    }
+    Ok(after)
 }
 
 fn changes_binding(project: &str, system: bool, filter: &ChangeFilter, after: i64) -> QueryBinding {

@@ -185,10 +185,7 @@ impl TaggingCore {
         })?;
         let horizon = feed.store.horizon(&project).await?;
         let start = match req.after_revision {
-            Some(after) => {
-                kept(after, horizon)?;
-                after
-            }
+            Some(after) => kept(after, horizon)?,
             None => horizon.current,
         };
         let subscription = feed.subscribe(&project, horizon.current);

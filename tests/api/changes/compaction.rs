@@ -1,6 +1,7 @@
 //! Compaction (`--change-retention`): history from before the oldest kept revision is refused
 //! with the revision to ask from (gRPC OUT_OF_RANGE with an ErrorInfo, REST 410), for a list and a
-//! watch alike; what is kept, and what is written afterwards, is still there.
+//! watch alike, while from 0 means from the oldest kept; what is kept, and what is written
+//! afterwards, is still there.
 
 use std::time::Duration;
 
@@ -38,7 +39,7 @@ fn from(after_revision: i64) -> pb::ListTagChangesRequest {
 /// kept revision that the refusal names.
 async fn compacted_through(app: &TestApp, last: i64) -> i64 {
     for _ in 0..120 {
-        match list(app, &app.token, from(0)).await {
+        match list(app, &app.token, from(1)).await {
             Err(status) if oldest_revision(&status) == last + 1 => return last + 1,
             Err(status) => assert!(oldest_revision(&status) <= last, "{status:?}"),
             Ok(page) => assert_eq!(page.revision, last, "{page:?}"),
@@ -80,8 +81,15 @@ async fn history_before_the_oldest_kept_revision_is_out_of_range_naming_it(b: Ba
         .expect_err("one revision too old");
     assert_eq!(oldest_revision(&status), oldest);
 
+    let from_the_oldest = list(&app, &app.token, from(0))
+        .await
+        .expect("0: from the oldest kept revision");
+    assert!(from_the_oldest.changes.is_empty(), "{from_the_oldest:?}");
+    assert_eq!(from_the_oldest.revision, last);
+
     let req = app.rest().get(format!("/v2/{PROJECT}/tag_changes"));
-    let a = answer(req.header("x-auth-token", &app.token)).await;
+    let query = [("after_revision", "1")];
+    let a = answer(req.query(&query).header("x-auth-token", &app.token)).await;
     let names = format!("the oldest revision available is {oldest}");
     assert_error(&a, 410, "SMN.00010410", &names);
 }
@@ -92,7 +100,7 @@ async fn a_watch_from_before_the_oldest_kept_revision_is_out_of_range(b: Backend
     let oldest = compacted_through(&app, last).await;
 
     let req = pb::WatchTagChangesRequest {
-        after_revision: Some(0),
+        after_revision: Some(1),
         ..Default::default()
     };
     let refused = match app
@@ -111,7 +119,7 @@ async fn a_watch_from_before_the_oldest_kept_revision_is_out_of_range(b: Backend
     assert_eq!(oldest_revision(&refused), oldest);
 
     let req = app.rest().get(format!("/v2/{PROJECT}/tag_changes/watch"));
-    let query = [("after_revision", "0")];
+    let query = [("after_revision", "1")];
     let a = answer(req.query(&query).header("x-auth-token", &app.token)).await;
     assert_error(&a, 410, "SMN.00010410", &oldest.to_string());
 }

@@ -288,7 +288,19 @@ async fn until_watchers(app: &TestApp, n: f64) {
 }
 
 async fn a_slow_consumer_is_ended_and_its_watcher_released(b: Backend) {
-    let app = TestApp::spawn_with(b, &["--watch-buffer", "2", "--watch-bookmark-ms", "300"]).await;
+    a_slow_consumer_is_ended(b, &["--watch-buffer", "2"], 1).await;
+}
+
+/// With room for 256 messages, a few large revisions fill a watcher's bytes first.
+async fn a_slow_consumer_of_large_revisions_is_ended_by_its_buffers_bytes(b: Backend) {
+    a_slow_consumer_is_ended(b, &[], 50).await;
+}
+
+/// A consumer that reads nothing while 60 revisions of `resources` resources each come.
+async fn a_slow_consumer_is_ended(b: Backend, flags: &[&str], resources: usize) {
+    let mut args = vec!["--watch-bookmark-ms", "300"];
+    args.extend_from_slice(flags);
+    let app = TestApp::spawn_with(b, &args).await;
     // A client that takes almost nothing: 1 KiB of window, and it does not read.
     let slow = Channel::from_shared(format!("http://{}", app.addr))
         .expect("URI")
@@ -300,8 +312,16 @@ async fn a_slow_consumer_is_ended_and_its_watcher_released(b: Backend) {
     let mut stream = watch(&TaggingServiceClient::new(slow), &app.token, from(Some(0))).await;
     until_watchers(&app, 1.0).await;
     let big = "x".repeat(200);
+    let tags: Vec<(String, String)> = (0..20).map(|k| (format!("k{k}"), big.clone())).collect();
+    let tags: Vec<(&str, &str)> = tags.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     for n in 0..60 {
-        write(&app.client, &app.token, &format!("c{n}"), &big).await;
+        let ids: Vec<String> = (0..resources).map(|r| format!("c{n}-{r}")).collect();
+        let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+        app.client
+            .clone()
+            .tag_resources(authed(&app.token, tag_request(&ids, &tags)))
+            .await
+            .expect("a write");
     }
     // Ended by the server while the client still reads nothing.
     until_watchers(&app, 0.0).await;
@@ -336,9 +356,31 @@ async fn a_revoked_tokens_stream_ends_at_its_next_bookmark(b: Backend) {
     let token = app.token_for(PROJECT, false, false).await;
     let mut stream = watch(&app.client, &token, from(None)).await;
     assert!(next(&mut stream).await.bookmark, "bookmarks while idle");
+    // Writes faster than the bookmark interval, so the stream never goes quiet.
+    let (client, writer) = (app.client.clone(), app.token.clone());
+    let busy = tokio::spawn(async move {
+        for n in 0.. {
+            write(&client, &writer, "c1", &format!("v{n}")).await;
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    });
     app.revoke(&token).await;
     let end = end_of(&mut stream).await;
+    busy.abort();
     assert_eq!(end.code(), Code::Unauthenticated, "{end:?}");
+}
+
+async fn a_watch_from_a_revision_the_project_has_not_reached_is_refused(b: Backend) {
+    let app = TestApp::spawn(b).await;
+    let now = write(&app.client, &app.token, "c1", "v").await;
+    let refused = app
+        .client
+        .clone()
+        .watch_tag_changes(authed(&app.token, from(Some(now + 1000))))
+        .await
+        .expect_err("a revision from the future");
+    crate::helpers::assert_invalid(&refused, "after_revision");
+    assert!(refused.message().contains(&now.to_string()), "{refused:?}");
 }
 
 async fn streams_end_cleanly_when_the_server_shuts_down(b: Backend) {
@@ -368,6 +410,8 @@ both_backends!(
     a_filtered_watch_sends_what_matches_and_bookmarks_the_rest,
     a_watch_resumes_after_a_sigkill_of_the_server_without_a_gap_or_a_duplicate,
     a_slow_consumer_is_ended_and_its_watcher_released,
+    a_slow_consumer_of_large_revisions_is_ended_by_its_buffers_bytes,
+    a_watch_from_a_revision_the_project_has_not_reached_is_refused,
     max_watchers_refuses_more_and_frees_a_place_when_one_ends,
     a_revoked_tokens_stream_ends_at_its_next_bookmark,
     streams_end_cleanly_when_the_server_shuts_down,
