@@ -1,6 +1,7 @@
 //! Connections that carry no call are closed after `--idle-timeout-ms`: a client that opens a
 //! connection (or only sends HTTP/2's preface) and then sends nothing holds a socket and its
-//! buffers for no one. Each connection's I/O knows how many calls are in flight on it and since
+//! buffers for no one. So is one whose peer takes nothing of what the server writes for as long
+//! (a stream's reader that stopped reading): its answer would never finish. Each connection's I/O knows how many calls are in flight on it and since
 //! when it has had none; calls (and the bodies of their answers) count themselves in and out.
 
 use std::{
@@ -114,6 +115,8 @@ pub struct IdleTimeout<T> {
     activity: Activity,
     timeout: Duration,
     timer: Pin<Box<Sleep>>,
+    /// Set while a write waits for the peer to take data; it fails the write when it fires.
+    stalled: Option<Pin<Box<Sleep>>>,
 }
 
 impl<T> IdleTimeout<T> {
@@ -123,7 +126,32 @@ impl<T> IdleTimeout<T> {
             activity: Activity::new(),
             timeout,
             timer: Box::pin(tokio::time::sleep(timeout)),
+            stalled: None,
         }
+    }
+
+    /// `progress` of a write or flush: a pending one fails once the peer has taken nothing for
+    /// the idle timeout, which closes the connection.
+    fn unless_stalled<R>(
+        &mut self,
+        cx: &mut Context<'_>,
+        progress: Poll<io::Result<R>>,
+    ) -> Poll<io::Result<R>> {
+        if progress.is_ready() {
+            self.stalled = None;
+            return progress;
+        }
+        let timeout = self.timeout;
+        let stalled = self
+            .stalled
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep(timeout)));
+        if stalled.as_mut().poll(cx).is_ready() {
+            return Poll::Ready(Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                "the peer took nothing of the answer for the idle timeout",
+            )));
+        }
+        Poll::Pending
     }
 
     /// Whether the idle time has run out; otherwise the timer is set for when it next may.
@@ -160,11 +188,13 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for IdleTimeout<T> {
         cx: &mut Context<'_>,
         data: &[u8],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.inner).poll_write(cx, data)
+        let progress = Pin::new(&mut self.inner).poll_write(cx, data);
+        self.unless_stalled(cx, progress)
     }
 
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.inner).poll_flush(cx)
+        let progress = Pin::new(&mut self.inner).poll_flush(cx);
+        self.unless_stalled(cx, progress)
     }
 
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {

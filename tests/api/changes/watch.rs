@@ -404,7 +404,53 @@ async fn streams_end_cleanly_when_the_server_shuts_down(b: Backend) {
     }
 }
 
+/// An event stream over HTTP/1.1 whose reader stopped reading: its watcher ends, and the answer
+/// that can never finish does not keep the connection (nor the server's shutdown) waiting.
+async fn a_reader_that_stops_reading_an_event_stream_does_not_hold_the_server(b: Backend) {
+    use tokio::io::AsyncWriteExt;
+    let (_db, url) = TestDb::create(b).await;
+    let token = crate::helpers::token_in(&url).await;
+    let flags = [
+        "--idle-timeout-ms",
+        "1000",
+        "--watch-bookmark-ms",
+        "300",
+        "--shutdown-grace-secs",
+        "600",
+    ];
+    let mut server = InProcessServer::start(&url, &flags).await;
+    let socket = tokio::net::TcpSocket::new_v4().expect("a socket");
+    socket.set_recv_buffer_size(4096).expect("a small buffer");
+    let mut stalled = socket.connect(server.addr).await.expect("connects");
+    let request = format!(
+        "GET /v2/{PROJECT}/tag_changes/watch?after_revision=0 HTTP/1.1\r\nHost: t\r\nX-Auth-Token: {token}\r\n\r\n"
+    );
+    stalled.write_all(request.as_bytes()).await.expect("sent");
+    let client = TaggingServiceClient::connect(format!("http://{}", server.addr))
+        .await
+        .expect("client");
+    let big = "x".repeat(200);
+    let tags: Vec<(String, String)> = (0..20).map(|k| (format!("k{k}"), big.clone())).collect();
+    let tags: Vec<(&str, &str)> = tags.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    for n in 0..30 {
+        let ids: Vec<String> = (0..50).map(|r| format!("c{n}-{r}")).collect();
+        let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+        client
+            .clone()
+            .tag_resources(authed(&token, tag_request(&ids, &tags)))
+            .await
+            .expect("a write");
+    }
+    drop(client);
+    // With 600 s of grace, the server stops in time only if the stalled answer was given up.
+    tokio::time::timeout(PATIENCE, server.stop())
+        .await
+        .expect("the server stops: the connection that took nothing was closed");
+    drop(stalled);
+}
+
 both_backends!(
+    a_reader_that_stops_reading_an_event_stream_does_not_hold_the_server,
     a_watch_from_now_receives_every_change_of_concurrent_writers_once_in_order,
     resuming_after_a_disconnect_loses_and_repeats_nothing,
     a_filtered_watch_sends_what_matches_and_bookmarks_the_rest,
