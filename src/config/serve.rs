@@ -96,8 +96,9 @@ pub struct ServeArgs {
     /// later one is answered 408 and its connection closed.
     #[arg(long, env = "TAGGING_BODY_TIMEOUT_MS", default_value_t = 30_000, value_parser = clap::value_parser!(u64).range(100..=3_600_000))]
     pub body_timeout_ms: u64,
-    /// Longest a connection may stay open with no call in flight, in milliseconds. HTTP/2
-    /// keepalive pings also close, sooner, a connection whose peer is gone.
+    /// Longest a connection may stay open with no call in flight, or with its peer taking
+    /// nothing the server writes, in milliseconds. HTTP/2 keepalive pings also close, sooner, a
+    /// connection whose peer is gone.
     #[arg(long, env = "TAGGING_IDLE_TIMEOUT_MS", default_value_t = 300_000, value_parser = clap::value_parser!(u64).range(1_000..=86_400_000))]
     pub idle_timeout_ms: u64,
     /// Longest a call may run, in milliseconds; a shorter `grpc-timeout` from the caller wins.
