@@ -66,6 +66,8 @@ INEXPRESSIBLE = {
     "If-Match with one resource": ({"PUT /tags", "DELETE /tags"}, r"expected_revision: is allowed with exactly one resource, got \d+"),
     # Two optional headers of which at most one may be sent.
     "If-Match or If-None-Match": (None, r"If-Match: give If-Match or If-None-Match, not both"),
+    # A revision in the history must be one the project has reached: it depends on its writes.
+    "revision reached": ({"GET /v2/{project_id}/tag_changes"}, r"after_revision: \d+ is ahead of the project's revision \d+.*"),
     # Only a token this server issued for the same query is valid (ACK's `next_token`, the
     # change log's `marker`).
     "page tokens": ({"GET /tags", "GET /v2/{project_id}/tag_changes"}, r"(next_token|marker): .*"),
