@@ -1,8 +1,6 @@
 //! The change log over any backend: written by each write's transaction (see `writes.rs`), read
 //! in log order, and compacted from its oldest end.
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use sqlx::{ColumnIndex, Connection, Database, Encode, Executor, IntoArguments, Type};
 
 use super::{
@@ -10,7 +8,7 @@ use super::{
     backend::{Backend, Column, Conn, RowOf, SqlStore},
     sql::{self, LogRange},
 };
-use crate::domain::{Change, ChangeFilter, ChangeKind, ChangeOf, Scope, Visibility};
+use crate::domain::{Change, ChangeFilter, ChangeKind, ChangeOf, Scope, Visibility, time::unix_ms};
 
 /// Revisions compaction drops per transaction, so that none holds many rows.
 const COMPACTION_BATCH: u32 = 1_000;
@@ -210,11 +208,4 @@ where
         }
         Ok(dropped)
     }
-}
-
-/// The time now in Unix milliseconds.
-pub(super) fn unix_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }

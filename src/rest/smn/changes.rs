@@ -95,12 +95,16 @@ impl Filter {
     }
 }
 
-/// A revision in the query or a header: digits only.
-fn revision(name: &str, raw: &str) -> Result<i64, Error> {
+/// `raw` as a number when it is digits only: no sign, no spaces.
+fn digits<T: std::str::FromStr>(raw: &str) -> Option<T> {
     Some(raw)
         .filter(|r| !r.is_empty() && r.bytes().all(|b| b.is_ascii_digit()))
         .and_then(|r| r.parse().ok())
-        .ok_or_else(|| Error::invalid(name, "must be a revision (digits only)"))
+}
+
+/// A revision in the query or a header.
+fn revision(name: &str, raw: &str) -> Result<i64, Error> {
+    digits(raw).ok_or_else(|| Error::invalid(name, "must be a revision (digits only)"))
 }
 
 /// `limit`: 1 to the largest page; absent, the default page.
@@ -108,9 +112,7 @@ fn limit(call: &Call, q: &Params) -> Result<i32, Error> {
     let max = call.max_page_size();
     match q.one("limit")? {
         None => Ok(0),
-        Some(raw) => Some(raw)
-            .filter(|r| !r.is_empty() && r.bytes().all(|b| b.is_ascii_digit()))
-            .and_then(|r| r.parse::<u32>().ok())
+        Some(raw) => digits::<u32>(raw)
             .filter(|n| (1..=max).contains(n))
             .and_then(|n| i32::try_from(n).ok())
             .ok_or_else(|| Error::invalid("limit", format!("must be an integer from 1 to {max}"))),

@@ -11,7 +11,7 @@ mod watcher;
 use std::{
     collections::HashMap,
     sync::{Arc, Mutex, OnceLock, PoisonError},
-    time::{Duration, SystemTime, UNIX_EPOCH},
+    time::Duration,
 };
 
 use tokio::sync::{Semaphore, watch};
@@ -24,7 +24,7 @@ use super::{
 };
 use crate::{
     auth::Authenticator,
-    domain::{Caller, Error, Violations},
+    domain::{Caller, Error, Violations, time::unix_ms},
     proto::pb,
     store::{Signals, TagStore, Wake},
 };
@@ -201,10 +201,4 @@ impl TaggingCore {
             rules: self.rules.clone(),
         }))
     }
-}
-
-fn unix_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
