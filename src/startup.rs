@@ -80,11 +80,15 @@ impl Application {
         } else {
             Schema::Migrate
         };
-        let store = store::open(&db.database_url, &pool, schema)
-            .await
-            .with_context(|| {
-                format!("--database-url: cannot open {}", redacted(&db.database_url))
-            })?;
+        let (store, tag_reads) = store::open_replicated(
+            &db.database_url,
+            &args.database_replica_urls,
+            &pool,
+            schema,
+            args.replica_settings(),
+        )
+        .await
+        .with_context(|| format!("--database-url: cannot open {}", redacted(&db.database_url)))?;
         let master_key = args.master_key.load()?;
         check_master_key(store.as_ref(), master_key.as_ref()).await?;
         let auth = Arc::new(Authenticator::new(
@@ -94,7 +98,7 @@ impl Application {
         ));
         let feed = ChangeFeed::new(store.clone(), args.watch_settings(), auth.clone());
         feed.start_background(&db.database_url, Duration::from_secs(args.change_retention));
-        let core = TaggingCore::new(store.clone(), Arc::new(rules), feed)
+        let core = TaggingCore::new(store.as_ref(), tag_reads, Arc::new(rules), feed)
             .await
             .context("cannot read the page-token key from the database")?;
         if args.insecure_no_auth {

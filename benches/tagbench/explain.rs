@@ -106,6 +106,7 @@ pub async fn run(args: ExplainArgs) -> anyhow::Result<()> {
     let vis = Visibility {
         hidden_prefixes: vec!["acs:".into(), "aliyun".into(), "_sys_".into()],
         while_live: None,
+        at_least: None,
     };
     for (name, read, filter) in shapes() {
         let positives = Positives::of(&filter);

@@ -67,6 +67,7 @@ pub fn list_request(
         tags,
         page_size: PAGE,
         next_token,
+        consistency_token: String::new(),
     }
 }
 
@@ -78,6 +79,7 @@ fn visibility(token_id: &str) -> anyhow::Result<Visibility> {
         Command::Serve(args) => Ok(Visibility {
             hidden_prefixes: args.rules()?.reserved_prefixes,
             while_live: Some(token_id.to_owned()),
+            at_least: None,
         }),
         _ => anyhow::bail!("`serve` parses as serve"),
     }
@@ -190,6 +192,7 @@ pub async fn run(args: PrepareArgs) -> anyhow::Result<()> {
             resource_type: RESOURCE_TYPE.into(),
             resource_id: one.clone(),
             resource_id_type: 0,
+            consistency_token: String::new(),
         }),
     ));
     writeln!(env, "SMN_PATH='/v2/{PROJECT}/{RESOURCE_TYPE}/{one}/tags'")?;

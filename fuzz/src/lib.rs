@@ -155,7 +155,7 @@ async fn build() -> Service {
     };
     let feed = ChangeFeed::new(store.clone(), settings, auth.clone());
     let core = Arc::new(
-        TaggingCore::new(store.clone(), Arc::new(rules), feed)
+        TaggingCore::new(store.as_ref(), store.clone(), Arc::new(rules), feed)
             .await
             .expect("the core"),
     );

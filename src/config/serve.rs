@@ -8,6 +8,7 @@ use super::{DatabaseArgs, MasterKeyArgs};
 use crate::{
     domain::{Catalog, Limits, Rules, catalog::DEFAULT_CATALOG},
     service::WatchSettings,
+    store::ReplicaSettings,
     tls::TlsFiles,
 };
 
@@ -139,6 +140,25 @@ pub struct ServeArgs {
     /// Watches this process serves at once; more are refused with RESOURCE_EXHAUSTED (429).
     #[arg(long, env = "TAGGING_MAX_WATCHERS", default_value_t = 10_000, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
     pub max_watchers: u32,
+    /// A streaming read replica of the PostgreSQL database, `postgres://…` (repeatable; the
+    /// variable takes them comma-separated): tag reads go to a replica that has replayed far
+    /// enough, writes and everything that must be current to the primary.
+    #[arg(
+        long = "database-replica-url",
+        env = "TAGGING_DATABASE_REPLICA_URLS",
+        value_name = "URL",
+        value_delimiter = ',',
+        hide_env_values = true
+    )]
+    pub database_replica_urls: Vec<String>,
+    /// How long a read with a consistency token waits for a replica to replay that write before
+    /// the primary serves it, in milliseconds.
+    #[arg(long, env = "TAGGING_REPLICA_WAIT_MS", default_value_t = 50, value_parser = clap::value_parser!(u64).range(0..=10_000))]
+    pub replica_wait_ms: u64,
+    /// A replica replaying further behind the primary than this is skipped until it catches up,
+    /// in milliseconds.
+    #[arg(long, env = "TAGGING_REPLICA_MAX_LAG_MS", default_value_t = 5_000, value_parser = clap::value_parser!(u64).range(1..=86_400_000))]
+    pub replica_max_lag_ms: u64,
     /// Without a master key the service checks no AK/SK signatures (tokens still work).
     #[command(flatten)]
     pub master_key: MasterKeyArgs,
@@ -152,6 +172,14 @@ impl ServeArgs {
             key: self.tls_key.clone()?,
             client_ca: self.tls_client_ca.clone(),
         })
+    }
+
+    /// How read replicas are used.
+    pub fn replica_settings(&self) -> ReplicaSettings {
+        ReplicaSettings {
+            wait: Duration::from_millis(self.replica_wait_ms),
+            max_lag: Duration::from_millis(self.replica_max_lag_ms),
+        }
     }
 
     /// How watches behave.

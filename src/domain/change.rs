@@ -115,6 +115,7 @@ mod tests {
         let user = Visibility {
             hidden_prefixes: vec!["acs:".into()],
             while_live: None,
+            at_least: None,
         };
         let all = ChangeFilter::default();
         assert!(all.admits(&change(Some("env")), &user));

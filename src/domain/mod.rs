@@ -2,6 +2,7 @@
 
 pub(crate) mod catalog;
 mod change;
+mod consistency;
 mod error;
 mod filter;
 mod page_token;
@@ -11,6 +12,7 @@ pub mod time;
 
 pub use catalog::{Catalog, ResourceType};
 pub use change::{Author, Change, ChangeFilter, ChangeKind, ChangeOf};
+pub use consistency::{CONSISTENCY_HEADER, ConsistencyToken};
 pub use error::{Error, FieldViolation, SignatureFault, Violations};
 pub use filter::{KeyFilter, ResourceFilter, TagRowQuery};
 pub use page_token::{Cursor, PageTokens, QueryBinding};

@@ -122,6 +122,8 @@ pub struct Caller {
     access: Access,
     /// The call's request id, which the change log records with each write.
     pub request_id: String,
+    /// The consistency token the call's headers carry, unread (a read's request field wins).
+    pub consistency_token: Option<String>,
 }
 
 impl Caller {
@@ -130,6 +132,15 @@ impl Caller {
             principal,
             access,
             request_id,
+            consistency_token: None,
+        }
+    }
+
+    /// The caller, holding its reads to the consistency token its headers carry.
+    pub fn with_consistency_token(self, token: Option<String>) -> Self {
+        Self {
+            consistency_token: token,
+            ..self
         }
     }
 

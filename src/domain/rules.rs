@@ -45,11 +45,15 @@ pub struct Rules {
 }
 
 /// Which tags a caller may see: all but those under `hidden_prefixes`, and none at all once the
-/// token `while_live` names (a token recognised from memory) is revoked.
+/// token `while_live` names (a token recognised from memory) is revoked; and how fresh what it
+/// sees must be.
 #[derive(Debug, Clone, Default)]
 pub struct Visibility {
     pub hidden_prefixes: Vec<String>,
     pub while_live: Option<String>,
+    /// The project revision a read must reflect (a consistency token's): a server that has not
+    /// reached it does not answer the read.
+    pub at_least: Option<i64>,
 }
 
 impl Visibility {
@@ -73,6 +77,7 @@ impl Rules {
                 self.reserved_prefixes.clone()
             },
             while_live: caller.unconfirmed_token.clone(),
+            at_least: None,
         }
     }
 

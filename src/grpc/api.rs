@@ -4,11 +4,14 @@ use tokio_stream::{Stream, StreamExt};
 use tonic::{Code, Request, Response, Status, metadata::MetadataValue};
 use tracing::field::Empty;
 
-use super::{authenticate_first::Authenticated, code_of};
+use super::{authenticate_first::Authenticated, code_of, trailers::TrailingToken};
 use crate::{
-    domain::{Error, Principal, ProjectScope},
+    domain::{CONSISTENCY_HEADER, Error, Principal, ProjectScope},
     proto::pb::{self, tagging_service_server::TaggingService},
-    service::{Answered, CallContext, Credentials, Face, Operation, Pipeline, operations as op},
+    service::{
+        Answered, CallContext, Credentials, Face, Operation, Pipeline, WatchStream,
+        operations as op,
+    },
     wire::{self, CallHeaders, parse_grpc_timeout},
 };
 
@@ -38,12 +41,52 @@ pub(super) fn call_span(request_id: &str, method: &str) -> tracing::Span {
     tracing::info_span!("grpc", request_id = %request_id, method = %method, project = Empty)
 }
 
+/// An operation's answer, as far as the face sends more of it than the message: a write's
+/// consistency token goes in the trailers too.
+trait Sent {
+    fn consistency_token(&self) -> Option<&str> {
+        None
+    }
+}
+
+impl Sent for pb::TagResourcesResponse {
+    fn consistency_token(&self) -> Option<&str> {
+        Some(&self.consistency_token)
+    }
+}
+
+impl Sent for pb::UntagResourcesResponse {
+    fn consistency_token(&self) -> Option<&str> {
+        Some(&self.consistency_token)
+    }
+}
+
+impl Sent for pb::PutResourceResponse {
+    fn consistency_token(&self) -> Option<&str> {
+        Some(&self.consistency_token)
+    }
+}
+
+impl Sent for pb::DeleteResourceResponse {
+    fn consistency_token(&self) -> Option<&str> {
+        Some(&self.consistency_token)
+    }
+}
+
+impl Sent for pb::ListTagResourcesResponse {}
+impl Sent for pb::ListResourceTagsResponse {}
+impl Sent for pb::ListProjectTagsResponse {}
+impl Sent for pb::ListResourcesResponse {}
+impl Sent for pb::CountResourcesResponse {}
+impl Sent for pb::ListTagChangesResponse {}
+impl Sent for WatchStream {}
+
 impl TaggingApi {
     pub fn new(pipeline: Arc<Pipeline>) -> Self {
         Self { pipeline }
     }
 
-    async fn call<Req, Ans>(
+    async fn call<Req, Ans: Sent>(
         &self,
         op: &Operation<Req, Ans>,
         request: Request<Req>,
@@ -80,6 +123,7 @@ impl TaggingApi {
         }
         let context = CallContext {
             credentials,
+            consistency_token: header(CONSISTENCY_HEADER).map(str::to_owned),
             request_id: request_id.clone(),
             deadline,
             span,
@@ -92,8 +136,14 @@ impl TaggingApi {
             MetadataValue::try_from(request_id.as_str()).expect("request ids are visible ASCII");
         match result {
             Ok(answer) => {
+                let token = answer
+                    .consistency_token()
+                    .and_then(|t| tonic::codegen::http::HeaderValue::from_str(t).ok());
                 let mut response = Response::new(answer);
                 response.metadata_mut().insert("x-request-id", id);
+                if let Some(token) = token {
+                    response.extensions_mut().insert(TrailingToken(token));
+                }
                 Ok(response)
             }
             Err(e) => {

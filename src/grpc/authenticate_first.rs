@@ -13,7 +13,10 @@ use std::{
 use tonic::{Status, body::Body, codegen::http, metadata::MetadataValue, server::NamedService};
 use tower::{Layer, Service};
 
-use super::api::{GrpcFace, call_span};
+use super::{
+    api::{GrpcFace, call_span},
+    trailers::with_trailing_token,
+};
 use crate::{
     domain::Principal,
     service::{Credentials, Pipeline},
@@ -86,14 +89,14 @@ where
                 )
             };
             match pipeline.authenticate_first(&method, &credentials).await {
-                None => inner.call(request).await.map(over_limit_is_exhausted),
+                None => inner.call(request).await.map(answered),
                 Some(Ok(principal)) => {
                     request.extensions_mut().insert(Authenticated {
                         principal,
                         request_id,
                         arrived,
                     });
-                    inner.call(request).await.map(over_limit_is_exhausted)
+                    inner.call(request).await.map(answered)
                 }
                 Some(Err(e)) => {
                     let span = call_span(&request_id, &method);
@@ -103,6 +106,12 @@ where
             }
         })
     }
+}
+
+/// The inner service's answer as sent: a too-large message named as such, a consistency token in
+/// the trailers.
+fn answered(response: http::Response<Body>) -> http::Response<Body> {
+    with_trailing_token(over_limit_is_exhausted(response))
 }
 
 /// A request message over `--max-request-bytes` is RESOURCE_EXHAUSTED, as one that grows past it

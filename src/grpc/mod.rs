@@ -4,6 +4,7 @@ mod api;
 mod authenticate_first;
 mod codec;
 mod status;
+mod trailers;
 
 pub use api::TaggingApi;
 pub use authenticate_first::AuthenticateFirstLayer;

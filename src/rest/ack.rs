@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{
     Call, RestError,
-    call::{json_body, revision_header},
+    call::{json_body, write_headers},
     params::Params,
 };
 use crate::{proto::pb, service::operations as op};
@@ -81,6 +81,8 @@ pub async fn list(call: Call, RawQuery(query): RawQuery) -> Result<Json<ListAnsw
         call.check_region(&p.text("region_id")?)?;
         let tags: Vec<TagIn> = p.json("tags", r#"[{"key":"env","value":"dev"}]"#)?;
         Ok(pb::ListTagResourcesRequest {
+            // REST sends it as the X-Consistency-Token header.
+            consistency_token: String::new(),
             project_id: call.project_header()?.to_owned(),
             resource_type: p.text("resource_type")?,
             resource_ids: p.json("resource_ids", IDS_EXAMPLE)?,
@@ -125,7 +127,7 @@ pub async fn tag(
     });
     let answer = call.run(&op::TAG_RESOURCES, request).await?;
     Ok((
-        revision_header(answer.revision),
+        write_headers(answer.revision, &answer.consistency_token),
         Json(WriteAnswer { request_id }),
     ))
 }
@@ -145,7 +147,7 @@ pub async fn untag(call: Call, RawQuery(query): RawQuery) -> Result<impl IntoRes
     });
     let answer = call.run(&op::UNTAG_RESOURCES, request).await?;
     Ok((
-        revision_header(answer.revision),
+        write_headers(answer.revision, &answer.consistency_token),
         Json(WriteAnswer { request_id }),
     ))
 }

@@ -5,6 +5,7 @@ use axum::{
     body::Bytes,
     extract::{FromRequestParts, MatchedPath, rejection::BytesRejection},
     http::{HeaderMap, HeaderName, HeaderValue, StatusCode, request::Parts},
+    response::AppendHeaders,
 };
 
 use super::{
@@ -13,7 +14,7 @@ use super::{
     middleware::{Observed, Signed},
 };
 use crate::{
-    domain::Error,
+    domain::{CONSISTENCY_HEADER, Error},
     service::{Answered, CallContext, Credentials, Face, Operation},
     wire::CallHeaders,
 };
@@ -186,6 +187,7 @@ impl Call {
         };
         let context = CallContext {
             credentials,
+            consistency_token: self.header(CONSISTENCY_HEADER).map(str::to_owned),
             request_id: self.request_id.0.to_string(),
             deadline: headers.deadline,
             span: tracing::Span::current(),
@@ -205,12 +207,20 @@ impl Call {
     }
 }
 
-/// The `X-Revision` header of a write's answer: the revision it took, or the current one.
-pub(super) fn revision_header(revision: i64) -> [(HeaderName, HeaderValue); 1] {
-    [(
+/// The headers of a write's answer: `X-Revision`, the revision it took (or the current one), and
+/// `X-Consistency-Token`, which a read presents to see this write or a later state.
+pub(super) fn write_headers(
+    revision: i64,
+    consistency_token: &str,
+) -> AppendHeaders<Vec<(HeaderName, HeaderValue)>> {
+    let mut headers = vec![(
         HeaderName::from_static("x-revision"),
         HeaderValue::from(revision),
-    )]
+    )];
+    if let Ok(token) = HeaderValue::from_str(consistency_token) {
+        headers.push((HeaderName::from_static(CONSISTENCY_HEADER), token));
+    }
+    AppendHeaders(headers)
 }
 
 /// The `ETag` of a resource read: its revision, which `If-Match` gives back.

@@ -97,9 +97,11 @@ async fn openapi() -> impl IntoResponse {
 /// Prometheus' text exposition; unauthenticated, like most scrape targets, and free of tenant data.
 async fn metrics_text(State(state): State<RestState>) -> impl IntoResponse {
     let pipeline = &state.pipeline;
-    let text = pipeline
-        .metrics()
-        .render(pipeline.pool_stats(), pipeline.watchers());
+    let text = pipeline.metrics().render(
+        pipeline.pool_stats(),
+        pipeline.watchers(),
+        &pipeline.read_stats(),
+    );
     (
         [(
             CONTENT_TYPE,

@@ -45,7 +45,7 @@ impl TaggingCore {
                 _ => None,
             })?
             .unwrap_or((req.after_revision, i64::MAX));
-        let visibility = self.rules.visibility(caller);
+        let visibility = self.read_visibility(caller, &project, &req.consistency_token)?;
         let range = LogRange { after, upto: None };
         let (mut changes, horizon) = self
             .store

@@ -42,7 +42,7 @@ impl TaggingCore {
         let mut v = Violations::default();
         let resource_type = self.type_if_named(&mut v, &req.resource_type);
         v.finish()?;
-        let visibility = self.rules.visibility(caller);
+        let visibility = self.read_visibility(caller, &project, "")?;
         let page = self.limits().max_page_size;
         let mut tags: Vec<pb::ProjectTag> = Vec::new();
         loop {
@@ -70,7 +70,7 @@ impl TaggingCore {
             .rules
             .page_size(&mut v, i32::try_from(req.limit).unwrap_or(-1));
         v.finish()?;
-        let visibility = self.rules.visibility(caller);
+        let visibility = self.read_visibility(caller, &scope.project_id, "")?;
         let (records, total_count) = self
             .store
             .resource_page(&scope, &filter, &visibility, req.offset, limit)

@@ -23,8 +23,11 @@ pub use pipeline::{Answered, CallContext, Credentials, Face, Pipeline};
 pub use watch::{ChangeFeed, WatchSettings, WatchStream};
 
 use crate::{
-    domain::{Cursor, Error, Limits, PageTokens, QueryBinding, Rules},
-    store::{PoolStats, Store, TagStore},
+    domain::{
+        CONSISTENCY_HEADER, Caller, ConsistencyToken, Cursor, Error, Limits, PageTokens,
+        QueryBinding, Rules, Scope, Visibility,
+    },
+    store::{PoolStats, ReadStats, Store, TagStore},
 };
 
 pub struct TaggingCore {
@@ -35,8 +38,11 @@ pub struct TaggingCore {
 }
 
 impl TaggingCore {
+    /// The service over `store`, whose tags it reads and writes through `tags` (the same store,
+    /// or one that reads from replicas).
     pub async fn new(
-        store: Arc<dyn Store>,
+        store: &dyn Store,
+        tags: Arc<dyn TagStore>,
         rules: Arc<Rules>,
         feed: Arc<ChangeFeed>,
     ) -> Result<Self, Error> {
@@ -44,7 +50,7 @@ impl TaggingCore {
         rand::rng().fill_bytes(&mut fresh);
         let key = store.page_token_key(&fresh).await?;
         Ok(Self {
-            store,
+            store: tags,
             rules,
             pages: PageTokens::new(key),
             feed,
@@ -60,6 +66,10 @@ impl TaggingCore {
         self.store.pool_stats()
     }
 
+    pub fn read_stats(&self) -> ReadStats {
+        self.store.read_stats()
+    }
+
     /// The change feed: watchers, and the wake-ups of writes.
     pub fn feed(&self) -> &Arc<ChangeFeed> {
         &self.feed
@@ -68,6 +78,25 @@ impl TaggingCore {
     /// Whether the database answers.
     pub async fn ready(&self) -> bool {
         self.store.ping().await.is_ok()
+    }
+
+    /// What `caller` may see in a read of `project`, held to the consistency token the request
+    /// carries in its `consistency_token` field (empty: none) or else in the call's header.
+    fn read_visibility(
+        &self,
+        caller: &Caller,
+        project: &str,
+        consistency_token: &str,
+    ) -> Result<Visibility, Error> {
+        let mut visibility = self.rules.visibility(caller);
+        let (field, sent) = match (consistency_token, &caller.consistency_token) {
+            ("", None) => return Ok(visibility),
+            ("", Some(header)) => (CONSISTENCY_HEADER, header.as_str()),
+            (field, _) => ("consistency_token", field),
+        };
+        let token = ConsistencyToken::parse(field, sent)?;
+        visibility.at_least = Some(token.revision_for(field, project)?);
+        Ok(visibility)
     }
 
     /// The cursor a request's `next_token` carries, which must be of the kind `want` accepts.
@@ -106,4 +135,9 @@ impl TaggingCore {
             .map(|last| self.pages.issue(binding, &cursor(last)))
             .unwrap_or_default()
     }
+}
+
+/// The consistency token of a write in `scope` that answered `revision`.
+fn consistency_token(scope: &Scope, revision: i64) -> String {
+    ConsistencyToken::new(&scope.project_id, revision).encode()
 }

@@ -13,7 +13,7 @@ use super::{Admission, Operation, TaggingCore, operations};
 use crate::{
     auth::{Authenticator, signature::SignedRequest},
     domain::{Access, Caller, Error, Limits, Principal},
-    store::PoolStats,
+    store::{PoolStats, ReadStats},
     telemetry::Metrics,
 };
 
@@ -38,6 +38,8 @@ pub struct CallContext {
     pub credentials: Credentials,
     /// The call's request id, as its answer carries it.
     pub request_id: String,
+    /// The consistency token the call's headers carry, if any.
+    pub consistency_token: Option<String>,
     /// The caller's deadline; the server's request timeout bounds it.
     pub deadline: Option<Duration>,
     /// The span of the call's log line, which the face opens with its own fields.
@@ -115,7 +117,8 @@ impl Pipeline {
         let started = Instant::now();
         let work = async {
             let principal = self.authenticate(&context.credentials, op.access).await?;
-            let caller = Caller::new(principal, op.access, context.request_id.clone());
+            let caller = Caller::new(principal, op.access, context.request_id.clone())
+                .with_consistency_token(context.consistency_token.clone());
             let result = match request {
                 Ok(request) => (op.run)(&self.core, &caller, request).await,
                 Err(e) => Err(e),
@@ -184,6 +187,11 @@ impl Pipeline {
 
     pub fn pool_stats(&self) -> PoolStats {
         self.core.pool_stats()
+    }
+
+    /// Which servers answered reads, when there are read replicas.
+    pub fn read_stats(&self) -> ReadStats {
+        self.core.read_stats()
     }
 
     /// Watch streams being served now.

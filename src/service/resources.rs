@@ -1,7 +1,7 @@
 //! Resource lifecycle and SMN's resource-instance queries.
 
 use super::{
-    TaggingCore,
+    TaggingCore, consistency_token,
     convert::{filters_in, tags_out},
     tags::{not_found, terms},
 };
@@ -53,6 +53,7 @@ impl TaggingCore {
         Ok(pb::PutResourceResponse {
             resource: Some(self.resource_out(&scope, record)),
             revision,
+            consistency_token: consistency_token(&scope, revision),
         })
     }
 
@@ -78,7 +79,10 @@ impl TaggingCore {
         {
             Deletion::Deleted(revision) => {
                 self.feed.committed(&scope.project_id);
-                Ok(pb::DeleteResourceResponse { revision })
+                Ok(pb::DeleteResourceResponse {
+                    revision,
+                    consistency_token: consistency_token(&scope, revision),
+                })
             }
             Deletion::NotFound => Err(not_found(&scope, &Locator::Id(req.resource_id))),
             Deletion::Protected => Err(Error::PermissionDenied(format!(
@@ -115,7 +119,7 @@ impl TaggingCore {
             Cursor::Resource(pk) => Some(pk),
             _ => None,
         })?;
-        let visibility = self.rules.visibility(caller);
+        let visibility = self.read_visibility(caller, &scope.project_id, &req.consistency_token)?;
         let mut records = self
             .store
             .resources(&scope, &filter, &visibility, after, page_size + 1)
@@ -137,8 +141,9 @@ impl TaggingCore {
         caller: &Caller,
         req: pb::CountResourcesRequest,
     ) -> Result<pb::CountResourcesResponse, Error> {
+        let token = req.consistency_token.clone();
         let (scope, filter) = self.checked_filter(caller, req)?;
-        let visibility = self.rules.visibility(caller);
+        let visibility = self.read_visibility(caller, &scope.project_id, &token)?;
         let total_count = self
             .store
             .count_resources(&scope, &filter, &visibility)

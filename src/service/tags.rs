@@ -1,7 +1,7 @@
 //! Tag reads and writes: the ACK and SMN tag operations and the project's tag keys.
 
 use super::{
-    TaggingCore,
+    TaggingCore, consistency_token,
     convert::{tags_in, tags_out},
 };
 use crate::{
@@ -73,7 +73,7 @@ impl TaggingCore {
             resource_ids: req.resource_ids,
             tags: filters,
         };
-        let visibility = self.rules.visibility(caller);
+        let visibility = self.read_visibility(caller, &scope.project_id, &req.consistency_token)?;
         let after = after.as_ref().map(|(pk, key)| (*pk, key.as_str()));
         let mut rows = self
             .store
@@ -126,7 +126,7 @@ impl TaggingCore {
             }
         };
         v.finish()?;
-        let visibility = self.rules.visibility(caller);
+        let visibility = self.read_visibility(caller, &scope.project_id, &req.consistency_token)?;
         let found = self
             .store
             .resource_tags(&scope, &locator, &visibility)
@@ -162,7 +162,10 @@ impl TaggingCore {
             .tag_resources(&scope, &req.resource_ids, &tags, limit, pre)
             .await?;
         self.feed.committed(&scope.project_id);
-        Ok(pb::TagResourcesResponse { revision })
+        Ok(pb::TagResourcesResponse {
+            revision,
+            consistency_token: consistency_token(&scope, revision),
+        })
     }
 
     pub async fn untag_resources(
@@ -196,7 +199,10 @@ impl TaggingCore {
             .untag_resources(&scope, &req.resource_ids, removal, pre)
             .await?;
         self.feed.committed(&scope.project_id);
-        Ok(pb::UntagResourcesResponse { revision })
+        Ok(pb::UntagResourcesResponse {
+            revision,
+            consistency_token: consistency_token(&scope, revision),
+        })
     }
 
     /// The catalog name of `resource_type`, checked into `v`; `None` (every type) when empty.
@@ -223,7 +229,7 @@ impl TaggingCore {
             Cursor::Key(key) => Some(key),
             _ => None,
         })?;
-        let visibility = self.rules.visibility(caller);
+        let visibility = self.read_visibility(caller, &project, &req.consistency_token)?;
         let mut keys = self
             .store
             .project_tags(

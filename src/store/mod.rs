@@ -11,6 +11,7 @@ mod filtered;
 pub mod plan;
 mod pool;
 mod postgres;
+mod replicas;
 mod schema;
 mod signals;
 pub mod sql;
@@ -26,6 +27,7 @@ use std::{sync::Arc, time::Duration};
 use crate::domain::{Author, SignedOnce, Tag, Visibility};
 
 pub use error::StoreError;
+pub use replicas::{ReadStats, ReplicaSettings, ReplicaStats};
 pub use schema::Schema;
 pub use signals::{Signals, Wake};
 pub use traits::{CredentialStore, Store, TagStore};
@@ -193,6 +195,50 @@ pub async fn backup(url: &str, output: &std::path::Path) -> anyhow::Result<()> {
 /// Opens the database named by `url`, applies its migrations, and answers its store.
 pub async fn connect(url: &str, pool: &PoolSettings) -> anyhow::Result<Arc<dyn Store>> {
     open(url, pool, Schema::Migrate).await
+}
+
+/// The store of a primary at `primary_url` (opened as [`open`] does) whose tag reads go to the
+/// read replicas at `replica_urls` when they can (see `replicas.rs`); with no replica, the
+/// primary's store itself. Answers the store for everything and the one for tag reads.
+pub async fn open_replicated(
+    primary_url: &str,
+    replica_urls: &[String],
+    pool: &PoolSettings,
+    schema: Schema,
+    settings: ReplicaSettings,
+) -> anyhow::Result<(Arc<dyn Store>, Arc<dyn TagStore>)> {
+    let primary = open(primary_url, pool, schema).await?;
+    if replica_urls.is_empty() {
+        return Ok((primary.clone(), primary));
+    }
+    if !primary_url.starts_with("postgres") {
+        anyhow::bail!("--database-replica-url: read replicas need a PostgreSQL --database-url");
+    }
+    let mut replicas = Vec::new();
+    for url in replica_urls {
+        let name = replica_name(url)?;
+        let backend = PostgresBackend::replica(url, pool)
+            .map_err(|e| anyhow::anyhow!("--database-replica-url `{name}`: {e}"))?;
+        replicas.push(Arc::new(replicas::Replica::new(name, SqlStore(backend))));
+    }
+    let routed = replicas::Replicated::new(primary.clone(), replicas, settings);
+    Ok((primary, Arc::new(routed)))
+}
+
+/// A replica as logs and metrics name it: `host:port/database`, never its credentials.
+fn replica_name(url: &str) -> anyhow::Result<String> {
+    let parsed = url::Url::parse(url)
+        .ok()
+        .filter(|u| matches!(u.scheme(), "postgres" | "postgresql"))
+        .ok_or_else(|| {
+            anyhow::anyhow!("--database-replica-url: must be a postgres://HOST:PORT/DB URL")
+        })?;
+    Ok(format!(
+        "{}:{}{}",
+        parsed.host_str().unwrap_or("localhost"),
+        parsed.port().unwrap_or(5432),
+        parsed.path()
+    ))
 }
 
 /// Opens the database named by `url`, doing to its schema what `schema` says.

@@ -10,7 +10,7 @@ use sqlx::{
 };
 
 use super::{
-    PoolSettings,
+    PoolSettings, StoreError,
     backend::{Backend, RowsAffected},
     pool::{Connect, Opened, Pool},
     schema::{self, Schema},
@@ -64,6 +64,27 @@ impl PostgresBackend {
                 .map_err(schema::describe)?;
         }
         migrating.close().await?;
+        let backend = Self::lazy(options, pool);
+        backend.pool.warm_up().await?;
+        Ok(backend)
+    }
+
+    /// A read replica at `url`: nothing is checked or opened until it is used (see `replicas`).
+    pub fn replica(url: &str, pool: &PoolSettings) -> anyhow::Result<Self> {
+        let options = PgConnectOptions::from_str(url)?.application_name("tagging-service");
+        Ok(Self::lazy(options, pool))
+    }
+
+    /// Refuses a schema that is not exactly this binary's.
+    pub async fn check_schema(&self) -> Result<(), StoreError> {
+        let mut lease = self.pool.acquire().await?;
+        let checked = schema::check(&mut *lease, &MIGRATOR, Schema::Check).await;
+        lease.release(&Ok(())).await;
+        checked.map_err(|e| StoreError::Other(format!("{e:#}")))
+    }
+
+    /// The pool of the service's connections, opened on demand.
+    fn lazy(options: PgConnectOptions, pool: &PoolSettings) -> Self {
         let options = options.options(PLANNER_SETTINGS);
         let options = match pool.statement_timeout {
             Some(limit) => {
@@ -88,9 +109,9 @@ impl PostgresBackend {
                 })
             })
         });
-        let pool = Pool::new(connect, pool.max_connections, pool.acquire_timeout);
-        pool.warm_up().await?;
-        Ok(Self { pool })
+        Self {
+            pool: Pool::new(connect, pool.max_connections, pool.acquire_timeout),
+        }
     }
 }
 

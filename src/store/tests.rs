@@ -68,6 +68,7 @@ async fn resource_page_agrees_with_resources_and_count(store: &dyn Store) {
     let visibility = Visibility {
         hidden_prefixes: vec!["sys:".into()],
         while_live: Some("t".into()),
+        at_least: None,
     };
     let dev = ResourceFilter {
         all: vec![KeyFilter {

@@ -4,7 +4,8 @@ use async_trait::async_trait;
 
 use super::{
     AccessKeyRecord, Deletion, Horizon, KeyValues, PoolStats, Removal, ResourceRecord,
-    ResourceTags, StoreError, TagLimit, TagRow, TokenRecord, WriteTerms, sql::LogRange,
+    ResourceTags, StoreError, TagLimit, TagRow, TokenRecord, WriteTerms, replicas::ReadStats,
+    sql::LogRange,
 };
 use crate::domain::{
     Change, ChangeFilter, Locator, ResourceFilter, Scope, Tag, TagRowQuery, Visibility,
@@ -18,6 +19,11 @@ pub trait TagStore: Send + Sync {
 
     /// The connection pool now (for SQLite, the readers and the writer together).
     fn pool_stats(&self) -> PoolStats;
+
+    /// Which servers answered reads, when there are read replicas.
+    fn read_stats(&self) -> ReadStats {
+        ReadStats::default()
+    }
 
     /// Sets `tags` on every resource in `ids`, registering unknown ones; all or nothing, and
     /// only when `pre` holds. Every write answers the project revision it took, or the current

@@ -1,7 +1,7 @@
 //! Prometheus metrics, served at `GET /metrics` on the API port: calls by transport, method and
 //! status, their latency, errors by kind, and the database pool.
 
-use std::time::Duration;
+use std::{sync::atomic::AtomicU64, time::Duration};
 
 use prometheus_client::{
     encoding::{EncodeLabelSet, text::encode},
@@ -9,7 +9,7 @@ use prometheus_client::{
     registry::Registry,
 };
 
-use crate::store::PoolStats;
+use crate::store::{PoolStats, ReadStats};
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct CallLabels {
@@ -34,6 +34,17 @@ struct StateLabels {
     state: &'static str,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ServerLabels {
+    /// `primary`, or a replica's `host:port/database`.
+    server: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ReplicaLabels {
+    replica: String,
+}
+
 pub struct Metrics {
     registry: Registry,
     calls: Family<CallLabels, Counter>,
@@ -41,6 +52,9 @@ pub struct Metrics {
     errors: Family<KindLabels, Counter>,
     pool: Family<StateLabels, Gauge>,
     watchers: Gauge,
+    reads: Family<ServerLabels, Counter>,
+    replica_lag: Family<ReplicaLabels, Gauge<f64, AtomicU64>>,
+    replica_usable: Family<ReplicaLabels, Gauge>,
 }
 
 /// Latency buckets from 0.25 ms to about 4 s.
@@ -81,9 +95,30 @@ impl Default for Metrics {
             "Change streams (gRPC and Server-Sent Events) being served",
             watchers.clone(),
         );
+        let reads = Family::<ServerLabels, Counter>::default();
+        registry.register(
+            "db_reads",
+            "Tag reads by the server that answered them (only with read replicas)",
+            reads.clone(),
+        );
+        let replica_lag = Family::<ReplicaLabels, Gauge<f64, AtomicU64>>::default();
+        registry.register(
+            "replica_lag_seconds",
+            "How far each read replica replays behind the primary, at its last check (NaN when it did not answer)",
+            replica_lag.clone(),
+        );
+        let replica_usable = Family::<ReplicaLabels, Gauge>::default();
+        registry.register(
+            "replica_usable",
+            "1 while a read replica serves reads, 0 while it is skipped (down or lagging)",
+            replica_usable.clone(),
+        );
         Self {
             registry,
             watchers,
+            reads,
+            replica_lag,
+            replica_usable,
             calls,
             latency,
             errors,
@@ -114,8 +149,9 @@ impl Metrics {
         self.errors.get_or_create(&KindLabels { kind }).inc();
     }
 
-    /// The exposition text, with the pool and the watchers as they are now.
-    pub fn render(&self, pool: PoolStats, watchers: usize) -> String {
+    /// The exposition text, with the pool, the watchers and the replicas as they are now.
+    pub fn render(&self, pool: PoolStats, watchers: usize, reads: &ReadStats) -> String {
+        self.record_reads(reads);
         self.watchers
             .set(i64::try_from(watchers).unwrap_or(i64::MAX));
         self.pool
@@ -127,5 +163,34 @@ impl Metrics {
         let mut out = String::new();
         encode(&mut out, &self.registry).expect("writing to a String cannot fail");
         out
+    }
+
+    /// The counters follow the store's own (which count from its start, as the process's do).
+    fn record_reads(&self, reads: &ReadStats) {
+        if reads.replicas.is_empty() {
+            return;
+        }
+        let server = |name: &str| ServerLabels {
+            server: name.to_owned(),
+        };
+        let set = |counter: &Counter, total: u64| {
+            counter.inc_by(total.saturating_sub(counter.get()));
+        };
+        set(
+            &self.reads.get_or_create(&server("primary")),
+            reads.primary_reads,
+        );
+        for r in &reads.replicas {
+            set(&self.reads.get_or_create(&server(&r.name)), r.reads);
+            let replica = ReplicaLabels {
+                replica: r.name.clone(),
+            };
+            self.replica_lag
+                .get_or_create(&replica)
+                .set(r.lag_seconds.unwrap_or(f64::NAN));
+            self.replica_usable
+                .get_or_create(&replica)
+                .set(i64::from(r.usable));
+        }
     }
 }

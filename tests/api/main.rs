@@ -33,6 +33,7 @@ mod pg_cluster;
 mod queries;
 mod query_plans;
 mod raw_http;
+mod replicas;
 mod request_ids;
 mod rest_ack;
 mod rest_smn;

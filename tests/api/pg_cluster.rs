@@ -1,7 +1,8 @@
 //! A PostgreSQL cluster of one test's own, which it may stop and restart at will (the shared server
 //! on 5432 must never be): initdb into a temporary directory owned by `postgres`, served on a free
 //! port with its socket in that directory and trust authentication, run as `postgres` through
-//! `runuser` since the tests run as root. Stopped immediately when dropped.
+//! `runuser` since the tests run as root; or a streaming standby of such a cluster, made with
+//! `pg_basebackup -R`. Stopped immediately when dropped.
 
 use std::{
     net::TcpListener,
@@ -63,14 +64,7 @@ pub struct PgCluster {
 impl PgCluster {
     /// Creates the cluster and starts it; answers once it accepts connections.
     pub async fn start() -> Self {
-        let bin = bin_dir();
-        let dir = tempfile::Builder::new()
-            .prefix("tagging-pg-")
-            .tempdir()
-            .expect("temp dir");
-        let (uid, gid) = postgres_ids();
-        chown(dir.path(), Some(uid), Some(gid)).expect("the cluster's directory to postgres");
-        let mut cluster = Self { bin, dir, port: 0 };
+        let cluster = Self::empty();
         // `--no-sync`: only an operating-system crash could need it, and none is tested here.
         cluster
             .run(
@@ -88,24 +82,69 @@ impl PgCluster {
                 ],
             )
             .await;
+        cluster.boot().await
+    }
+
+    /// A streaming standby of `primary` (which initdb lets replicate from loopback): a base
+    /// backup with `-R`, so that it starts as a hot standby following the primary, then started.
+    pub async fn standby_of(primary: &PgCluster) -> Self {
+        let standby = Self::empty();
+        let port = primary.port.to_string();
+        standby
+            .run(
+                "pg_basebackup",
+                &[
+                    "-h",
+                    "127.0.0.1",
+                    "-p",
+                    &port,
+                    "-U",
+                    "postgres",
+                    "-D",
+                    &standby.data(),
+                    "-R",
+                    "-X",
+                    "stream",
+                    "--checkpoint=fast",
+                    "--no-sync",
+                ],
+            )
+            .await;
+        standby.boot().await
+    }
+
+    /// A cluster with a directory of its own, not yet created.
+    fn empty() -> Self {
+        let bin = bin_dir();
+        let dir = tempfile::Builder::new()
+            .prefix("tagging-pg-")
+            .tempdir()
+            .expect("temp dir");
+        let (uid, gid) = postgres_ids();
+        chown(dir.path(), Some(uid), Some(gid)).expect("the cluster's directory to postgres");
+        Self { bin, dir, port: 0 }
+    }
+
+    /// Starts the created cluster on a free port.
+    async fn boot(mut self) -> Self {
         // Another process may take the free port before the server binds it: try a few.
         for _ in 0..3 {
-            cluster.port = free_port();
-            if cluster
-                .pg_ctl_status(&["-w", "start"])
-                .await
-                .status
-                .success()
-            {
-                return cluster;
+            self.port = free_port();
+            if self.pg_ctl_status(&["-w", "start"]).await.status.success() {
+                return self;
             }
         }
-        panic!("the private cluster did not start:\n{}", cluster.log());
+        panic!("the private cluster did not start:\n{}", self.log());
     }
 
     /// The URL of its `postgres` database.
     pub fn url(&self) -> String {
         format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)
+    }
+
+    /// How the service names it as a replica: `host:port/database`.
+    pub fn name(&self) -> String {
+        format!("127.0.0.1:{}/postgres", self.port)
     }
 
     /// A fast shutdown (open sessions are ended) followed by a start.

@@ -115,6 +115,7 @@ async fn list_all(app: &TestApp, f: &pb::CountResourcesRequest) -> Vec<pb::Resou
             without_any_tag: f.without_any_tag,
             page_size: 2,
             next_token,
+            consistency_token: String::new(),
         };
         let page = app
             .client

@@ -33,6 +33,7 @@ fn visibility() -> Visibility {
     Visibility {
         hidden_prefixes: vec!["acs:".into(), "aliyun".into(), "_sys_".into()],
         while_live: None,
+        at_least: None,
     }
 }
 

@@ -141,6 +141,8 @@ pub async fn list(
         let filter = Filter::read(&q)?;
         let after = q.one("after_revision")?;
         Ok(pb::ListTagChangesRequest {
+            // REST sends it as the X-Consistency-Token header.
+            consistency_token: String::new(),
             project_id,
             resource_type: filter.resource_type,
             resource_ids: filter.resource_ids,

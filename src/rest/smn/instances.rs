@@ -21,7 +21,7 @@ use crate::{
     proto::pb,
     rest::{
         Call, RestError,
-        call::{json_body, revision_header},
+        call::{json_body, write_headers},
     },
     service::{ResourcePageRequest, operations as op},
 };
@@ -139,7 +139,7 @@ pub async fn put_resource(
     });
     let answer = call.run(&op::PUT_RESOURCE, request).await?;
     Ok((
-        revision_header(answer.revision),
+        write_headers(answer.revision, &answer.consistency_token),
         Json(ResourceAnswer {
             resource: answer.resource.unwrap_or_default().into(),
         }),
@@ -161,7 +161,10 @@ pub async fn delete_resource(
         })
     });
     let answer = call.run(&op::DELETE_RESOURCE, request).await?;
-    Ok((StatusCode::NO_CONTENT, revision_header(answer.revision)))
+    Ok((
+        StatusCode::NO_CONTENT,
+        write_headers(answer.revision, &answer.consistency_token),
+    ))
 }
 
 /// `{project_id}` (checked against `X-Project-Id`) and `{resource_type}`.
@@ -192,6 +195,8 @@ fn count_request(
             .map(|MatchJson { key, value }| pb::Match { key, value })
             .collect(),
         without_any_tag: b.without_any_tag,
+        // REST sends it as the X-Consistency-Token header.
+        consistency_token: String::new(),
     }
 }
 

@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{
     Call, RestError,
-    call::{etag, json_body, revision_header},
+    call::{etag, json_body, write_headers},
 };
 use crate::{
     domain::{Error, Violations, check_tag_value},
@@ -127,6 +127,8 @@ pub async fn resource_tags(
             }
         };
         Ok(pb::ListResourceTagsRequest {
+            // REST sends it as the X-Consistency-Token header.
+            consistency_token: String::new(),
             project_id,
             resource_type,
             resource_id,
@@ -192,13 +194,22 @@ pub async fn batch(
     let call = call.answering(StatusCode::NO_CONTENT);
     let request = resource(&call, p)
         .and_then(|r| batch_request(r, json_body(body)?, call.expected_revision()?));
-    let revision = match request {
-        Ok(Batch::Create(tag)) => call.run(&op::TAG_RESOURCES, Ok(tag)).await?.revision,
-        Ok(Batch::Delete(untag)) => call.run(&op::UNTAG_RESOURCES, Ok(untag)).await?.revision,
+    let (revision, token) = match request {
+        Ok(Batch::Create(tag)) => {
+            let answer = call.run(&op::TAG_RESOURCES, Ok(tag)).await?;
+            (answer.revision, answer.consistency_token)
+        }
+        Ok(Batch::Delete(untag)) => {
+            let answer = call.run(&op::UNTAG_RESOURCES, Ok(untag)).await?;
+            (answer.revision, answer.consistency_token)
+        }
         // Refused as the write it would have been, once the caller is known.
-        Err(e) => call.run(&op::TAG_RESOURCES, Err(e)).await?.revision,
+        Err(e) => {
+            let answer = call.run(&op::TAG_RESOURCES, Err(e)).await?;
+            (answer.revision, answer.consistency_token)
+        }
     };
-    Ok((StatusCode::NO_CONTENT, revision_header(revision)))
+    Ok((StatusCode::NO_CONTENT, write_headers(revision, &token)))
 }
 
 /// CreateResourceTag: one tag on one resource.
@@ -219,7 +230,10 @@ pub async fn create_tag(
         })
     });
     let answer = call.run(&op::TAG_RESOURCES, request).await?;
-    Ok((StatusCode::NO_CONTENT, revision_header(answer.revision)))
+    Ok((
+        StatusCode::NO_CONTENT,
+        write_headers(answer.revision, &answer.consistency_token),
+    ))
 }
 
 /// DeleteResourceTag: one key off one resource; an absent key is not an error.
@@ -256,7 +270,10 @@ async fn untag_one(
         })
     });
     let answer = call.run(&op::UNTAG_RESOURCES, request).await?;
-    Ok((StatusCode::NO_CONTENT, revision_header(answer.revision)))
+    Ok((
+        StatusCode::NO_CONTENT,
+        write_headers(answer.revision, &answer.consistency_token),
+    ))
 }
 
 /// The project's keys with their values; SMN's form has no pagination, so every key at once.

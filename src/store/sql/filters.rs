@@ -309,6 +309,7 @@ mod tests {
         let vis = Visibility {
             hidden_prefixes: vec!["acs:".into()],
             while_live: Some("token".into()),
+            at_least: None,
         };
         let query = TagRowQuery {
             resource_ids: vec!["a".into(), "b".into()],

@@ -205,6 +205,7 @@ pub(super) fn b_tag_rows_query(next_token: String) -> pb::ListTagResourcesReques
         tags: Vec::new(),
         page_size: 1,
         next_token,
+        consistency_token: String::new(),
     }
 }
 

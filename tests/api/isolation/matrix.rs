@@ -57,6 +57,7 @@ pub(super) fn matrix(t: &PageTokensOfB) -> Vec<Row> {
             tags,
             page_size: 1,
             next_token: token.into(),
+            consistency_token: String::new(),
         })
     };
     let lrt = |project: &str, ty: &str, id: &str, by_name: bool| {
@@ -69,6 +70,7 @@ pub(super) fn matrix(t: &PageTokensOfB) -> Vec<Row> {
             } else {
                 pb::ResourceIdType::Id
             }) as i32,
+            consistency_token: String::new(),
         })
     };
     let lpt = |project: &str, ty: &str, token: &str| {
@@ -77,6 +79,7 @@ pub(super) fn matrix(t: &PageTokensOfB) -> Vec<Row> {
             resource_type: ty.into(),
             page_size: 1,
             next_token: token.into(),
+            consistency_token: String::new(),
         })
     };
     let lr = |project: &str, ty: &str, f: pb::ListResourcesRequest| {

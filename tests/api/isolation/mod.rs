@@ -395,10 +395,16 @@ fn check(row: &Row, reply: &Reply) -> Result<(), String> {
         }
         Expect::Count(n) => ok && json()["total_count"] == n,
         Expect::Written if grpc => {
+            // The answer holds B's revision and token, nothing else. (UntagResourcesResponse has
+            // the same fields and numbers.)
             let revision = pb::TagResourcesResponse::decode(reply.payload.as_slice())
                 .map(|r| r.revision)
                 .unwrap_or(-1);
-            ok && reply.payload == pb::TagResourcesResponse { revision }.encode_to_vec()
+            let written = pb::TagResourcesResponse {
+                revision,
+                consistency_token: format!("{B}@{revision}"),
+            };
+            ok && reply.payload == written.encode_to_vec()
         }
         Expect::Written => ok && json_is_empty(&json()),
         Expect::Own => ok,

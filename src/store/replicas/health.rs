@@ -1,0 +1,167 @@
+//! One replica and the background check of its health: whether it answers, how far behind the
+//! primary it replays, and whether its schema is this binary's.
+
+use std::{
+    sync::{
+        Arc, Mutex, PoisonError, Weak,
+        atomic::{AtomicBool, AtomicU64, Ordering},
+    },
+    time::Duration,
+};
+
+use super::ReplicaStats;
+use crate::store::{
+    StoreError, TagStore,
+    backend::{Backend, SqlStore},
+    postgres::PostgresBackend,
+};
+
+/// How often each replica's health is checked.
+const CHECK_INTERVAL: Duration = Duration::from_millis(500);
+
+/// A read replica of the primary.
+pub struct Replica {
+    name: String,
+    store: SqlStore<PostgresBackend>,
+    usable: AtomicBool,
+    /// Replay lag at the last check, in seconds; `None` when it did not answer.
+    lag_seconds: Mutex<Option<f64>>,
+    /// Whether its schema was found to be this binary's; checked until it is.
+    schema_checked: AtomicBool,
+    reads: AtomicU64,
+}
+
+impl Replica {
+    /// A replica at `url`, named `name` in logs and metrics; not used until its first health
+    /// check passes, so a replica that is down at start-up delays nothing.
+    pub fn new(name: String, store: SqlStore<PostgresBackend>) -> Self {
+        Self {
+            name,
+            store,
+            usable: AtomicBool::new(false),
+            lag_seconds: Mutex::new(None),
+            schema_checked: AtomicBool::new(false),
+            reads: AtomicU64::new(0),
+        }
+    }
+
+    pub fn store(&self) -> &dyn TagStore {
+        &self.store
+    }
+
+    pub fn usable(&self) -> bool {
+        self.usable.load(Ordering::Relaxed)
+    }
+
+    /// Whether the replica answered a read itself (counted), rather than failing as a server
+    /// (set aside: the primary answers instead).
+    pub fn answered<T>(&self, answer: &Result<T, StoreError>) -> bool {
+        match answer {
+            Err(e @ (StoreError::Unavailable(_) | StoreError::Other(_))) => {
+                self.set_aside(e);
+                false
+            }
+            _ => {
+                self.reads.fetch_add(1, Ordering::Relaxed);
+                true
+            }
+        }
+    }
+
+    /// Whether the replica has replayed `project`'s revision `at_least`; a failure sets it aside.
+    pub async fn reached(&self, project: &str, at_least: i64) -> bool {
+        match self.store.horizon(project).await {
+            Ok(horizon) => horizon.current >= at_least,
+            Err(e) => {
+                self.set_aside(&e);
+                false
+            }
+        }
+    }
+
+    /// Stops using the replica until its next health check passes.
+    pub fn set_aside(&self, cause: &StoreError) {
+        if self.usable.swap(false, Ordering::Relaxed) {
+            tracing::warn!(replica = %self.name, error = %cause, "read replica set aside; reads go to the primary");
+        }
+    }
+
+    pub fn stats(&self) -> ReplicaStats {
+        ReplicaStats {
+            name: self.name.clone(),
+            usable: self.usable(),
+            lag_seconds: *self
+                .lag_seconds
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner),
+            reads: self.reads.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Checks the replica once and uses it, or not, according to what it answered.
+    async fn check(&self, max_lag: Duration) {
+        let lag = self.replay_lag().await;
+        *self
+            .lag_seconds
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = lag.as_ref().ok().copied();
+        let verdict = match lag {
+            Ok(lag) if lag <= max_lag.as_secs_f64() => Ok(()),
+            Ok(lag) => Err(format!(
+                "replays {lag:.3} s behind the primary, more than --replica-max-lag-ms"
+            )),
+            Err(e) => Err(e.to_string()),
+        };
+        match verdict {
+            Ok(()) => {
+                if !self.usable.swap(true, Ordering::Relaxed) {
+                    tracing::info!(replica = %self.name, "read replica in use");
+                }
+            }
+            Err(cause) => {
+                if self.usable.swap(false, Ordering::Relaxed) {
+                    tracing::warn!(replica = %self.name, cause = %cause, "read replica skipped; reads go to the primary");
+                }
+            }
+        }
+    }
+
+    /// How far behind the primary the replica replays, in seconds: 0 when it has replayed all it
+    /// received, else the age of the last transaction it replayed. Checks its schema first, until
+    /// it is found to be this binary's.
+    async fn replay_lag(&self) -> Result<f64, StoreError> {
+        if !self.schema_checked.load(Ordering::Relaxed) {
+            self.store.0.check_schema().await?;
+            self.schema_checked.store(true, Ordering::Relaxed);
+        }
+        SqlStore::<PostgresBackend>::on(self.store.0.reader(), async |c| {
+            Ok(sqlx::query_scalar(REPLAY_LAG).fetch_one(&mut *c).await?)
+        })
+        .await
+    }
+}
+
+/// A server that is not in recovery (a primary named as a replica) has no lag.
+const REPLAY_LAG: &str = "SELECT CASE \
+    WHEN NOT pg_is_in_recovery() OR pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0 \
+    ELSE COALESCE(EXTRACT(EPOCH FROM clock_timestamp() - pg_last_xact_replay_timestamp()), 0) \
+    END::float8";
+
+/// Checks each replica's health every [`CHECK_INTERVAL`], each on its own so that one that hangs
+/// delays no other, for as long as the replica is in use.
+pub fn watch(replicas: &[Arc<Replica>], max_lag: Duration) {
+    for replica in replicas {
+        let replica: Weak<Replica> = Arc::downgrade(replica);
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(CHECK_INTERVAL);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                let Some(replica) = replica.upgrade() else {
+                    return;
+                };
+                replica.check(max_lag).await;
+            }
+        });
+    }
+}
