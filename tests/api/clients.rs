@@ -329,7 +329,8 @@ async fn grpcurl_calls_every_rpc_through_reflection_with_a_token_in_metadata(b: 
     .await
     .json();
     // The project's first write takes revision 1 (int64: a string in JSON).
-    assert_eq!(tagged, json!({"revision": "1"}));
+    // Its consistency token names the project and that revision.
+    assert_eq!(tagged, json!({"revision": "1", "consistencyToken": "p1@1"}));
     let c1 = json!({"resource_type": "CLUSTER", "resource_id": "c-1"});
     assert_eq!(
         call(&g, &app, "ListResourceTags", c1.clone()).await.json(),
@@ -362,7 +363,7 @@ async fn grpcurl_calls_every_rpc_through_reflection_with_a_token_in_metadata(b: 
         .await
         .json(),
         json!({"resource": {"resourceId": "c-3", "resourceType": QUALIFIED_CLUSTER, "name": "web", "revision": "2"},
-               "revision": "2"})
+               "revision": "2", "consistencyToken": "p1@2"})
     );
     assert_eq!(
         call(
@@ -448,7 +449,7 @@ async fn grpcurl_calls_every_rpc_through_reflection_with_a_token_in_metadata(b: 
         )
         .await
         .json(),
-        json!({"revision": "3"})
+        json!({"revision": "3", "consistencyToken": "p1@3"})
     );
     assert_eq!(
         call(&g, &app, "ListResourceTags", c1.clone()).await.json(),
@@ -464,7 +465,7 @@ async fn grpcurl_calls_every_rpc_through_reflection_with_a_token_in_metadata(b: 
         )
         .await
         .json(),
-        json!({"revision": "4"})
+        json!({"revision": "4", "consistencyToken": "p1@4"})
     );
     let stderr = call(
         &g,
@@ -616,7 +617,7 @@ async fn a_python_client_generated_from_the_protos_tags_and_lists_resources(b: B
     assert_eq!(
         answers,
         json!({
-            "tag_resources": {"revision": "1"},
+            "tag_resources": {"revision": "1", "consistency_token": "p1@1"},
             "list_resource_tags": {"tags": [{"key": "env", "value": "dev"}, {"key": "team", "value": "IT"}], "revision": "1"},
             "list_tag_resources": {"tag_resources": [
                 tag_row("c-1", "env", "dev"),

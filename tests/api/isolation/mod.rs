@@ -68,8 +68,8 @@ enum Expect {
     NotFound,
     /// Success with nothing in it: empty lists, empty tokens, zero counts.
     Empty,
-    /// A write's success: an answer that holds a revision and nothing else (A's own, since
-    /// every project counts its own revisions).
+    /// A write's success: an answer that holds a revision and its consistency token and nothing
+    /// else (A's own, since every project counts its own revisions).
     Written,
     /// Success counting exactly A's own resources.
     Count(i64),
@@ -395,14 +395,14 @@ fn check(row: &Row, reply: &Reply) -> Result<(), String> {
         }
         Expect::Count(n) => ok && json()["total_count"] == n,
         Expect::Written if grpc => {
-            // The answer holds B's revision and token, nothing else. (UntagResourcesResponse has
-            // the same fields and numbers.)
+            // The answer holds the revision and token of A's own project, where A's write went,
+            // and nothing else. (UntagResourcesResponse has the same fields and numbers.)
             let revision = pb::TagResourcesResponse::decode(reply.payload.as_slice())
                 .map(|r| r.revision)
                 .unwrap_or(-1);
             let written = pb::TagResourcesResponse {
                 revision,
-                consistency_token: format!("{B}@{revision}"),
+                consistency_token: format!("{A}@{revision}"),
             };
             ok && reply.payload == written.encode_to_vec()
         }
