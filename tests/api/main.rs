@@ -47,6 +47,7 @@ mod signatures;
 mod signed_writes;
 mod slow_clients;
 mod smn_resources;
+mod store_statements;
 mod system_tags;
 mod tag_counts;
 mod tags;

@@ -76,7 +76,7 @@ pub fn run_bounded(mut cmd: Command) -> (ExitStatus, String, String) {
 pub struct Server {
     pub child: Child,
     pub addr: std::net::SocketAddr,
-    /// Every log line after the ready line, as it arrives.
+    /// Every log line, from the first (start-up's, before the ready line) on, as it arrives.
     pub log: Arc<Mutex<Vec<String>>>,
 }
 
@@ -123,7 +123,8 @@ pub fn start_server(mut cmd: Command) -> Server {
                         .parse()
                         .expect("a socket address");
                     // Keep reading the log, so the server never blocks on a full pipe.
-                    let log = Arc::new(Mutex::new(Vec::new()));
+                    seen.push(line);
+                    let log = Arc::new(Mutex::new(std::mem::take(&mut seen)));
                     let kept = log.clone();
                     thread::spawn(move || {
                         while let Ok(line) = got.recv() {

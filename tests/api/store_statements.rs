@@ -1,0 +1,634 @@
+//! Every statement the service runs on a per-tenant table names the project: the rule a database
+//! sharded by project needs to route each statement to one shard (docs/scaling.md, "Sharding by
+//! tenant"). Black-box: the real binary on a fresh PostgreSQL database, with sqlx's statement log
+//! on (`RUST_LOG=…,sqlx::query=debug`, one JSON line per statement, start-up included), every RPC
+//! that reads or writes tags, resources or changes driven through the gRPC client and the SMN
+//! filter route, and the change log's compaction given time to run. Each distinct statement is
+//! then checked.
+//!
+//! The rule: a statement that touches a per-tenant table filters on `project_id = $n`, inserts a
+//! row whose first column is `project_id`, or is keyed by a scope (`scope_pk = $n`, or a counts row
+//! inserted with its `scope_pk` first): a scope belongs to one project, and the writes read its key
+//! from `scopes` by project. What does not follow the rule is listed below by name with its reason,
+//! and each listed statement must still be observed, so the lists shrink when the code is fixed.
+
+use std::{collections::BTreeSet, time::Duration};
+
+use reqwest::Method;
+use serde_json::{Value, json};
+use sqlx::{Connection, PgConnection};
+use tokio_stream::StreamExt;
+
+use crate::helpers::{
+    Backend, TaggingServiceClient, TestDb, authed,
+    binary::{Server, binary, run_bounded, start_server},
+    pb, tag,
+};
+
+/// The tables whose rows belong to one project: distributed by project on a sharded database.
+const PER_TENANT: [&str; 8] = [
+    "resources",
+    "tags",
+    "scopes",
+    "tag_keys",
+    "tag_values",
+    "project_revisions",
+    "change_sets",
+    "tag_changes",
+];
+
+/// Credentials, used nonces and server keys: looked up by their own key (a token's or access key's
+/// id, a key's name), never by project, and small: reference tables, copied to every node, on a
+/// sharded database. Statements touching only these are exempt.
+const REFERENCE: [&str; 4] = [
+    "api_tokens",
+    "access_keys",
+    "signature_nonces",
+    "server_keys",
+];
+
+/// sqlx's own record of the applied migrations (the migrator's bookkeeping).
+const MIGRATOR_TABLE: &str = "_sqlx_migrations";
+
+/// The migrations: run once, before the server serves, over every project's rows by design (they
+/// create and fill tables). Exempt by file: a statement exempt as a migration is the whole text of
+/// one of these files, as the migrator sends it.
+const MIGRATIONS: [(&str, &str); 6] = [
+    (
+        "0001_init.sql",
+        include_str!("../../migrations/postgres/0001_init.sql"),
+    ),
+    (
+        "0003_access_keys.sql",
+        include_str!("../../migrations/postgres/0003_access_keys.sql"),
+    ),
+    (
+        "0004_scoped_tags.sql",
+        include_str!("../../migrations/postgres/0004_scoped_tags.sql"),
+    ),
+    (
+        "0005_token_lifecycle.sql",
+        include_str!("../../migrations/postgres/0005_token_lifecycle.sql"),
+    ),
+    (
+        "0006_revisions.sql",
+        include_str!("../../migrations/postgres/0006_revisions.sql"),
+    ),
+    (
+        "0007_change_log.sql",
+        include_str!("../../migrations/postgres/0007_change_log.sql"),
+    ),
+];
+
+/// A statement named by its shape: `*` stands for any text, `#` for a run of placeholders, integer
+/// literals, `NULL`s, commas, spaces and parentheses (a list of arguments or of rows).
+struct Named {
+    name: &'static str,
+    shape: &'static str,
+}
+
+/// Cross-tenant by design: the background compaction starts from the projects that have history to
+/// drop (`sql::PROJECTS_WITH_HISTORY`); each of its later statements names its project. On a
+/// sharded database this one reads every shard's `project_revisions`, once per compaction round.
+const CROSS_TENANT: [Named; 1] = [Named {
+    name: "changes::PROJECTS_WITH_HISTORY (compaction)",
+    shape: "SELECT project_id, compacted FROM project_revisions WHERE revision > compacted ORDER BY project_id",
+}];
+
+/// Known gaps (docs/scaling.md, "Statements keyed by internal ids"): these statements are keyed only
+/// by internal ids (`resources.pk`, `change_sets.id`) that the same call read, in the same
+/// transaction, by a statement that names the project. They are correct on one database, but on a
+/// database sharded by project none of them names its shard: each needs `project_id` (a column that
+/// `tags` and `tag_changes` lack) before it can route to one shard.
+const KEYED_BY_INTERNAL_IDS: [Named; 10] = [
+    Named {
+        name: "tagging::upsert_tags",
+        shape: "INSERT INTO tags (resource_pk, scope_pk, key, value) SELECT r.pk, #, v.column1, v.column2 FROM resources r, (VALUES #) AS v WHERE r.pk IN # ON CONFLICT (resource_pk, key) DO UPDATE SET value = excluded.value",
+    },
+    Named {
+        name: "tagging::over_limit",
+        shape: "SELECT r.resource_id, c.n FROM (SELECT v.column1 AS pk, (SELECT COUNT(*) FROM tags t WHERE t.resource_pk = v.column1*) AS n FROM (VALUES #) AS v) c JOIN resources r ON r.pk = c.pk WHERE c.n > # ORDER BY r.resource_id LIMIT 1",
+    },
+    Named {
+        name: "tagging::current_tags",
+        shape: "SELECT resource_pk, key, value FROM tags WHERE resource_pk IN # AND key IN #",
+    },
+    Named {
+        name: "tagging::all_tags_of",
+        shape: "SELECT resource_pk, scope_pk, key, value FROM tags WHERE resource_pk = #",
+    },
+    Named {
+        name: "tagging::delete_tags",
+        shape: "DELETE FROM tags WHERE resource_pk IN #* RETURNING resource_pk, scope_pk, key, value",
+    },
+    Named {
+        name: "tagging::delete_resource",
+        shape: "DELETE FROM resources WHERE pk = #*",
+    },
+    Named {
+        name: "tagging::tags_of",
+        shape: "SELECT t.resource_pk, t.key, t.value FROM tags t WHERE t.resource_pk IN #* ORDER BY t.resource_pk, t.key",
+    },
+    Named {
+        name: "revisions::stamp_resources",
+        shape: "UPDATE resources SET revision = # WHERE pk IN #",
+    },
+    Named {
+        name: "changes::NUMBER_CHANGE_SET",
+        shape: "UPDATE change_sets SET revision = # WHERE id = #",
+    },
+    Named {
+        name: "changes::insert_changes",
+        shape: "INSERT INTO tag_changes (change_set, seq, resource_id, kind, key, old_value, new_value) VALUES #",
+    },
+];
+
+/// Whether `text` has the shape `shape` (see [`Named`]).
+fn has_shape(text: &str, shape: &str) -> bool {
+    fn list_char(c: u8) -> bool {
+        matches!(
+            c,
+            b'$' | b'0'..=b'9' | b',' | b' ' | b'(' | b')' | b'N' | b'U' | b'L'
+        )
+    }
+    fn go(t: &[u8], s: &[u8]) -> bool {
+        match s.split_first() {
+            None => t.is_empty(),
+            Some((b'*', rest)) => (0..=t.len()).any(|i| go(&t[i..], rest)),
+            Some((b'#', rest)) => {
+                let run = t.iter().take_while(|c| list_char(**c)).count();
+                (1..=run).any(|i| go(&t[i..], rest))
+            }
+            Some((c, rest)) => t.first() == Some(c) && go(&t[1..], rest),
+        }
+    }
+    go(text.as_bytes(), shape.as_bytes())
+}
+
+/// The tables of the schema that `text` names (as whole words).
+fn tables_named(text: &str) -> BTreeSet<&'static str> {
+    let words: BTreeSet<&str> = text
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .collect();
+    PER_TENANT
+        .iter()
+        .chain(REFERENCE.iter())
+        .chain(std::iter::once(&MIGRATOR_TABLE))
+        .filter(|t| words.contains(**t))
+        .copied()
+        .collect()
+}
+
+/// The rule (see the module's documentation).
+fn names_the_project(text: &str) -> bool {
+    let inserts_first = |column: &str| {
+        text.strip_prefix("INSERT INTO ")
+            .and_then(|rest| rest.split_once(' '))
+            .is_some_and(|(_, rest)| rest.starts_with(&format!("({column},")))
+    };
+    text.contains("project_id = $")
+        || inserts_first("project_id")
+        || text.contains("scope_pk = $")
+        || inserts_first("scope_pk")
+}
+
+/// How a statement stands against the rule.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Verdict {
+    /// It touches no per-tenant table: transaction control, session settings, `SELECT 1`,
+    /// `pg_notify`, the migrator's bookkeeping, credentials, nonces and server keys.
+    NotPerTenant,
+    NamesTheProject,
+    Migration(&'static str),
+    CrossTenant(&'static str),
+    KnownGap(&'static str),
+    /// A statement on a per-tenant table that names no project and is listed nowhere.
+    Refused,
+}
+
+fn verdict(text: &str) -> Verdict {
+    if let Some((file, _)) = MIGRATIONS.iter().find(|(_, sql)| sql.trim() == text) {
+        return Verdict::Migration(file);
+    }
+    if !tables_named(text).iter().any(|t| PER_TENANT.contains(t)) {
+        return Verdict::NotPerTenant;
+    }
+    if names_the_project(text) {
+        return Verdict::NamesTheProject;
+    }
+    if let Some(n) = CROSS_TENANT.iter().find(|n| has_shape(text, n.shape)) {
+        return Verdict::CrossTenant(n.name);
+    }
+    if let Some(n) = KEYED_BY_INTERNAL_IDS
+        .iter()
+        .find(|n| has_shape(text, n.shape))
+    {
+        return Verdict::KnownGap(n.name);
+    }
+    Verdict::Refused
+}
+
+/// The text of every statement in the server's log (sqlx logs the whole text under
+/// `db.statement` unless its first four words are all of it, in `summary`).
+fn statements(server: &Server) -> BTreeSet<String> {
+    let log = server.log.lock().expect("log lock");
+    log.iter()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|l| l["target"] == "sqlx::query")
+        .map(|l| {
+            let full = l["fields"]["db.statement"]
+                .as_str()
+                .unwrap_or_default()
+                .trim();
+            if full.is_empty() {
+                l["fields"]["summary"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned()
+            } else {
+                full.to_owned()
+            }
+        })
+        .collect()
+}
+
+fn filter(key: &str, values: &[&str]) -> pb::TagFilter {
+    pb::TagFilter {
+        key: key.into(),
+        values: values.iter().map(|v| (*v).to_owned()).collect(),
+    }
+}
+
+/// Every RPC that reads or writes tags, resources or changes, in the shapes that make different
+/// statements: new and known resources, changed and removed tags, counts that reach zero, names,
+/// each filter driver, pages after the first, the change log and a watch.
+async fn drive(client: &TaggingServiceClient<tonic::transport::Channel>, token: &str) {
+    let mut c = client.clone();
+    let tags = |ids: &[&str], pairs: &[(&str, &str)]| pb::TagResourcesRequest {
+        resource_type: "CLUSTER".into(),
+        resource_ids: ids.iter().map(|s| (*s).to_owned()).collect(),
+        tags: pairs.iter().map(|(k, v)| tag(k, v)).collect(),
+        ..Default::default()
+    };
+    let mut watch = c
+        .watch_tag_changes(authed(
+            token,
+            pb::WatchTagChangesRequest {
+                after_revision: Some(0),
+                ..Default::default()
+            },
+        ))
+        .await
+        .expect("watch")
+        .into_inner();
+    for (ids, pairs) in [
+        (
+            &["c-1", "c-2", "c-3"][..],
+            &[("env", "prod"), ("team", "a")][..],
+        ),
+        (&["c-1"], &[("env", "dev")]),
+    ] {
+        c.tag_resources(authed(token, tags(ids, pairs)))
+            .await
+            .expect("tag");
+    }
+    let untag = |ids: &[&str], keys: &[&str], all: bool| pb::UntagResourcesRequest {
+        resource_type: "CLUSTER".into(),
+        resource_ids: ids.iter().map(|s| (*s).to_owned()).collect(),
+        tag_keys: keys.iter().map(|s| (*s).to_owned()).collect(),
+        all,
+        ..Default::default()
+    };
+    c.untag_resources(authed(token, untag(&["c-1"], &["env"], false)))
+        .await
+        .expect("untag keys");
+    c.untag_resources(authed(token, untag(&["c-2"], &[], true)))
+        .await
+        .expect("untag all");
+    for name in ["four", "four-b", "four-b"] {
+        c.put_resource(authed(
+            token,
+            pb::PutResourceRequest {
+                resource_type: "CLUSTER".into(),
+                resource_id: "c-4".into(),
+                name: name.into(),
+                ..Default::default()
+            },
+        ))
+        .await
+        .expect("put");
+    }
+    c.delete_resource(authed(
+        token,
+        pb::DeleteResourceRequest {
+            resource_type: "CLUSTER".into(),
+            resource_id: "c-3".into(),
+            ..Default::default()
+        },
+    ))
+    .await
+    .expect("delete");
+
+    for (id, by) in [
+        ("c-1", pb::ResourceIdType::Id),
+        ("four-b", pb::ResourceIdType::Name),
+        ("absent", pb::ResourceIdType::Id),
+    ] {
+        let _ = c
+            .list_resource_tags(authed(
+                token,
+                pb::ListResourceTagsRequest {
+                    resource_type: "CLUSTER".into(),
+                    resource_id: id.into(),
+                    resource_id_type: by.into(),
+                    ..Default::default()
+                },
+            ))
+            .await;
+    }
+    for (ids, pairs) in [
+        (&[][..], &[("team", "a")][..]),
+        (&[], &[("team", "")]),
+        (&["c-1", "c-2"], &[]),
+        (&["c-1"], &[("team", "a")]),
+    ] {
+        let mut next_token = String::new();
+        loop {
+            let page = c
+                .list_tag_resources(authed(
+                    token,
+                    pb::ListTagResourcesRequest {
+                        resource_type: "CLUSTER".into(),
+                        resource_ids: ids.iter().map(|s| (*s).to_owned()).collect(),
+                        tags: pairs.iter().map(|(k, v)| tag(k, v)).collect(),
+                        page_size: 1,
+                        next_token,
+                        ..Default::default()
+                    },
+                ))
+                .await
+                .expect("list tag resources")
+                .into_inner();
+            next_token = page.next_token;
+            if next_token.is_empty() {
+                break;
+            }
+        }
+    }
+    let filters: Vec<pb::ListResourcesRequest> = vec![
+        pb::ListResourcesRequest {
+            tags: vec![filter("team", &["a"])],
+            ..Default::default()
+        },
+        pb::ListResourcesRequest {
+            tags: vec![filter("team", &[]), filter("env", &["prod"])],
+            ..Default::default()
+        },
+        pb::ListResourcesRequest {
+            tags: vec![filter("team", &["a"]), filter("env", &["prod"])],
+            ..Default::default()
+        },
+        pb::ListResourcesRequest {
+            tags_any: vec![filter("team", &["a"]), filter("env", &["prod", "dev"])],
+            not_tags: vec![filter("env", &["dev"])],
+            not_tags_any: vec![filter("x", &[])],
+            ..Default::default()
+        },
+        pb::ListResourcesRequest {
+            matches: vec![pb::Match {
+                key: "resource_name".into(),
+                value: "four-b".into(),
+            }],
+            ..Default::default()
+        },
+        pb::ListResourcesRequest {
+            without_any_tag: true,
+            ..Default::default()
+        },
+        pb::ListResourcesRequest::default(),
+    ];
+    for f in filters {
+        let count = pb::CountResourcesRequest {
+            resource_type: "CLUSTER".into(),
+            tags: f.tags.clone(),
+            tags_any: f.tags_any.clone(),
+            not_tags: f.not_tags.clone(),
+            not_tags_any: f.not_tags_any.clone(),
+            matches: f.matches.clone(),
+            without_any_tag: f.without_any_tag,
+            ..Default::default()
+        };
+        c.count_resources(authed(token, count))
+            .await
+            .expect("count");
+        let mut next_token = String::new();
+        loop {
+            let page = c
+                .list_resources(authed(
+                    token,
+                    pb::ListResourcesRequest {
+                        resource_type: "CLUSTER".into(),
+                        page_size: 1,
+                        next_token,
+                        ..f.clone()
+                    },
+                ))
+                .await
+                .expect("list resources")
+                .into_inner();
+            next_token = page.next_token;
+            if next_token.is_empty() {
+                break;
+            }
+        }
+    }
+    for resource_type in ["", "CLUSTER"] {
+        let mut next_token = String::new();
+        loop {
+            let page = c
+                .list_project_tags(authed(
+                    token,
+                    pb::ListProjectTagsRequest {
+                        resource_type: resource_type.into(),
+                        page_size: 1,
+                        next_token,
+                        ..Default::default()
+                    },
+                ))
+                .await
+                .expect("project tags")
+                .into_inner();
+            next_token = page.next_token;
+            if next_token.is_empty() {
+                break;
+            }
+        }
+    }
+    for (resource_type, ids, keys) in [("", &[][..], &[][..]), ("CLUSTER", &["c-1"], &["env"])] {
+        c.list_tag_changes(authed(
+            token,
+            pb::ListTagChangesRequest {
+                resource_type: resource_type.into(),
+                resource_ids: ids.iter().map(|s: &&str| (*s).to_owned()).collect(),
+                keys: keys.iter().map(|s: &&str| (*s).to_owned()).collect(),
+                page_size: 2,
+                ..Default::default()
+            },
+        ))
+        .await
+        .expect("tag changes");
+    }
+    // The watch has read the log since revision 0, and then woken for each write.
+    let first = tokio::time::timeout(Duration::from_secs(10), watch.next())
+        .await
+        .expect("the watch answers")
+        .expect("a message")
+        .expect("not an error");
+    assert!(first.revision >= 1, "{first:?}");
+}
+
+/// The SMN REST filter route (filter and count), as a REST caller uses it.
+async fn drive_smn(server: &Server, token: &str) {
+    let route = "/v2/p1/CLUSTER/resource_instances/action";
+    for body in [
+        json!({"action": "filter", "tags": [{"key": "team", "values": ["a"]}]}),
+        json!({"action": "count", "tags": [{"key": "env", "values": []}]}),
+        json!({"action": "filter", "matches": [{"key": "resource_name", "value": "four-b"}]}),
+    ] {
+        let answer = server
+            .rest()
+            .request(Method::POST, route)
+            .header("X-Auth-Token", token)
+            .json(&body)
+            .send()
+            .await
+            .expect("SMN filter");
+        assert_eq!(answer.status().as_u16(), 200, "{body}");
+    }
+}
+
+/// Waits (at most 20 s) for the compaction to drop revisions, so its statements are in the log.
+async fn wait_for_compaction(server: &Server) {
+    for _ in 0..200 {
+        let compacted = server
+            .log
+            .lock()
+            .expect("log lock")
+            .iter()
+            .any(|l| l.contains("compacted the change log"));
+        if compacted {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the change log was never compacted");
+}
+
+#[tokio::test]
+async fn every_statement_on_a_per_tenant_table_names_the_project() {
+    let (_db, url) = TestDb::create(Backend::Postgres).await;
+    // Served first, so that its log holds the migrations; the token is made afterwards.
+    let mut serve = binary();
+    serve
+        .env("RUST_LOG", "info,sqlx::query=debug")
+        .args(["serve", "--listen", "127.0.0.1:0", "--database-url", &url])
+        .args(["--log-format", "json", "--change-retention", "2s"]);
+    let server = start_server(serve);
+    let mut create = binary();
+    create.args(["token", "create", "--project", "p1", "--database-url", &url]);
+    let (status, token, stderr) = run_bounded(create);
+    assert!(status.success(), "token create: {stderr}");
+    let token = token.trim();
+    let client = TaggingServiceClient::connect(format!("http://{}", server.addr))
+        .await
+        .expect("client");
+    drive(&client, token).await;
+    drive_smn(&server, token).await;
+    wait_for_compaction(&server).await;
+
+    // Every table of the schema is classified: a new table must be placed in a list above.
+    let mut conn = PgConnection::connect(&url)
+        .await
+        .expect("the test's connection");
+    let tables: Vec<String> =
+        sqlx::query_scalar("SELECT tablename::text FROM pg_tables WHERE schemaname = 'public'")
+            .fetch_all(&mut conn)
+            .await
+            .expect("tables");
+    for t in &tables {
+        assert!(
+            PER_TENANT.contains(&t.as_str())
+                || REFERENCE.contains(&t.as_str())
+                || t == MIGRATOR_TABLE,
+            "table `{t}` is neither per-tenant nor a reference table: classify it"
+        );
+    }
+
+    let seen = statements(&server);
+    let verdicts: Vec<(Verdict, &String)> = seen.iter().map(|s| (verdict(s), s)).collect();
+    let refused: Vec<&String> = verdicts
+        .iter()
+        .filter(|(v, _)| *v == Verdict::Refused)
+        .map(|(_, s)| *s)
+        .collect();
+    assert!(
+        refused.is_empty(),
+        "statements on per-tenant tables that name no project:\n{}",
+        refused
+            .iter()
+            .map(|s| s.as_str())
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+    // Each exemption and known gap is still there: one that is gone is taken off its list.
+    let listed = CROSS_TENANT
+        .iter()
+        .map(|n| (n.name, Verdict::CrossTenant(n.name)))
+        .chain(
+            KEYED_BY_INTERNAL_IDS
+                .iter()
+                .map(|n| (n.name, Verdict::KnownGap(n.name))),
+        )
+        .chain(MIGRATIONS.iter().map(|(f, _)| (*f, Verdict::Migration(f))));
+    for (name, expected) in listed {
+        assert!(
+            verdicts.iter().any(|(v, _)| *v == expected),
+            "`{name}` was not observed: drop it from its list if the service no longer runs it"
+        );
+    }
+    // The drive reached every per-tenant table with statements that name the project.
+    for table in PER_TENANT {
+        assert!(
+            verdicts
+                .iter()
+                .any(|(v, s)| *v == Verdict::NamesTheProject && tables_named(s).contains(table)),
+            "no statement on `{table}` was observed"
+        );
+    }
+}
+
+#[test]
+fn a_statement_on_a_per_tenant_table_without_the_project_is_refused() {
+    for text in [
+        "SELECT key, value FROM tags WHERE key = $1",
+        "DELETE FROM tag_keys WHERE resources = 0",
+        "UPDATE resources SET name = $1 WHERE resource_id = $2",
+        "SELECT t.key FROM tags t WHERE t.resource_pk IN ($1, $2) AND t.value = $3",
+    ] {
+        assert_eq!(verdict(text), Verdict::Refused, "{text}");
+    }
+    assert_eq!(
+        verdict("SELECT revision FROM project_revisions WHERE project_id = $1"),
+        Verdict::NamesTheProject
+    );
+    assert_eq!(
+        verdict(
+            "SELECT resource_pk, key, value FROM tags WHERE resource_pk IN ($1, $2) AND key IN ($3)"
+        ),
+        Verdict::KnownGap("tagging::current_tags")
+    );
+    assert_eq!(
+        verdict("SELECT id FROM api_tokens WHERE id = $1"),
+        Verdict::NotPerTenant
+    );
+}
