@@ -100,7 +100,12 @@ impl Application {
         feed.start_background(&db.database_url, Duration::from_secs(args.change_retention));
         let core = TaggingCore::new(store.as_ref(), tag_reads, Arc::new(rules), feed)
             .await
-            .context("cannot read the page-token key from the database")?;
+            .map_err(|e| {
+                anyhow::anyhow!(
+                    "cannot read the page-token key from the database: {}",
+                    e.for_operator()
+                )
+            })?;
         if args.insecure_no_auth {
             tracing::warn!(
                 "authentication is OFF (--insecure-no-auth): any caller may read and change any project; use this for local experiments only"

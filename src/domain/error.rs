@@ -79,6 +79,14 @@ pub enum Error {
 }
 
 impl Error {
+    /// The error as an operator reads it: with the cause that callers are not shown.
+    pub fn for_operator(&self) -> String {
+        match self {
+            Self::Unavailable(detail) | Self::Internal(detail) => format!("{self}: {detail}"),
+            other => other.to_string(),
+        }
+    }
+
     /// A short name of the kind of error, for metrics.
     pub fn kind(&self) -> &'static str {
         match self {
@@ -143,5 +151,17 @@ impl Violations {
         } else {
             Err(Error::InvalidArgument(self.0))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Error;
+
+    #[test]
+    fn an_operator_reads_the_cause_a_caller_is_not_shown() {
+        let e = Error::Internal("prepared statement \"sqlx_s_1\" already exists".into());
+        assert_eq!(e.to_string(), "internal error");
+        assert!(e.for_operator().contains("sqlx_s_1"), "{}", e.for_operator());
     }
 }
