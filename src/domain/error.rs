@@ -162,6 +162,10 @@ mod tests {
     fn an_operator_reads_the_cause_a_caller_is_not_shown() {
         let e = Error::Internal("prepared statement \"sqlx_s_1\" already exists".into());
         assert_eq!(e.to_string(), "internal error");
-        assert!(e.for_operator().contains("sqlx_s_1"), "{}", e.for_operator());
+        assert!(
+            e.for_operator().contains("sqlx_s_1"),
+            "{}",
+            e.for_operator()
+        );
     }
 }

@@ -83,26 +83,29 @@ impl PostgresBackend {
         checked.map_err(|e| StoreError::Other(format!("{e:#}")))
     }
 
-    /// The pool of the service's connections, opened on demand.
+    /// The pool of the service's connections, opened on demand. Their settings are set once
+    /// connected rather than sent as the startup packet's `options`, which connection poolers
+    /// drop (PgBouncer refuses the parameter unless told to ignore it).
     fn lazy(options: PgConnectOptions, pool: &PoolSettings) -> Self {
-        let options = options.options(PLANNER_SETTINGS);
-        let options = match pool.statement_timeout {
-            Some(limit) => {
-                options.options([("statement_timeout", format!("{}ms", limit.as_millis()))])
-            }
-            None => options,
-        };
+        let mut settings: Vec<String> = PLANNER_SETTINGS
+            .iter()
+            .map(|(name, value)| format!("SET {name} = {value}"))
+            .collect();
+        if let Some(limit) = pool.statement_timeout {
+            settings.push(format!("SET statement_timeout = {}", limit.as_millis()));
+        }
         let connect: Connect<PgConnection> = Box::new(move || {
             let options = options.clone();
+            let mut settings = settings.clone();
             Box::pin(async move {
                 let mut conn = PgConnection::connect_with(&options).await?;
                 if conn.server_version_num() >= Some(CLIENT_CHECK_SINCE) {
-                    conn.execute(
-                        format!("SET client_connection_check_interval = {CLIENT_CHECK_MS}")
-                            .as_str(),
-                    )
-                    .await?;
+                    settings.push(format!(
+                        "SET client_connection_check_interval = {CLIENT_CHECK_MS}"
+                    ));
                 }
+                // One round trip: a simple query may hold several statements.
+                conn.execute(settings.join("; ").as_str()).await?;
                 Ok(Opened {
                     conn,
                     interrupt: None,
