@@ -8,14 +8,34 @@ use tagging_service::{
     },
     startup::{Application, shutdown_signal},
     store::{self, Store},
-    telemetry,
+    telemetry::{
+        self,
+        traces::{self, TraceSettings},
+    },
 };
 
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = config::parse();
-    telemetry::init(cli.log_format);
-    match run(cli.command).await {
+    // Only the server traces its calls.
+    let traces = match &cli.command {
+        Command::Serve(_) => TraceSettings::read(|name| std::env::var(name).ok()),
+        _ => Ok(None),
+    };
+    let traces = match traces {
+        Ok(traces) => traces,
+        Err(e) => {
+            eprintln!("tagging-service: {e:#}");
+            return ExitCode::FAILURE;
+        }
+    };
+    telemetry::init(cli.log_format, traces.is_some());
+    let outcome = match traces.map(traces::start).transpose() {
+        Ok(_) => run(cli.command).await,
+        Err(e) => Err(e),
+    };
+    traces::shutdown().await;
+    match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("tagging-service: {e:#}");

@@ -27,7 +27,7 @@ use crate::{
     rest::{self, LenientRequestLine},
     service::{Admission, ChangeFeed, Pipeline, TaggingCore},
     store::{self, PoolSettings, Schema, Store},
-    telemetry::Metrics,
+    telemetry::{self, Metrics},
     tls::ReloadingConfig,
 };
 
@@ -80,6 +80,7 @@ impl Application {
         } else {
             Schema::Migrate
         };
+        telemetry::traces::database_system(&db.database_url);
         let (store, tag_reads) = store::open_replicated(
             &db.database_url,
             &args.database_replica_urls,

@@ -12,6 +12,7 @@ use crate::{
         Answered, CallContext, Credentials, Face, Operation, Pipeline, WatchStream,
         operations as op,
     },
+    telemetry::traces::{CallShape, TraceParent},
     wire::{self, CallHeaders, parse_grpc_timeout},
 };
 
@@ -32,13 +33,34 @@ impl Face for GrpcFace<'_> {
     }
 
     fn answered(&self, error: Option<&Error>) -> Answered {
-        Answered::Code(format!("{:?}", error.map_or(Code::Ok, code_of)))
+        let code = error.map_or(Code::Ok, code_of);
+        Answered::Code {
+            name: format!("{code:?}"),
+            number: code as i32,
+        }
+    }
+
+    fn shape(&self) -> CallShape<'_> {
+        CallShape::Rpc {
+            service: SERVICE,
+            method: self.0,
+        }
     }
 }
 
+/// The service's full name, as its calls' paths and spans name it.
+const SERVICE: &str = "tagging.v1.TaggingService";
+
 /// The span of one call's log line; authentication records the caller's project in it.
 pub(super) fn call_span(request_id: &str, method: &str) -> tracing::Span {
-    tracing::info_span!("grpc", request_id = %request_id, method = %method, project = Empty)
+    tracing::info_span!(
+        "grpc",
+        request_id = %request_id,
+        method = %method,
+        project = Empty,
+        trace_id = Empty,
+        span_id = Empty
+    )
 }
 
 /// An operation's answer, as far as the face sends more of it than the message: a write's
@@ -124,6 +146,7 @@ impl TaggingApi {
         let context = CallContext {
             credentials,
             consistency_token: header(CONSISTENCY_HEADER).map(str::to_owned),
+            trace: TraceParent::read(header),
             request_id: request_id.clone(),
             deadline,
             span,

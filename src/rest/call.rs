@@ -16,6 +16,7 @@ use super::{
 use crate::{
     domain::{CONSISTENCY_HEADER, Error},
     service::{Answered, CallContext, Credentials, Face, Operation},
+    telemetry::traces::{CallShape, TraceParent},
     wire::CallHeaders,
 };
 
@@ -82,6 +83,10 @@ impl Face for RestFace<'_> {
     fn answered(&self, error: Option<&Error>) -> Answered {
         let status = error.map_or(self.success, |e| status_of(self.form, e));
         Answered::Http(status.as_u16())
+    }
+
+    fn shape(&self) -> CallShape<'_> {
+        CallShape::Http { route: self.route }
     }
 }
 
@@ -188,6 +193,7 @@ impl Call {
         let context = CallContext {
             credentials,
             consistency_token: self.header(CONSISTENCY_HEADER).map(str::to_owned),
+            trace: TraceParent::read(|name| self.header(name)),
             request_id: self.request_id.0.to_string(),
             deadline: headers.deadline,
             span: tracing::Span::current(),

@@ -57,7 +57,7 @@ pub async fn request_id(mut request: Request, next: Next) -> Response {
     let observed = Observed::default();
     request.extensions_mut().insert(RequestId(id.clone()));
     request.extensions_mut().insert(observed.clone());
-    let span = tracing::info_span!("rest", request_id = %id, method = %request.method(), path = %request.uri().path(), project = tracing::field::Empty);
+    let span = tracing::info_span!("rest", request_id = %id, method = %request.method(), path = %request.uri().path(), project = tracing::field::Empty, trace_id = tracing::field::Empty, span_id = tracing::field::Empty);
     let started = Instant::now();
     let mut response = next.run(request).instrument(span.clone()).await;
     let header = HeaderValue::from_str(&id).expect("request ids are visible ASCII");

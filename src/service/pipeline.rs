@@ -12,9 +12,12 @@ use tracing::{Instrument, Span};
 use super::{Admission, Operation, TaggingCore, operations};
 use crate::{
     auth::{Authenticator, signature::SignedRequest},
-    domain::{Access, Caller, Error, Limits, Principal},
+    domain::{Access, Caller, Error, Limits, Principal, ProjectScope},
     store::{PoolStats, ReadStats},
-    telemetry::Metrics,
+    telemetry::{
+        Metrics,
+        traces::{CallEnd, CallShape, CallTrace, TraceParent},
+    },
 };
 
 /// What a caller presented to prove who it is.
@@ -40,6 +43,8 @@ pub struct CallContext {
     pub request_id: String,
     /// The consistency token the call's headers carry, if any.
     pub consistency_token: Option<String>,
+    /// The caller's trace context, which the call's span continues.
+    pub trace: TraceParent,
     /// The caller's deadline; the server's request timeout bounds it.
     pub deadline: Option<Duration>,
     /// The span of the call's log line, which the face opens with its own fields.
@@ -49,10 +54,19 @@ pub struct CallContext {
 /// How a call ended, as a face answers it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Answered {
-    /// A gRPC status code name, such as `Ok` or `InvalidArgument`.
-    Code(String),
+    /// A gRPC status code: its name, such as `Ok` or `InvalidArgument`, and its number.
+    Code { name: String, number: i32 },
     /// An HTTP status.
     Http(u16),
+}
+
+impl Answered {
+    fn end(&self) -> CallEnd {
+        match self {
+            Self::Code { number, .. } => CallEnd::Rpc { code: *number },
+            Self::Http(status) => CallEnd::Http { status: *status },
+        }
+    }
 }
 
 /// What the pipeline needs to know of the face a call came through, to count and log it.
@@ -63,6 +77,8 @@ pub trait Face {
     fn method(&self) -> &str;
     /// What the face answers for `error`, or for success when it is `None`.
     fn answered(&self, error: Option<&Error>) -> Answered;
+    /// The call as its trace span describes it.
+    fn shape(&self) -> CallShape<'_>;
 }
 
 /// The service behind both faces, with the steps every call takes.
@@ -115,8 +131,18 @@ impl Pipeline {
         request: Result<Req, Error>,
     ) -> Result<Ans, Error> {
         let started = Instant::now();
+        let span = context.span;
+        let trace = CallTrace::start(&context.trace, &face.shape(), &context.request_id);
+        if let Some(trace) = &trace {
+            let (trace_id, span_id) = trace.ids();
+            span.record("trace_id", trace_id);
+            span.record("span_id", span_id);
+        }
         let work = async {
             let principal = self.authenticate(&context.credentials, op.access).await?;
+            if let (Some(trace), ProjectScope::One(project)) = (&trace, &principal.scope) {
+                trace.project(project);
+            }
             let caller = Caller::new(principal, op.access, context.request_id.clone())
                 .with_consistency_token(context.consistency_token.clone());
             let result = match request {
@@ -127,12 +153,19 @@ impl Pipeline {
                 .forget_if_refused(caller.unconfirmed_token.as_deref(), &result);
             result
         };
-        let span = context.span;
-        let result = self
-            .admission
-            .run(context.deadline, work.instrument(span.clone()))
-            .await;
-        self.observe(face, &span, result.as_ref().err(), started.elapsed());
+        let work = work.instrument(span.clone());
+        let result = match &trace {
+            Some(trace) => {
+                self.admission
+                    .run(context.deadline, trace.around(work))
+                    .await
+            }
+            None => self.admission.run(context.deadline, work).await,
+        };
+        let answered = self.observe(face, &span, result.as_ref().err(), started.elapsed());
+        if let Some(trace) = trace {
+            trace.finish(answered.end(), result.as_ref().err().map(Error::kind));
+        }
         result
     }
 
@@ -153,8 +186,15 @@ impl Pipeline {
         }
     }
 
-    /// Counts the call, logs its one line, and logs what its caller must not see.
-    fn observe<F: Face>(&self, face: &F, span: &Span, error: Option<&Error>, elapsed: Duration) {
+    /// Counts the call, logs its one line, and logs what its caller must not see; answers how
+    /// the face answered.
+    fn observe<F: Face>(
+        &self,
+        face: &F,
+        span: &Span,
+        error: Option<&Error>,
+        elapsed: Duration,
+    ) -> Answered {
         let answered = face.answered(error);
         let latency_ms = elapsed.as_secs_f64() * 1000.0;
         let _entered = span.enter();
@@ -163,9 +203,9 @@ impl Pipeline {
             log_hidden_cause(e);
         }
         let label = match &answered {
-            Answered::Code(code) => {
-                tracing::info!(code = %code, latency_ms, "rpc");
-                code.clone()
+            Answered::Code { name, .. } => {
+                tracing::info!(code = %name, latency_ms, "rpc");
+                name.clone()
             }
             Answered::Http(status) => {
                 tracing::info!(status, latency_ms, "request");
@@ -174,6 +214,7 @@ impl Pipeline {
         };
         self.metrics
             .observe(F::TRANSPORT, face.method(), &label, elapsed);
+        answered
     }
 
     /// The configured size limits, for the REST forms that page on the caller's behalf.

@@ -55,6 +55,7 @@ pub struct Metrics {
     reads: Family<ServerLabels, Counter>,
     replica_lag: Family<ReplicaLabels, Gauge<f64, AtomicU64>>,
     replica_usable: Family<ReplicaLabels, Gauge>,
+    spans_dropped: Counter,
 }
 
 /// Latency buckets from 0.25 ms to about 4 s.
@@ -113,9 +114,16 @@ impl Default for Metrics {
             "1 while a read replica serves reads, 0 while it is skipped (down or lagging)",
             replica_usable.clone(),
         );
+        let spans_dropped = Counter::default();
+        registry.register(
+            "trace_spans_dropped",
+            "Trace spans dropped: the export queue was full, or their export to the collector failed",
+            spans_dropped.clone(),
+        );
         Self {
             registry,
             watchers,
+            spans_dropped,
             reads,
             replica_lag,
             replica_usable,
@@ -152,6 +160,9 @@ impl Metrics {
     /// The exposition text, with the pool, the watchers and the replicas as they are now.
     pub fn render(&self, pool: PoolStats, watchers: usize, reads: &ReadStats) -> String {
         self.record_reads(reads);
+        let dropped = super::traces::dropped_spans();
+        self.spans_dropped
+            .inc_by(dropped.saturating_sub(self.spans_dropped.get()));
         self.watchers
             .set(i64::try_from(watchers).unwrap_or(i64::MAX));
         self.pool

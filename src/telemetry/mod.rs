@@ -1,9 +1,13 @@
 //! Logging: human-readable or JSON lines on standard error (standard output is kept for what
-//! commands such as `token create` print), filtered by `RUST_LOG`.
+//! commands such as `token create` print), filtered by `RUST_LOG`; metrics; and distributed
+//! tracing (`traces`).
 
 mod metrics;
+pub mod traces;
 
-use tracing_subscriber::EnvFilter;
+use tracing_subscriber::{
+    EnvFilter, Layer, filter::Targets, layer::SubscriberExt, util::SubscriberInitExt,
+};
 
 pub use metrics::Metrics;
 
@@ -11,18 +15,28 @@ use crate::config::LogFormat;
 
 const DEFAULT_FILTER: &str = "info,sqlx=warn";
 
-pub fn init(format: LogFormat) {
+/// Starts logging; with `statement_spans`, also reads sqlx's statement reports for tracing
+/// (`traces::StatementSpans`), whatever `RUST_LOG` lets the log show.
+pub fn init(format: LogFormat, statement_spans: bool) {
     let filter =
         EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(DEFAULT_FILTER));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
+    let log = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
         // Colour codes only for a terminal: a log file or collector would keep them as noise.
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()));
-    match format {
-        LogFormat::Text => builder.init(),
-        LogFormat::Json => builder.json().init(),
-    }
+    let log = match format {
+        LogFormat::Text => log.with_filter(filter).boxed(),
+        LogFormat::Json => log.json().with_filter(filter).boxed(),
+    };
+    let statements = statement_spans.then(|| {
+        traces::StatementSpans.with_filter(
+            Targets::new().with_target(traces::STATEMENT_TARGET, tracing::Level::DEBUG),
+        )
+    });
+    tracing_subscriber::registry()
+        .with(log)
+        .with(statements)
+        .init();
 }
 
 const MAX_REQUEST_ID_LEN: usize = 128;

@@ -52,6 +52,7 @@ mod system_tags;
 mod tag_counts;
 mod tags;
 mod tls;
+mod traces;
 mod two_processes;
 mod upgrade;
 mod validation;
