@@ -45,7 +45,10 @@ impl TaggingCore {
                 _ => None,
             })?
             .unwrap_or((req.after_revision, i64::MAX));
-        let visibility = self.read_visibility(caller, &project, &req.consistency_token)?;
+        let mut visibility = self.read_visibility(caller, &project, &req.consistency_token)?;
+        // Changes after a revision can only be listed by a server that has reached it: a replica
+        // behind it would call the revision one the project has not reached.
+        visibility.at_least = visibility.at_least.max(Some(after.0).filter(|r| *r > 0));
         let range = LogRange { after, upto: None };
         let (mut changes, horizon) = self
             .store

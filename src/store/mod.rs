@@ -217,11 +217,20 @@ pub async fn open_replicated(
     let mut replicas = Vec::new();
     for url in replica_urls {
         let name = replica_name(url)?;
-        let backend = PostgresBackend::replica(url, pool)
+        let backend = PostgresBackend::on_demand(url, pool)
             .map_err(|e| anyhow::anyhow!("--database-replica-url `{name}`: {e}"))?;
         replicas.push(Arc::new(replicas::Replica::new(name, SqlStore(backend))));
     }
-    let routed = replicas::Replicated::new(primary.clone(), replicas, settings);
+    // The primary's WAL position is sampled on a connection of its own.
+    let clock_pool = PoolSettings {
+        max_connections: 1,
+        ..pool.clone()
+    };
+    let clock = replicas::PrimaryClock::new(
+        SqlStore(PostgresBackend::on_demand(primary_url, &clock_pool)?),
+        settings.max_lag + Duration::from_secs(60),
+    );
+    let routed = replicas::Replicated::new(primary.clone(), clock, replicas, settings);
     Ok((primary, Arc::new(routed)))
 }
 

@@ -69,8 +69,9 @@ impl PostgresBackend {
         Ok(backend)
     }
 
-    /// A read replica at `url`: nothing is checked or opened until it is used (see `replicas`).
-    pub fn replica(url: &str, pool: &PoolSettings) -> anyhow::Result<Self> {
+    /// The database at `url` (a read replica, say): nothing is checked or opened until it is used
+    /// (see `replicas`).
+    pub fn on_demand(url: &str, pool: &PoolSettings) -> anyhow::Result<Self> {
         let options = PgConnectOptions::from_str(url)?.application_name("tagging-service");
         Ok(Self::lazy(options, pool))
     }

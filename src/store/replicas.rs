@@ -11,6 +11,7 @@
 //! A token recognised from memory is confirmed live on the primary before a replica reads for
 //! it: a revocation that the replica has not replayed yet still takes effect on the next call.
 
+mod clock;
 mod health;
 
 use std::{
@@ -32,6 +33,7 @@ use crate::domain::{
     Change, ChangeFilter, Locator, ResourceFilter, Scope, Tag, TagRowQuery, Visibility, time,
 };
 
+pub use clock::PrimaryClock;
 pub use health::Replica;
 
 /// How often a read waiting for a replica to reach its revision looks again.
@@ -80,10 +82,11 @@ impl Replicated {
     /// the store lives.
     pub fn new(
         primary: Arc<dyn Store>,
+        clock: PrimaryClock,
         replicas: Vec<Arc<Replica>>,
         settings: ReplicaSettings,
     ) -> Self {
-        health::watch(&replicas, settings.max_lag);
+        health::watch(&replicas, clock, settings.max_lag);
         Self {
             primary,
             replicas,
@@ -106,14 +109,18 @@ impl Replicated {
     /// A replica that may serve a read of `project` that must reflect `at_least`, if one
     /// reaches it within the wait.
     async fn replica_for(&self, project: &str, at_least: Option<i64>) -> Option<&Arc<Replica>> {
-        let candidates = self.in_turn();
         let Some(at_least) = at_least else {
-            return candidates.first().copied();
+            return self.in_turn().first().copied();
         };
         let deadline = Instant::now() + self.settings.wait;
         loop {
-            for replica in &candidates {
-                if replica.usable() && replica.reached(project, at_least).await {
+            // Looked at anew each time: one may have been set aside, or come back, meanwhile.
+            let candidates = self.in_turn();
+            if candidates.is_empty() {
+                return None;
+            }
+            for replica in candidates {
+                if replica.reached(project, at_least).await {
                     return Some(replica);
                 }
             }

@@ -20,6 +20,8 @@ use crate::{
 
 /// How long the standby may take to be found usable, or set aside.
 const SETTLE: Duration = Duration::from_secs(30);
+/// Every read's deadline.
+const READ_DEADLINE: Duration = Duration::from_secs(5);
 
 struct Setup {
     primary: PgCluster,
@@ -166,6 +168,9 @@ impl Setup {
             message.consistency_token = token.to_owned();
         }
         let mut request: Request<_> = authed(&self.token, message);
+        // Far below the longest --replica-wait-ms a test sets: a read that waits for a replica
+        // it should have given up on fails.
+        request.set_timeout(READ_DEADLINE);
         if let Consistency::Header(token) = consistency {
             request
                 .metadata_mut()
@@ -284,11 +289,24 @@ async fn a_revocation_the_replica_has_not_replayed_still_refuses_the_token() {
 
 #[tokio::test]
 async fn a_lagging_replica_is_skipped_and_a_stopped_one_fails_no_read_and_is_used_again() {
-    let s = Setup::start(&["--replica-max-lag-ms", "300"]).await;
+    // A wait longer than a read's deadline: a token read must go to the primary at once when no
+    // replica is in use, not wait for one.
+    let s = Setup::start(&["--replica-max-lag-ms", "300", "--replica-wait-ms", "10000"]).await;
     s.write("one").await;
     s.pause_replay().await;
     s.write("two").await;
     s.until_usable(false).await;
+    let lag = s
+        .series(
+            "tagging_replica_lag_seconds",
+            &format!(r#"replica="{}""#, s.standby.name()),
+        )
+        .await
+        .expect("the lag");
+    assert!(
+        (0.3..60.0).contains(&lag),
+        "skipped for the age of the write it has not replayed: {lag}"
+    );
     let before = s.reads().await;
     assert_eq!(
         s.read(Consistency::None).await.unwrap(),
@@ -390,4 +408,30 @@ async fn write_answers_carry_the_token_in_the_trailers_and_rest_headers() {
         .expect("answered");
     assert_eq!(res.status(), 400);
     assert!(res.text().await.unwrap().contains("x-consistency-token"));
+}
+
+#[tokio::test]
+async fn changes_after_a_revision_the_replica_has_not_replayed_are_listed_not_refused() {
+    let s = Setup::start(&["--replica-max-lag-ms", "600000"]).await;
+    s.write("one").await;
+    s.pause_replay().await;
+    let token = s.write("two").await;
+    let revision: i64 = token.rsplit('@').next().unwrap().parse().unwrap();
+    // Without a token: the write's revision, which the standby has not replayed, is not a
+    // revision "the project has not reached".
+    let listed = s
+        .client
+        .clone()
+        .list_tag_changes(authed(
+            &s.token,
+            pb::ListTagChangesRequest {
+                after_revision: revision,
+                ..Default::default()
+            },
+        ))
+        .await
+        .expect("listed, not refused as ahead of the project")
+        .into_inner();
+    assert_eq!(listed.revision, revision, "the primary listed it");
+    assert!(listed.changes.is_empty());
 }

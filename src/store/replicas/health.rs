@@ -9,7 +9,9 @@ use std::{
     time::Duration,
 };
 
-use super::ReplicaStats;
+use tokio::time::Instant;
+
+use super::{ReplicaStats, clock::PrimaryClock};
 use crate::store::{
     StoreError, TagStore,
     backend::{Backend, SqlStore},
@@ -99,8 +101,8 @@ impl Replica {
     }
 
     /// Checks the replica once and uses it, or not, according to what it answered.
-    async fn check(&self, max_lag: Duration) {
-        let lag = self.replay_lag().await;
+    async fn check(&self, clock: &PrimaryClock, max_lag: Duration) {
+        let lag = self.replay_lag(clock).await;
         *self
             .lag_seconds
             .lock()
@@ -126,41 +128,66 @@ impl Replica {
         }
     }
 
-    /// How far behind the primary the replica replays, in seconds: 0 when it has replayed all it
-    /// received, else the age of the last transaction it replayed. Checks its schema first, until
-    /// it is found to be this binary's.
-    async fn replay_lag(&self) -> Result<f64, StoreError> {
+    /// How far behind the primary the replica replays, in seconds (see `clock.rs`). Checks its
+    /// schema first, until it is found to be this binary's.
+    async fn replay_lag(&self, clock: &PrimaryClock) -> Result<f64, StoreError> {
         if !self.schema_checked.load(Ordering::Relaxed) {
             self.store.0.check_schema().await?;
             self.schema_checked.store(true, Ordering::Relaxed);
         }
-        SqlStore::<PostgresBackend>::on(self.store.0.reader(), async |c| {
-            Ok(sqlx::query_scalar(REPLAY_LAG).fetch_one(&mut *c).await?)
-        })
-        .await
+        let (standby, replayed): (bool, i64) =
+            SqlStore::<PostgresBackend>::on(self.store.0.reader(), async |c| {
+                Ok(sqlx::query_as(REPLAYED).fetch_one(&mut *c).await?)
+            })
+            .await?;
+        if !standby {
+            // A primary named as a replica is not behind.
+            return Ok(0.0);
+        }
+        clock
+            .behind(replayed, Instant::now())
+            .map(|lag| lag.as_secs_f64())
+            .ok_or_else(|| {
+                StoreError::Unavailable("the primary's WAL position is not known yet".into())
+            })
     }
 }
 
-/// A server that is not in recovery (a primary named as a replica) has no lag.
-const REPLAY_LAG: &str = "SELECT CASE \
-    WHEN NOT pg_is_in_recovery() OR pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0 \
-    ELSE COALESCE(EXTRACT(EPOCH FROM clock_timestamp() - pg_last_xact_replay_timestamp()), 0) \
-    END::float8";
+/// Whether the server is a standby, and the WAL position it has replayed.
+const REPLAYED: &str = "SELECT pg_is_in_recovery(), \
+    pg_wal_lsn_diff(COALESCE(pg_last_wal_replay_lsn(), '0/0'), '0/0')::bigint";
 
-/// Checks each replica's health every [`CHECK_INTERVAL`], each on its own so that one that hangs
-/// delays no other, for as long as the replica is in use.
-pub fn watch(replicas: &[Arc<Replica>], max_lag: Duration) {
+/// Samples the primary's WAL position, and checks each replica's health against it, every
+/// [`CHECK_INTERVAL`]; each replica on its own, so that one that hangs delays no other; for as
+/// long as the replicas are in use.
+pub fn watch(replicas: &[Arc<Replica>], clock: PrimaryClock, max_lag: Duration) {
+    let clock = Arc::new(clock);
+    let sampled: Weak<PrimaryClock> = Arc::downgrade(&clock);
+    let replicas: Vec<Weak<Replica>> = replicas.iter().map(Arc::downgrade).collect();
+    let in_use = replicas.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(CHECK_INTERVAL);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            if in_use.iter().all(|r| r.strong_count() == 0) {
+                return;
+            }
+            // A primary that does not answer leaves the last samples as they are.
+            let _ = clock.sample().await;
+        }
+    });
     for replica in replicas {
-        let replica: Weak<Replica> = Arc::downgrade(replica);
+        let clock = sampled.clone();
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(CHECK_INTERVAL);
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
                 tick.tick().await;
-                let Some(replica) = replica.upgrade() else {
+                let (Some(replica), Some(clock)) = (replica.upgrade(), clock.upgrade()) else {
                     return;
                 };
-                replica.check(max_lag).await;
+                replica.check(&clock, max_lag).await;
             }
         });
     }
