@@ -2,7 +2,8 @@
 //! with a `traceparent` yields a server span of that trace under that parent, with the
 //! conventions' attributes, and its statements' spans beneath it (PostgreSQL), on gRPC (exported
 //! over gRPC) and on both REST forms (exported over HTTP/protobuf); its log lines carry the span's
-//! ids; `always_off` exports nothing; a collector that is down fails no call and its spans are
+//! ids; gRPC-Web and a watch's event stream continue the caller's trace too; `always_off` exports
+//! nothing; a collector that is down fails no call and its spans are
 //! counted as dropped.
 
 mod receiver;
@@ -283,6 +284,54 @@ async fn rest_calls_of_both_forms_are_spans_of_their_routes_exported_over_http()
         assert_eq!(span.attribute("tagging.project").as_deref(), Some("p1"));
         assert!(!statements_of(&received, &span).await.is_empty());
     }
+    // gRPC-Web, and a watch's event stream: their headers carry the context too.
+    let web_trace = TRACE.replace('a', "d");
+    let message = prost::Message::encode_to_vec(&pb::ListResourceTagsRequest {
+        resource_type: "CLUSTER".into(),
+        resource_id: "c-1".into(),
+        ..Default::default()
+    });
+    let web = rest
+        .post("/tagging.v1.TaggingService/ListResourceTags")
+        .header("content-type", "application/grpc-web+proto")
+        .header("x-auth-token", &token)
+        .header("traceparent", traceparent(&web_trace, PARENT))
+        .body(
+            [
+                vec![0u8],
+                (message.len() as u32).to_be_bytes().to_vec(),
+                message,
+            ]
+            .concat(),
+        )
+        .send()
+        .await
+        .expect("answered");
+    assert_eq!(web.status(), 200);
+    let span = received
+        .wait_for("of the gRPC-Web call", |s| {
+            s.trace_id() == web_trace && s.kind == 2
+        })
+        .await;
+    assert_eq!(span.name, "tagging.v1.TaggingService/ListResourceTags");
+    assert_eq!(span.parent_span_id(), PARENT);
+    let watch_trace = TRACE.replace('a', "e");
+    let watch = rest
+        .get("/v2/p1/tag_changes/watch")
+        .header("x-auth-token", &token)
+        .header("traceparent", traceparent(&watch_trace, PARENT))
+        .send()
+        .await
+        .expect("the stream opens");
+    assert_eq!(watch.status(), 200);
+    let span = received
+        .wait_for("of the watch", |s| {
+            s.trace_id() == watch_trace && s.kind == 2
+        })
+        .await;
+    assert_eq!(span.name, "GET /v2/{project_id}/tag_changes/watch");
+    assert_eq!(span.parent_span_id(), PARENT);
+    drop(watch);
     assert_no_tenant_data(&received, &token);
 }
 
