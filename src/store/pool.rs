@@ -31,6 +31,7 @@ use sqlx::Connection;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use super::{PoolStats, StoreError};
+use crate::telemetry::traces::CallSlot;
 
 /// A connection idle this long is pinged before it is handed out.
 const PING_IDLE_AFTER: Duration = Duration::from_secs(1);
@@ -40,10 +41,13 @@ const SETTLE_WAIT: Duration = Duration::from_secs(1);
 /// Set to stop whatever statement its connection is running, for good.
 pub type Interrupt = Arc<AtomicBool>;
 
-/// A connection as opened, with its interrupt when the backend has one.
+/// A connection as opened, with its interrupt when the backend has one, and the slot its
+/// statements' spans find their call's trace in when the backend reports them on a thread of
+/// its own (SQLite, with tracing on).
 pub struct Opened<C> {
     pub conn: C,
     pub interrupt: Option<Interrupt>,
+    pub traced: Option<Arc<CallSlot>>,
 }
 
 /// Opens one connection, set up for the service (session settings and the like).
@@ -120,6 +124,9 @@ impl<C: Connection + 'static> Pool<C> {
     }
 
     fn lease(&self, opened: Opened<C>, permit: OwnedSemaphorePermit) -> Lease<'_, C> {
+        if let Some(slot) = &opened.traced {
+            slot.enter();
+        }
         Lease {
             pool: self,
             conn: Some(opened),
@@ -143,6 +150,9 @@ impl<C: Connection + 'static> Lease<'_, C> {
         let Some(mut opened) = self.conn.take() else {
             return;
         };
+        if let Some(slot) = &opened.traced {
+            slot.leave();
+        }
         let reusable = match result {
             Ok(_) => true,
             Err(StoreError::Unavailable(_)) => false,

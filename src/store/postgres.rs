@@ -110,6 +110,8 @@ impl PostgresBackend {
                 Ok(Opened {
                     conn,
                     interrupt: None,
+                    // sqlx reports PostgreSQL's statements in the call's own task.
+                    traced: None,
                 })
             })
         });

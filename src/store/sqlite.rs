@@ -21,6 +21,7 @@ use super::{
     pool::{Connect, Interrupt, Opened, Pool},
     schema::{self, Schema},
 };
+use crate::telemetry::traces;
 
 static MIGRATOR: Migrator = sqlx::migrate!("migrations/sqlite");
 
@@ -44,12 +45,14 @@ fn connector(options: SqliteConnectOptions) -> Connect<SqliteConnection> {
             let mut conn = SqliteConnection::connect_with(&options).await?;
             let interrupt = Interrupt::default();
             let stop = interrupt.clone();
-            conn.lock_handle()
-                .await?
-                .set_progress_handler(PROGRESS_STEPS, move || !stop.load(Ordering::Relaxed));
+            let mut handle = conn.lock_handle().await?;
+            handle.set_progress_handler(PROGRESS_STEPS, move || !stop.load(Ordering::Relaxed));
+            let traced = traces::profile_sqlite(handle.as_raw_handle());
+            drop(handle);
             Ok(Opened {
                 conn,
                 interrupt: Some(interrupt),
+                traced,
             })
         })
     })

@@ -9,6 +9,7 @@
 mod call;
 mod export;
 mod settings;
+mod sqlite_statements;
 mod statements;
 
 use std::sync::OnceLock;
@@ -19,6 +20,7 @@ use opentelemetry_sdk::trace::{SdkTracer, SdkTracerProvider};
 pub use call::{CallEnd, CallShape, CallTrace, TraceParent};
 pub use export::dropped_spans;
 pub use settings::TraceSettings;
+pub use sqlite_statements::{CallSlot, profile as profile_sqlite};
 pub use statements::{STATEMENT_TARGET, StatementSpans, database_system};
 
 /// The tracer of the process, once tracing is on.

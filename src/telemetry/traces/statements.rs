@@ -5,7 +5,8 @@
 //! only what the conventions name (system, operation, table).
 //!
 //! On SQLite, sqlx runs statements on a thread of its own, outside the call's context: their
-//! reports have no call span to go beneath, and are left out.
+//! reports have no call span to go beneath, and are left out here; SQLite's own profile callback
+//! reports them instead (`sqlite_statements.rs`).
 
 use std::{
     sync::OnceLock,
@@ -42,40 +43,48 @@ pub struct StatementSpans;
 
 impl<S: Subscriber> Layer<S> for StatementSpans {
     fn on_event(&self, event: &Event<'_>, _ctx: layer::Context<'_, S>) {
-        let Some(tracer) = super::tracer() else {
-            return;
-        };
         let parent = Context::current();
         if event.metadata().target() != STATEMENT_TARGET || !parent.has_active_span() {
             return;
         }
         let mut report = Report::default();
         event.record(&mut report);
-        let (operation, table) = operation_and_table(report.text());
-        let name = match &table {
-            Some(table) => format!("{operation} {table}"),
-            None => operation.clone(),
-        };
-        let mut attributes = vec![
-            KeyValue::new("db.system.name", *SYSTEM.get().unwrap_or(&"postgresql")),
-            KeyValue::new("db.operation.name", operation),
-        ];
-        if let Some(table) = table {
-            attributes.push(KeyValue::new("db.collection.name", table));
-        }
-        if let Some(rows) = report.rows_returned {
-            attributes.push(KeyValue::new("db.response.returned_rows", rows as i64));
-        }
-        let end = SystemTime::now();
-        let start = end - Duration::from_secs_f64(report.elapsed_secs.max(0.0));
-        let mut span = tracer
-            .span_builder(name)
-            .with_kind(SpanKind::Client)
-            .with_start_time(start)
-            .with_attributes(attributes)
-            .start_with_context(tracer, &parent);
-        span.end_with_timestamp(end);
+        let took = Duration::from_secs_f64(report.elapsed_secs.max(0.0));
+        record(&parent, report.text(), took, report.rows_returned);
     }
+}
+
+/// A span beneath `parent` for the statement `text` that just finished after `took`.
+pub fn record(parent: &Context, text: &str, took: Duration, rows_returned: Option<u64>) {
+    let Some(tracer) = super::tracer() else {
+        return;
+    };
+    let (operation, table) = operation_and_table(text);
+    let name = match &table {
+        Some(table) => format!("{operation} {table}"),
+        None => operation.clone(),
+    };
+    let mut attributes = vec![
+        KeyValue::new("db.system.name", *SYSTEM.get().unwrap_or(&"postgresql")),
+        KeyValue::new("db.operation.name", operation),
+    ];
+    if let Some(table) = table {
+        attributes.push(KeyValue::new("db.collection.name", table));
+    }
+    if let Some(rows) = rows_returned {
+        attributes.push(KeyValue::new(
+            "db.response.returned_rows",
+            i64::try_from(rows).unwrap_or(i64::MAX),
+        ));
+    }
+    let end = SystemTime::now();
+    let mut span = tracer
+        .span_builder(name)
+        .with_kind(SpanKind::Client)
+        .with_start_time(end - took)
+        .with_attributes(attributes)
+        .start_with_context(tracer, parent);
+    span.end_with_timestamp(end);
 }
 
 /// The fields of one statement report.

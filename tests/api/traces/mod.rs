@@ -1,6 +1,6 @@
 //! Distributed tracing, against the real binary and a real OTLP receiver (`receiver.rs`): a call
 //! with a `traceparent` yields a server span of that trace under that parent, with the
-//! conventions' attributes, and its statements' spans beneath it (PostgreSQL), on gRPC (exported
+//! conventions' attributes, and its statements' spans beneath it (both backends), on gRPC (exported
 //! over gRPC) and on both REST forms (exported over HTTP/protobuf); its log lines carry the span's
 //! ids; gRPC-Web and a watch's event stream continue the caller's trace too; `always_off` exports
 //! nothing; a collector that is down fails no call and its spans are
@@ -30,7 +30,15 @@ fn traceparent(trace: &str, parent: &str) -> String {
 /// The binary on a fresh PostgreSQL database, exporting to `endpoint` with `extra` variables;
 /// answers the server and a token of `p1`.
 async fn traced_server(endpoint: &str, extra: &[(&str, &str)]) -> (Server, String, TestDb) {
-    let (db, url) = TestDb::create(Backend::Postgres).await;
+    traced_server_on(Backend::Postgres, endpoint, extra).await
+}
+
+async fn traced_server_on(
+    backend: Backend,
+    endpoint: &str,
+    extra: &[(&str, &str)],
+) -> (Server, String, TestDb) {
+    let (db, url) = TestDb::create(backend).await;
     let (token, mut serve) = token_and_json_serve(&url);
     serve
         .env("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint)
@@ -332,6 +340,42 @@ async fn rest_calls_of_both_forms_are_spans_of_their_routes_exported_over_http()
     assert_eq!(span.name, "GET /v2/{project_id}/tag_changes/watch");
     assert_eq!(span.parent_span_id(), PARENT);
     drop(watch);
+    assert_no_tenant_data(&received, &token);
+}
+
+#[tokio::test]
+async fn sqlite_statements_have_spans_beneath_their_call_too() {
+    let (addr, received) = receiver::grpc().await;
+    let (server, token, _db) = traced_server_on(
+        Backend::Sqlite,
+        &format!("http://{addr}"),
+        &[("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc")],
+    )
+    .await;
+    let mut client = client(server.addr).await;
+    let auth = ("authorization", format!("Bearer {token}"));
+    let write = with_headers(
+        tag_request(&["c-1"], &[("env", SECRET_VALUE)]),
+        &[auth, ("traceparent", traceparent(TRACE, PARENT))],
+    );
+    client.tag_resources(write).await.expect("a write");
+    let span = received
+        .wait_for("of the write", |s| s.trace_id() == TRACE && s.kind == 2)
+        .await;
+    let statements = statements_of(&received, &span).await;
+    assert!(
+        statements
+            .iter()
+            .all(|s| s.attribute("db.system.name").as_deref() == Some("sqlite")),
+        "{statements:?}"
+    );
+    assert!(
+        statements
+            .iter()
+            .any(|s| s.name == "INSERT tags" || s.name.starts_with("INSERT ")),
+        "the write's inserts: {:?}",
+        statements.iter().map(|s| &s.name).collect::<Vec<_>>()
+    );
     assert_no_tenant_data(&received, &token);
 }
 
