@@ -2,6 +2,7 @@
 //! primary it replays, and whether its schema is this binary's.
 
 use std::{
+    collections::HashMap,
     sync::{
         Arc, Mutex, PoisonError, Weak,
         atomic::{AtomicBool, AtomicU64, Ordering},
@@ -31,7 +32,13 @@ pub struct Replica {
     /// Whether its schema was found to be this binary's; checked until it is.
     schema_checked: AtomicBool,
     reads: AtomicU64,
+    /// The highest revision of each project the replica was seen to have replayed: a token at or
+    /// below it needs no read. Replay only goes forward; forgotten when the replica is set aside.
+    reached: Mutex<HashMap<String, i64>>,
 }
+
+/// Projects whose reached revision a replica remembers; past this, it starts over.
+const REACHED_REMEMBERED: usize = 10_000;
 
 impl Replica {
     /// A replica at `url`, named `name` in logs and metrics; not used until its first health
@@ -44,6 +51,7 @@ impl Replica {
             lag_seconds: Mutex::new(None),
             schema_checked: AtomicBool::new(false),
             reads: AtomicU64::new(0),
+            reached: Mutex::default(),
         }
     }
 
@@ -72,8 +80,14 @@ impl Replica {
 
     /// Whether the replica has replayed `project`'s revision `at_least`; a failure sets it aside.
     pub async fn reached(&self, project: &str, at_least: i64) -> bool {
+        if self.remembered(project) >= at_least {
+            return true;
+        }
         match self.store.horizon(project).await {
-            Ok(horizon) => horizon.current >= at_least,
+            Ok(horizon) => {
+                self.remember(project, horizon.current);
+                horizon.current >= at_least
+            }
             Err(e) => {
                 self.set_aside(&e);
                 false
@@ -81,8 +95,32 @@ impl Replica {
         }
     }
 
+    /// A replica out of use may come back as another server (restored, or rebuilt from a
+    /// backup), behind what it was seen to have replayed.
+    fn forget_reached(&self) {
+        self.reached
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clear();
+    }
+
+    fn remembered(&self, project: &str) -> i64 {
+        let reached = self.reached.lock().unwrap_or_else(PoisonError::into_inner);
+        reached.get(project).copied().unwrap_or(0)
+    }
+
+    fn remember(&self, project: &str, revision: i64) {
+        let mut reached = self.reached.lock().unwrap_or_else(PoisonError::into_inner);
+        if reached.len() >= REACHED_REMEMBERED && !reached.contains_key(project) {
+            reached.clear();
+        }
+        let known = reached.entry(project.to_owned()).or_default();
+        *known = (*known).max(revision);
+    }
+
     /// Stops using the replica until its next health check passes.
     pub fn set_aside(&self, cause: &StoreError) {
+        self.forget_reached();
         if self.usable.swap(false, Ordering::Relaxed) {
             tracing::warn!(replica = %self.name, error = %cause, "read replica set aside; reads go to the primary");
         }
@@ -121,6 +159,7 @@ impl Replica {
                 }
             }
             Err(cause) => {
+                self.forget_reached();
                 if self.usable.swap(false, Ordering::Relaxed) {
                     tracing::warn!(replica = %self.name, cause = %cause, "read replica skipped; reads go to the primary");
                 }
