@@ -5,8 +5,9 @@
 mod metrics;
 pub mod traces;
 
+use tracing::{level_filters::LevelFilter, subscriber::Interest};
 use tracing_subscriber::{
-    EnvFilter, Layer, filter::Targets, layer::SubscriberExt, util::SubscriberInitExt,
+    EnvFilter, Layer, filter::dynamic_filter_fn, layer::SubscriberExt, util::SubscriberInitExt,
 };
 
 pub use metrics::Metrics;
@@ -28,10 +29,18 @@ pub fn init(format: LogFormat, statement_spans: bool) {
         LogFormat::Text => log.with_filter(filter).boxed(),
         LogFormat::Json => log.json().with_filter(filter).boxed(),
     };
+    // Decided call by call for sqlx's reports only; every other callsite is never asked again.
     let statements = statement_spans.then(|| {
-        traces::StatementSpans.with_filter(
-            Targets::new().with_target(traces::STATEMENT_TARGET, tracing::Level::DEBUG),
-        )
+        let wanted = dynamic_filter_fn(|metadata, _| traces::statement_wanted(metadata))
+            .with_callsite_filter(|metadata| {
+                if metadata.target() == traces::STATEMENT_TARGET {
+                    Interest::sometimes()
+                } else {
+                    Interest::never()
+                }
+            })
+            .with_max_level_hint(LevelFilter::DEBUG);
+        traces::StatementSpans.with_filter(wanted)
     });
     tracing_subscriber::registry()
         .with(log)

@@ -76,39 +76,26 @@ pub struct CallTrace {
 }
 
 impl CallTrace {
-    /// Starts the span of a call shaped `shape`, under `parent`; `None` when tracing is off.
+    /// Starts the span of a call shaped `shape`, under `parent`; `None` when tracing is off or
+    /// the sampler left the call out, whose statements are then left out too. An unsampled call
+    /// costs a name and a sampling decision: the attributes are made only for a span that records.
     pub fn start(parent: &TraceParent, shape: &CallShape<'_>, request_id: &str) -> Option<Self> {
         let tracer = super::tracer()?;
         let parent = parent.0.clone().unwrap_or_default();
-        let (name, mut attributes) = match shape {
-            CallShape::Rpc { service, method } => (
-                format!("{service}/{method}"),
-                vec![
-                    KeyValue::new("rpc.system", "grpc"),
-                    KeyValue::new("rpc.service", service.to_string()),
-                    KeyValue::new("rpc.method", method.to_string()),
-                ],
-            ),
-            CallShape::Http { route } => {
-                let (method, template) = route.split_once(' ').unwrap_or(("", route));
-                (
-                    (*route).to_owned(),
-                    vec![
-                        KeyValue::new("http.request.method", method.to_owned()),
-                        KeyValue::new("http.route", template.to_owned()),
-                    ],
-                )
-            }
+        let name = match shape {
+            CallShape::Rpc { service, method } => format!("{service}/{method}"),
+            CallShape::Http { route } => (*route).to_owned(),
         };
-        attributes.push(KeyValue::new("tagging.request_id", request_id.to_owned()));
         let span = tracer
             .span_builder(name)
             .with_kind(SpanKind::Server)
-            .with_attributes(attributes)
             .start_with_context(tracer, &parent);
-        Some(Self {
-            cx: parent.with_span(span),
-        })
+        let cx = parent.with_span(span);
+        if !cx.span().is_recording() {
+            return None;
+        }
+        cx.span().set_attributes(attributes(shape, request_id));
+        Some(Self { cx })
     }
 
     /// The trace and span ids, as the call's log lines carry them.
@@ -153,4 +140,24 @@ impl CallTrace {
         }
         span.end();
     }
+}
+
+/// The conventions' attributes of a call shaped `shape`.
+fn attributes(shape: &CallShape<'_>, request_id: &str) -> Vec<KeyValue> {
+    let mut attributes = match shape {
+        CallShape::Rpc { service, method } => vec![
+            KeyValue::new("rpc.system", "grpc"),
+            KeyValue::new("rpc.service", service.to_string()),
+            KeyValue::new("rpc.method", method.to_string()),
+        ],
+        CallShape::Http { route } => {
+            let (method, template) = route.split_once(' ').unwrap_or(("", route));
+            vec![
+                KeyValue::new("http.request.method", method.to_owned()),
+                KeyValue::new("http.route", template.to_owned()),
+            ]
+        }
+    };
+    attributes.push(KeyValue::new("tagging.request_id", request_id.to_owned()));
+    attributes
 }

@@ -21,7 +21,7 @@ pub use call::{CallEnd, CallShape, CallTrace, TraceParent};
 pub use export::dropped_spans;
 pub use settings::TraceSettings;
 pub use sqlite_statements::{CallSlot, profile as profile_sqlite};
-pub use statements::{STATEMENT_TARGET, StatementSpans, database_system};
+pub use statements::{STATEMENT_TARGET, StatementSpans, database_system, statement_wanted};
 
 /// The tracer of the process, once tracing is on.
 static TRACING: OnceLock<Tracing> = OnceLock::new();

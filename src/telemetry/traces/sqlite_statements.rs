@@ -20,7 +20,8 @@ use opentelemetry::{Context, trace::TraceContextExt};
 pub struct CallSlot(Mutex<Option<Context>>);
 
 impl CallSlot {
-    /// The connection now serves the call whose context is current.
+    /// The connection now serves the call whose context is current (none for a call that is
+    /// not traced, or not sampled).
     pub fn enter(&self) {
         let cx = Context::current();
         *self.lock() = cx.has_active_span().then_some(cx);

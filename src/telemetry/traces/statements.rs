@@ -41,12 +41,19 @@ pub fn database_system(url: &str) {
 /// The layer that makes the statements' spans.
 pub struct StatementSpans;
 
+/// Whether sqlx should report the statement about to run: only within a traced call, so that
+/// an untraced or unsampled call's statements cost nothing (sqlx formats a report only when one
+/// is wanted).
+pub fn statement_wanted(metadata: &tracing::Metadata<'_>) -> bool {
+    metadata.target() == STATEMENT_TARGET && Context::current().has_active_span()
+}
+
 impl<S: Subscriber> Layer<S> for StatementSpans {
     fn on_event(&self, event: &Event<'_>, _ctx: layer::Context<'_, S>) {
-        let parent = Context::current();
-        if event.metadata().target() != STATEMENT_TARGET || !parent.has_active_span() {
+        if !statement_wanted(event.metadata()) {
             return;
         }
+        let parent = Context::current();
         let mut report = Report::default();
         event.record(&mut report);
         let took = Duration::from_secs_f64(report.elapsed_secs.max(0.0));
