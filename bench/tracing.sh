@@ -21,6 +21,15 @@
 # CONNS h2load connections (4), POOL the server's pool (16), BENCH_ADMIN_URL (TEST_DATABASE_URL or
 # postgres://postgres@127.0.0.1:5432/postgres), BENCH_DB (tagging_tracebench, created and dropped),
 # OUT (target/bench-tracing), KEEP=1 keeps the database. CARGO_TARGET_DIR is honoured.
+#
+# A/B of export off between two commits: AB=<before> [AB_AFTER=<after>, default main] builds each
+# commit's release server in a worktree of its own (target/ab-tree-<commit>) with a target directory
+# of its own (AB_TARGETS<commit>, AB_TARGETS default target/ab-target-: to Cargo both trees are one
+# package, so a shared one would take one tree's build for the other's), then runs only the `off`
+# phase, for each binary, alternating (the order swapped each round), a fresh server each phase, on
+# the one dataset (seeded by the after binary; the tagbench helper is this tree's). The report gives
+# the medians per binary, the paired per-round ratios after ÷ before of the server's and
+# PostgreSQL's CPU per call, and each phase's load average.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -28,11 +37,11 @@ if [[ "${QUICK:-0}" == 1 ]]; then
   : "${RESOURCES:=2000}" "${ROUNDS:=1}" "${DURATION:=5}" "${WARMUP:=1}"
 fi
 : "${RESOURCES:=5000}" "${ROUNDS:=5}" "${DURATION:=20}" "${WARMUP:=3}" "${CONNS:=4}" "${POOL:=16}"
-: "${OUT:=$ROOT/target/bench-tracing}"
 ADMIN_URL=${BENCH_ADMIN_URL:-${TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres}}
 BENCH_DB=${BENCH_DB:-tagging_tracebench}
 TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
 CONFIGS=(off all 1pct)
+declare -A BIN=()
 
 log() { printf '%s\n' "$*" >&2; }
 die() { log "tracing-bench: $*"; exit 1; }
@@ -52,13 +61,33 @@ cleanup() {
 }
 trap cleanup EXIT
 
+: "${OUT:=$ROOT/target/bench-tracing${AB:+-ab}}"
 mkdir -p "$OUT"
 RESULTS=$OUT/results.txt
 : >"$RESULTS"
 
-log "building (release)"
-(cd "$ROOT" && cargo build --release --quiet --bin tagging-service)
-SERVER=$TARGET/release/tagging-service
+if [[ -n "${AB:-}" ]]; then
+  AB_BEFORE=$(git -C "$ROOT" rev-parse --short "$AB^{commit}")
+  AB_AFTER=$(git -C "$ROOT" rev-parse --short "${AB_AFTER:-main}^{commit}")
+  [[ $AB_BEFORE != "$AB_AFTER" ]] || die "AB and AB_AFTER are the same commit ($AB_BEFORE)"
+  : "${AB_TARGETS:=$ROOT/target/ab-target-}"
+  ab_build() { # commit: builds its release server, prints the binary's path
+    local tree=$ROOT/target/ab-tree-$1 target=$AB_TARGETS$1
+    [[ -d $tree ]] || git -C "$ROOT" worktree add --detach -q "$tree" "$1"
+    [[ $(git -C "$tree" rev-parse --short HEAD) == "$1" ]] || die "$tree is not at $1"
+    log "building $1 (release) in $tree, CARGO_TARGET_DIR=$target"
+    (cd "$tree" && CARGO_TARGET_DIR=$target cargo build --release --quiet --bin tagging-service) >&2
+    echo "$target/release/tagging-service"
+  }
+  BIN[$AB_BEFORE]=$(ab_build "$AB_BEFORE")
+  BIN[$AB_AFTER]=$(ab_build "$AB_AFTER")
+  CONFIGS=("$AB_BEFORE" "$AB_AFTER")
+  SERVER=${BIN[$AB_AFTER]}
+else
+  log "building (release)"
+  (cd "$ROOT" && cargo build --release --quiet --bin tagging-service)
+  SERVER=$TARGET/release/tagging-service
+fi
 HELPER=$(cd "$ROOT" && cargo bench --quiet --no-run --bench tagbench --message-format=json \
   | grep '"name":"tagbench"' | sed -n 's/.*"executable":"\([^"]*\)".*/\1/p' | tail -1)
 [[ -x "$SERVER" && -x "$HELPER" ]] || die "cannot find the server or the tagbench helper"
@@ -178,7 +207,7 @@ DB_CREATED=1
 TOKEN=$("$SERVER" token create --project bench --database-url "$URL" 2>/dev/null)
 
 start_server() { # config [log]
-  local logf=${2:-$OUT/server.log} env=()
+  local logf=${2:-$OUT/server.log} env=() bin=${BIN[$1]:-$SERVER}
   case $1 in
     all) env=(OTEL_EXPORTER_OTLP_ENDPOINT="$SINK" OTEL_TRACES_SAMPLER=always_on) ;;
     1pct) env=(OTEL_EXPORTER_OTLP_ENDPOINT="$SINK" OTEL_TRACES_SAMPLER=traceidratio OTEL_TRACES_SAMPLER_ARG=0.01) ;;
@@ -186,7 +215,7 @@ start_server() { # config [log]
   : >"$logf"
   # Whatever the caller's environment holds of OpenTelemetry is not this phase's.
   env $(env | sed -n 's/^\(OTEL_[A-Z_]*\)=.*/-u \1/p') "${env[@]}" \
-    "$SERVER" serve --listen 127.0.0.1:0 --database-url "$URL" --db-max-connections "$POOL" 2>"$logf" &
+    "$bin" serve --listen 127.0.0.1:0 --database-url "$URL" --db-max-connections "$POOL" 2>"$logf" &
   SERVER_PID=$!
   ADDR=
   for _ in $(seq 600); do
@@ -293,10 +322,44 @@ phase() { # round config
 
 log "machine: $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg); $ROUNDS rounds of ${WARMUP}+${DURATION} s phases, $CONNS connections"
 for round in $(seq "$ROUNDS"); do
-  for i in 0 1 2; do
-    phase "$round" "${CONFIGS[$(((i + round - 1) % 3))]}"
+  for i in $(seq 0 $((${#CONFIGS[@]} - 1))); do
+    phase "$round" "${CONFIGS[$(((i + round - 1) % ${#CONFIGS[@]}))]}"
   done
 done
+
+if [[ -n "${AB:-}" ]]; then
+  # --- A/B report: medians per binary, ratios to the before binary, paired per-round ratios -------
+  awk -v rounds="$ROUNDS" -v dur="$DURATION" -v conns="$CONNS" -v A="$AB_BEFORE" -v B="$AB_AFTER" '
+    function median(cfg, col,   n, i, j, t, v) {
+      n = 0; for (i = 1; i <= NR; i++) if (c[i] == cfg) v[++n] = f[i, col] + 0
+      return med(v, n) }
+    function med(v, n,   i, j, t) {
+      for (i = 2; i <= n; i++) { t = v[i]; for (j = i - 1; j >= 1 && v[j] > t; j--) v[j + 1] = v[j]; v[j + 1] = t }
+      return n % 2 ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2 }
+    function ratio(a, b) { return b > 0 ? sprintf(" (%.2f)", a / b) : "" }
+    function spread(cfg, col,   i, lo, hi) { lo = ""; for (i = 1; i <= NR; i++) if (c[i] == cfg) {
+        if (lo == "" || f[i, col] < lo) lo = f[i, col]; if (hi == "" || f[i, col] > hi) hi = f[i, col] }
+      return sprintf("%.1f–%.1f", lo, hi) }
+    { c[NR] = $2; for (k = 1; k <= NF; k++) f[NR, k] = $k; row[$1, $2] = NR }
+    END {
+      printf "\n### ListResourceTags, export off (no OTEL_*), %s (before) against %s (after): h2load %d connections, %d s per phase, medians of %d rounds (ratio to %s)\n\n", A, B, conns, dur, rounds, A
+      print "| binary | calls/s | p50 ms | p99 ms | server CPU µs/call (range) | PostgreSQL CPU µs/call (range) | machine CPU µs/call | load average at each phase end |"
+      print "|---|---:|---:|---:|---:|---:|---:|---|"
+      for (o = 1; o <= 2; o++) { g = o == 1 ? A : B; l = ""
+        for (i = 1; i <= NR; i++) if (c[i] == g) l = l (l == "" ? "" : "; ") f[i, 16]
+        printf "| %s | %.0f%s | %.2f%s | %.2f%s | %.1f%s (%s) | %.1f%s (%s) | %.1f%s | %s |\n", g (o == 1 ? " (before)" : " (after)"),
+          median(g, 3), ratio(median(g, 3), median(A, 3)), median(g, 4), ratio(median(g, 4), median(A, 4)),
+          median(g, 5), ratio(median(g, 5), median(A, 5)), median(g, 6), ratio(median(g, 6), median(A, 6)), spread(g, 6),
+          median(g, 7), ratio(median(g, 7), median(A, 7)), spread(g, 7), median(g, 8), ratio(median(g, 8), median(A, 8)), l }
+      n = 0; s = ""; d = ""
+      for (r = 1; r <= rounds; r++) if ((r, A) in row && (r, B) in row) {
+        a = row[r, A]; b = row[r, B]; n++
+        sv[n] = f[b, 6] / f[a, 6]; dv[n] = f[b, 7] / f[a, 7]
+        s = s (s == "" ? "" : ", ") sprintf("%.2f", sv[n]); d = d (d == "" ? "" : ", ") sprintf("%.2f", dv[n]) }
+      printf "\nPaired per round, after ÷ before: server CPU per call %s, **median %.3f**; PostgreSQL CPU per call %s, median %.3f\n", s, med(sv, n), d, med(dv, n)
+    }' "$RESULTS" | tee "$OUT/report.md"
+  exit 0
+fi
 
 SINK_FINAL=$(sink_stats)
 log "sink: $(awk '{ printf "%d requests, %d bytes, %d spans (%d server spans) in all", $1, $2, $3, $4 }' <<<"$SINK_FINAL"); by kind and name:"
