@@ -5,24 +5,26 @@ mod change;
 mod consistency;
 mod error;
 mod filter;
+mod limits;
 mod page_token;
 mod principal;
 mod rules;
 pub mod time;
+mod visibility;
 
 pub use catalog::{Catalog, ResourceType};
 pub use change::{Author, Change, ChangeFilter, ChangeKind, ChangeOf};
 pub use consistency::{CONSISTENCY_HEADER, ConsistencyToken};
 pub use error::{Error, FieldViolation, SignatureFault, Violations};
 pub use filter::{KeyFilter, ResourceFilter, TagRowQuery};
+pub use limits::{Limits, MAX_ID_CHARS, MAX_KEY_CHARS, MAX_VALUE_CHARS};
 pub use page_token::{Cursor, PageTokens, QueryBinding};
 pub use principal::{
     Access, Caller, CredentialIds, MAX_PROJECT_ID_CHARS, Principal, ProjectScope, SignedOnce,
     check_project_id,
 };
-pub use rules::{
-    Limits, MAX_ID_CHARS, MAX_KEY_CHARS, MAX_VALUE_CHARS, Rules, Visibility, check_tag_value,
-};
+pub use rules::{Rules, check_tag_value};
+pub use visibility::Visibility;
 
 /// A key/value pair attached to a resource.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,39 +1,7 @@
-use super::{Catalog, KeyFilter, Principal, ResourceType, Tag, Violations};
-
-/// Size limits of requests and of what is stored.
-#[derive(Debug, Clone)]
-pub struct Limits {
-    /// Tags one resource may carry; tags under reserved prefixes do not count.
-    pub max_tags_per_resource: usize,
-    /// Tags (or tag keys) one request may name.
-    pub max_tags_per_request: usize,
-    /// Resource ids one request may name.
-    pub max_resource_ids: usize,
-    /// Entries of one filter list, and values of one filter entry.
-    pub max_filter_entries: usize,
-    pub default_page_size: u32,
-    pub max_page_size: u32,
-}
-
-impl Default for Limits {
-    fn default() -> Self {
-        Self {
-            max_tags_per_resource: 20,
-            max_tags_per_request: 20,
-            max_resource_ids: 50,
-            max_filter_entries: 20,
-            default_page_size: 50,
-            max_page_size: 1000,
-        }
-    }
-}
-
-/// The longest tag key, in characters.
-pub const MAX_KEY_CHARS: usize = 128;
-/// The longest tag value, in characters.
-pub const MAX_VALUE_CHARS: usize = 255;
-/// The longest resource id or resource name, in characters.
-pub const MAX_ID_CHARS: usize = 256;
+use super::{
+    Catalog, KeyFilter, Limits, MAX_ID_CHARS, MAX_KEY_CHARS, MAX_VALUE_CHARS, Principal,
+    ResourceType, Tag, Violations, Visibility,
+};
 
 /// The configured rules every request is checked against.
 #[derive(Debug, Clone)]
@@ -42,30 +10,6 @@ pub struct Rules {
     /// Lower-case; a key under one in any case is reserved.
     pub reserved_prefixes: Vec<String>,
     pub limits: Limits,
-}
-
-/// Which tags a caller may see: all but those under `hidden_prefixes`, and none at all once the
-/// token `while_live` names (a token recognised from memory) is revoked; and how fresh what it
-/// sees must be.
-#[derive(Debug, Clone, Default)]
-pub struct Visibility {
-    pub hidden_prefixes: Vec<String>,
-    pub while_live: Option<String>,
-    /// The project revision a read must reflect (a consistency token's): a server that has not
-    /// reached it does not answer the read.
-    pub at_least: Option<i64>,
-}
-
-impl Visibility {
-    /// Whether a tag of `key` is visible: under no hidden prefix, in any case.
-    pub fn shows(&self, key: &str) -> bool {
-        !self.hidden_prefixes.iter().any(|prefix| {
-            key.chars()
-                .take(prefix.chars().count())
-                .map(|c| c.to_ascii_lowercase())
-                .eq(prefix.chars())
-        })
-    }
 }
 
 impl Rules {
