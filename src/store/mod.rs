@@ -207,12 +207,12 @@ pub async fn open_replicated(
     schema: Schema,
     settings: ReplicaSettings,
 ) -> anyhow::Result<(Arc<dyn Store>, Arc<dyn TagStore>)> {
+    if !replica_urls.is_empty() && !primary_url.starts_with("postgres") {
+        anyhow::bail!("--database-replica-url: read replicas need a PostgreSQL --database-url");
+    }
     let primary = open(primary_url, pool, schema).await?;
     if replica_urls.is_empty() {
         return Ok((primary.clone(), primary));
-    }
-    if !primary_url.starts_with("postgres") {
-        anyhow::bail!("--database-replica-url: read replicas need a PostgreSQL --database-url");
     }
     let mut replicas = Vec::new();
     for url in replica_urls {

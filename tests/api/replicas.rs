@@ -12,8 +12,11 @@ use tonic::{Code, Request, transport::Channel};
 
 use crate::{
     helpers::{
-        InProcessServer, authed, grpc_web::frames, pb,
-        pb::tagging_service_client::TaggingServiceClient, tag_request, token_in,
+        InProcessServer, authed,
+        grpc_web::{frame, frames},
+        pb,
+        pb::tagging_service_client::TaggingServiceClient,
+        tag_request, token_in,
     },
     pg_cluster::PgCluster,
 };
@@ -352,14 +355,7 @@ async fn write_answers_carry_the_token_in_the_trailers_and_rest_headers() {
         ))
         .header("content-type", "application/grpc-web+proto")
         .header("x-auth-token", &s.token)
-        .body(
-            [
-                vec![0u8],
-                (message.len() as u32).to_be_bytes().to_vec(),
-                message,
-            ]
-            .concat(),
-        )
+        .body(frame(&message))
         .send()
         .await
         .expect("answered");

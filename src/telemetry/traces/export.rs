@@ -34,6 +34,7 @@ fn dropped(n: usize) {
     DROPPED.fetch_add(u64::try_from(n).unwrap_or(u64::MAX), Ordering::Relaxed);
 }
 
+#[derive(Debug)]
 enum Queued {
     Span(Box<SpanData>),
     /// Send what is queued, then answer.
@@ -44,12 +45,6 @@ enum Queued {
 #[derive(Debug)]
 pub struct BoundedExport {
     queue: mpsc::Sender<Queued>,
-}
-
-impl std::fmt::Debug for Queued {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Queued")
-    }
 }
 
 impl BoundedExport {

@@ -21,6 +21,14 @@ pub fn frames(mut body: &[u8]) -> Vec<(u8, Vec<u8>)> {
     out
 }
 
+/// `message` as one uncompressed gRPC(-Web) data frame.
+pub fn frame(message: &[u8]) -> Vec<u8> {
+    let mut frame = vec![0u8];
+    frame.extend_from_slice(&u32::try_from(message.len()).unwrap().to_be_bytes());
+    frame.extend_from_slice(message);
+    frame
+}
+
 /// Calls `method` of the tagging service over gRPC-Web (HTTP/1.1) with `message`, as the project's
 /// token; answers the response headers and the body's frames.
 pub async fn grpc_web_call(
@@ -41,9 +49,6 @@ pub async fn grpc_web_call_at(
     message: &[u8],
     extra: &[(&str, &str)],
 ) -> (HeaderMap, Vec<(u8, Vec<u8>)>) {
-    let mut frame = vec![0u8];
-    frame.extend_from_slice(&u32::try_from(message.len()).unwrap().to_be_bytes());
-    frame.extend_from_slice(message);
     let mut req = app
         .rest()
         .post(path)
@@ -53,7 +58,7 @@ pub async fn grpc_web_call_at(
     for (name, value) in extra {
         req = req.header(*name, *value);
     }
-    let res = req.body(frame).send().await.expect("answered");
+    let res = req.body(frame(message)).send().await.expect("answered");
     assert_eq!(res.version(), reqwest::Version::HTTP_11);
     assert_eq!(res.status(), StatusCode::OK);
     let headers = res.headers().clone();

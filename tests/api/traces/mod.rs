@@ -15,6 +15,7 @@ use tonic::{Request, transport::Channel};
 use crate::helpers::{
     Backend, TestDb,
     binary::{Server, log_lines_of, start_server, token_and_json_serve},
+    grpc_web::frame,
     pb, tag_request,
 };
 use receiver::{Received, Span, attribute};
@@ -304,14 +305,7 @@ async fn rest_calls_of_both_forms_are_spans_of_their_routes_exported_over_http()
         .header("content-type", "application/grpc-web+proto")
         .header("x-auth-token", &token)
         .header("traceparent", traceparent(&web_trace, PARENT))
-        .body(
-            [
-                vec![0u8],
-                (message.len() as u32).to_be_bytes().to_vec(),
-                message,
-            ]
-            .concat(),
-        )
+        .body(frame(&message))
         .send()
         .await
         .expect("answered");
