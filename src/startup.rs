@@ -73,6 +73,7 @@ impl Application {
             statement_timeout: Some(
                 Duration::from_millis(args.request_timeout_ms) + STATEMENT_GRACE,
             ),
+            postings_bytes: usize::try_from(args.filter_postings_mb << 20).unwrap_or(usize::MAX),
             ..db.pool()
         };
         let schema = if args.no_migrate {

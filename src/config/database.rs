@@ -30,6 +30,7 @@ impl DatabaseArgs {
             max_connections: self.db_max_connections,
             acquire_timeout: Duration::from_millis(self.db_acquire_timeout_ms),
             statement_timeout: None,
+            postings_bytes: 0,
         }
     }
 }

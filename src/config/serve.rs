@@ -159,6 +159,11 @@ pub struct ServeArgs {
     /// in milliseconds.
     #[arg(long, env = "TAGGING_REPLICA_MAX_LAG_MS", default_value_t = 5_000, value_parser = clap::value_parser!(u64).range(1..=86_400_000))]
     pub replica_max_lag_ms: u64,
+    /// Memory for the filter postings, in MiB: the sets of resources, per tag filter term, that
+    /// answer counts and negations on large projects without reading every matching index
+    /// entry. 0 turns them off (every filter is then answered by the database alone).
+    #[arg(long, env = "TAGGING_FILTER_POSTINGS_MB", default_value_t = 64, value_parser = clap::value_parser!(u64).range(0..=65_536))]
+    pub filter_postings_mb: u64,
     /// Without a master key the service checks no AK/SK signatures (tokens still work).
     #[command(flatten)]
     pub master_key: MasterKeyArgs,

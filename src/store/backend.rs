@@ -3,9 +3,12 @@
 
 use sqlx::{Arguments, ColumnIndex, Database, Decode, Encode, Executor, IntoArguments, Type};
 
+use std::sync::Arc;
+
 use super::{
     ResourceRecord, StoreError,
     pool::Pool,
+    postings::Postings,
     sql::{self, Arg, Sql},
 };
 use crate::domain::{Tag, Visibility};
@@ -49,9 +52,17 @@ impl<DB: Database, T> Column<DB> for T where
 }
 
 /// The [`TagStore`](super::TagStore) and [`CredentialStore`](super::CredentialStore) of a backend.
-pub struct SqlStore<B>(pub B);
+pub struct SqlStore<B> {
+    pub backend: B,
+    /// Shared by a primary and its replicas: a set at a revision is the same wherever it was read.
+    pub postings: Arc<Postings>,
+}
 
 impl<B: Backend> SqlStore<B> {
+    pub fn new(backend: B, postings: Arc<Postings>) -> Self {
+        Self { backend, postings }
+    }
+
     /// Runs `f` on a connection of `pool`, then gives the connection back according to how `f`
     /// ended (see `pool.rs`).
     pub async fn on<T>(
@@ -116,7 +127,7 @@ where
         id: &str,
         now: i64,
     ) -> Result<bool, StoreError> {
-        Self::on(self.0.writer(), async |c| {
+        Self::on(self.backend.writer(), async |c| {
             let done = sqlx::query(statement)
                 .bind(id)
                 .bind(now)
@@ -134,7 +145,7 @@ where
         select: &'static str,
         fresh: &[u8],
     ) -> Result<Vec<u8>, StoreError> {
-        Self::on(self.0.writer(), async |c| {
+        Self::on(self.backend.writer(), async |c| {
             sqlx::query(insert).bind(fresh).execute(&mut *c).await?;
             Ok(sqlx::query_scalar(select).fetch_one(&mut *c).await?)
         })

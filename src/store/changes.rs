@@ -10,6 +10,14 @@ use super::{
 };
 use crate::domain::{Change, ChangeFilter, ChangeKind, ChangeOf, Scope, Visibility, time::unix_ms};
 
+/// A change as the log keeps it: with its resource's internal id, which readers that keep
+/// something per resource (the filter postings) apply it by.
+#[derive(Debug, Clone)]
+pub struct Logged {
+    pub resource_pk: i64,
+    pub change: ChangeOf,
+}
+
 /// Revisions compaction drops per transaction, so that none holds many rows.
 const COMPACTION_BATCH: u32 = 1_000;
 
@@ -118,7 +126,7 @@ where
         c: &mut Conn<B>,
         scope: &Scope,
         terms: WriteTerms<'_>,
-        changes: &[ChangeOf],
+        changes: &[Logged],
     ) -> Result<Option<i64>, StoreError> {
         if changes.is_empty() {
             return Ok(None);

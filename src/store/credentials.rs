@@ -32,7 +32,7 @@ where
     }
 
     async fn insert_token(&self, t: &TokenRecord) -> Result<(), StoreError> {
-        Self::on(self.0.writer(), async |c| {
+        Self::on(self.backend.writer(), async |c| {
             sqlx::query(sql::INSERT_TOKEN)
                 .bind(&t.id)
                 .bind(&t.secret_sha256)
@@ -50,7 +50,7 @@ where
     }
 
     async fn find_token(&self, id: &str) -> Result<Option<TokenRecord>, StoreError> {
-        Self::on(self.0.reader(), async |c| {
+        Self::on(self.backend.reader(), async |c| {
             Ok(sqlx::query_as(sql::SELECT_TOKEN)
                 .bind(id)
                 .fetch_optional(&mut *c)
@@ -64,7 +64,7 @@ where
     }
 
     async fn list_tokens(&self) -> Result<Vec<TokenRecord>, StoreError> {
-        Self::on(self.0.reader(), async |c| {
+        Self::on(self.backend.reader(), async |c| {
             Ok(sqlx::query_as(sql::SELECT_TOKENS)
                 .fetch_all(&mut *c)
                 .await?)
@@ -73,7 +73,7 @@ where
     }
 
     async fn insert_access_key(&self, k: &AccessKeyRecord) -> Result<(), StoreError> {
-        Self::on(self.0.writer(), async |c| {
+        Self::on(self.backend.writer(), async |c| {
             sqlx::query(sql::INSERT_ACCESS_KEY)
                 .bind(&k.id)
                 .bind(&k.secret_sealed)
@@ -88,7 +88,7 @@ where
     }
 
     async fn find_access_key(&self, id: &str) -> Result<Option<AccessKeyRecord>, StoreError> {
-        Self::on(self.0.reader(), async |c| {
+        Self::on(self.backend.reader(), async |c| {
             Ok(sqlx::query_as(sql::SELECT_ACCESS_KEY)
                 .bind(id)
                 .fetch_optional(&mut *c)
@@ -102,7 +102,7 @@ where
     }
 
     async fn list_access_keys(&self) -> Result<Vec<AccessKeyRecord>, StoreError> {
-        Self::on(self.0.reader(), async |c| {
+        Self::on(self.backend.reader(), async |c| {
             Ok(sqlx::query_as(sql::SELECT_ACCESS_KEYS)
                 .fetch_all(&mut *c)
                 .await?)
@@ -125,7 +125,7 @@ where
         old_check: &[u8],
         new_check: &[u8],
     ) -> Result<bool, StoreError> {
-        Self::on(self.0.writer(), async |c| {
+        Self::on(self.backend.writer(), async |c| {
             let mut tx = c.begin_with(B::BEGIN_WRITE).await?;
             // First, so that a second rotation running at once waits here, then finds the check
             // value changed.
@@ -163,7 +163,7 @@ where
         expires_at: i64,
         now: i64,
     ) -> Result<bool, StoreError> {
-        Self::on(self.0.writer(), async |c| {
+        Self::on(self.backend.writer(), async |c| {
             let done = sqlx::query(sql::CLAIM_NONCE)
                 .bind(access_key_id)
                 .bind(nonce)
@@ -177,7 +177,7 @@ where
     }
 
     async fn purge_nonces(&self, now: i64) -> Result<u64, StoreError> {
-        Self::on(self.0.writer(), async |c| {
+        Self::on(self.backend.writer(), async |c| {
             let done = sqlx::query(sql::PURGE_NONCES)
                 .bind(now)
                 .execute(&mut *c)

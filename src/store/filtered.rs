@@ -5,13 +5,21 @@ use sqlx::{
     ColumnIndex, Connection, Database, Encode, Executor, IntoArguments, Postgres, Row, Type,
 };
 
+use roaring::RoaringTreemap;
+
 use super::{
     ResourceRecord, StoreError, TagRow,
     backend::{Backend, Column, Conn, RowOf, SqlStore},
     plan::{self, Driver, Plan, Positives},
+    postings::{Postings, Term, terms},
     sql::{self, Matching},
 };
 use crate::domain::{ResourceFilter, Scope, TagRowQuery, Visibility};
+
+/// Candidates from which a count, or a page with a negation, is answered from the postings
+/// rather than by the database alone: fewer are probed one by one faster than the sets are
+/// brought to the read's revision (one statement, and one more per set the log has changed).
+const POSTINGS_FROM: i64 = 5_000;
 
 /// A filtered read's plan, and the filters' counts when they were read.
 struct Planned<'a> {
@@ -64,7 +72,8 @@ where
     ) -> Result<Planned<'a>, StoreError> {
         let positives = Positives::of(filter);
         let name = filter.name.as_deref();
-        let counts = if name.is_none() && (want_counts || positives.need_counts()) {
+        let any_positive = positives.counted().next().is_some();
+        let counts = if name.is_none() && (want_counts && any_positive || positives.need_counts()) {
             Some(Self::filter_counts(c, scope, positives, visibility).await?)
         } else {
             None
@@ -109,13 +118,25 @@ where
 
     pub async fn filtered_resources(
         c: &mut Conn<B>,
+        postings: &Postings,
         scope: &Scope,
         filter: &ResourceFilter,
         visibility: &Visibility,
         after: Option<i64>,
         limit: u32,
     ) -> Result<Vec<ResourceRecord>, StoreError> {
-        let Planned { plan, .. } = Self::plan(c, scope, filter, visibility, false).await?;
+        let negating = !filter.not_all.is_empty() || !filter.not_any.is_empty();
+        let want = negating && postings.enabled();
+        let planned = Self::plan(c, scope, filter, visibility, want).await?;
+        if negating && let Some(terms) = by_postings(postings, filter, &planned) {
+            let mut tx = c.begin_with(B::SNAPSHOT).await?;
+            let set = Self::posting_matches(&mut tx, postings, scope, (filter, terms), visibility)
+                .await?;
+            let records = Self::by_pks(&mut tx, scope, &page_after(&set, after, limit)).await?;
+            tx.commit().await?;
+            return Ok(records);
+        }
+        let plan = planned.plan;
         let m = Matching {
             scope,
             filter,
@@ -129,12 +150,22 @@ where
     /// counts themselves, whatever its size.
     pub async fn filtered_count(
         c: &mut Conn<B>,
+        postings: &Postings,
         scope: &Scope,
         filter: &ResourceFilter,
         visibility: &Visibility,
     ) -> Result<i64, StoreError> {
         let alone = only_positive(filter);
-        let Planned { plan, counts } = Self::plan(c, scope, filter, visibility, alone).await?;
+        let want = alone || postings.enabled();
+        let planned = Self::plan(c, scope, filter, visibility, want).await?;
+        if !alone && let Some(terms) = by_postings(postings, filter, &planned) {
+            let mut tx = c.begin_with(B::SNAPSHOT).await?;
+            let set = Self::posting_matches(&mut tx, postings, scope, (filter, terms), visibility)
+                .await?;
+            tx.commit().await?;
+            return Ok(len(&set));
+        }
+        let Planned { plan, counts } = planned;
         let m = Matching {
             scope,
             filter,
@@ -148,6 +179,7 @@ where
     /// `c`, which the caller holds in one snapshot.
     pub async fn filtered_page(
         c: &mut Conn<B>,
+        postings: &Postings,
         scope: &Scope,
         filter: &ResourceFilter,
         visibility: &Visibility,
@@ -155,7 +187,15 @@ where
         limit: u32,
     ) -> Result<(Vec<ResourceRecord>, i64), StoreError> {
         let alone = only_positive(filter);
-        let Planned { plan, counts } = Self::plan(c, scope, filter, visibility, alone).await?;
+        let want = alone || postings.enabled();
+        let planned = Self::plan(c, scope, filter, visibility, want).await?;
+        if !alone && let Some(terms) = by_postings(postings, filter, &planned) {
+            let set =
+                Self::posting_matches(c, postings, scope, (filter, terms), visibility).await?;
+            let records = Self::by_pks(c, scope, &page_at(&set, offset, limit)).await?;
+            return Ok((records, len(&set)));
+        }
+        let Planned { plan, counts } = planned;
         let m = Matching {
             scope,
             filter,
@@ -166,6 +206,21 @@ where
             Self::records(c, &m, |m| sql::resource_page(m, offset, limit, B::FENCE)).await?;
         let total = Self::count(c, &m, counts.as_deref()).await?;
         Ok((records, total))
+    }
+
+    /// The scope's resources of internal ids `pks`, in order.
+    async fn by_pks(
+        c: &mut Conn<B>,
+        scope: &Scope,
+        pks: &[i64],
+    ) -> Result<Vec<ResourceRecord>, StoreError> {
+        if pks.is_empty() {
+            return Ok(Vec::new());
+        }
+        let q = sql::resources_by_pk(scope, pks);
+        Ok(sqlx::query_as_with(&q.text, Self::args(&q)?)
+            .fetch_all(&mut *c)
+            .await?)
     }
 
     /// The resources `build`'s statement reads for the plan; none, unread, when nothing can match.
@@ -221,4 +276,54 @@ fn only_positive(f: &ResourceFilter) -> bool {
         && f.not_any.is_empty()
         && f.name.is_none()
         && !f.untagged
+}
+
+/// The terms whose sets answer `filter`, when the postings should (see [`POSTINGS_FROM`]): sets
+/// can (no name, no "without any tag"), something can match, and its smallest positive part, or
+/// the scope when it has none, is large.
+fn by_postings(
+    postings: &Postings,
+    filter: &ResourceFilter,
+    planned: &Planned<'_>,
+) -> Option<Vec<Term>> {
+    if !postings.enabled() || planned.plan.driver == Driver::Empty {
+        return None;
+    }
+    let large = match planned.counts.as_deref() {
+        Some(counts) => {
+            let (all, any) = counts.split_at(filter.all.len());
+            let any = (!any.is_empty()).then(|| any.iter().sum::<i64>());
+            let smallest = all.iter().copied().chain(any).min();
+            smallest.is_none_or(|n| n > POSTINGS_FROM)
+        }
+        None => filter.all.is_empty() && filter.any.is_empty(),
+    };
+    large.then(|| terms::needed(filter)).flatten()
+}
+
+fn len(set: &RoaringTreemap) -> i64 {
+    i64::try_from(set.len()).unwrap_or(i64::MAX)
+}
+
+/// Up to `limit` of the set's ids after `after`, in order.
+fn page_after(set: &RoaringTreemap, after: Option<i64>, limit: u32) -> Vec<i64> {
+    let mut ids = set.iter();
+    if let Some(after) = after {
+        ids.advance_to(u64::try_from(after).unwrap_or(0).saturating_add(1));
+    }
+    ids.take(limit as usize)
+        .filter_map(|pk| i64::try_from(pk).ok())
+        .collect()
+}
+
+/// Up to `limit` of the set's ids from the `offset`-th on, in order.
+fn page_at(set: &RoaringTreemap, offset: u64, limit: u32) -> Vec<i64> {
+    let Some(first) = set.select(offset) else {
+        return Vec::new();
+    };
+    let mut ids = set.iter();
+    ids.advance_to(first);
+    ids.take(limit as usize)
+        .filter_map(|pk| i64::try_from(pk).ok())
+        .collect()
 }

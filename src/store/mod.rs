@@ -11,6 +11,7 @@ mod filtered;
 pub mod plan;
 mod pool;
 mod postgres;
+pub mod postings;
 mod replicas;
 mod schema;
 mod signals;
@@ -35,6 +36,7 @@ pub use traits::{CredentialStore, Store, TagStore};
 use backend::{Backend, SqlStore};
 pub use postgres::PLANNER_SETTINGS;
 use postgres::PostgresBackend;
+use postings::Postings;
 use sqlite::SqliteBackend;
 
 /// One tag of one resource, with the resource's internal position for keyset pagination.
@@ -170,6 +172,8 @@ pub struct PoolSettings {
     /// PostgreSQL stops a statement that runs longer, so a call abandoned at its deadline does not
     /// leave its query running.
     pub statement_timeout: Option<Duration>,
+    /// The memory the filter postings may hold (see `postings`); 0 keeps none.
+    pub postings_bytes: usize,
 }
 
 /// The fence `sql::tag_rows` takes on the database `url` names (see `Backend::FENCE`), for the
@@ -210,7 +214,8 @@ pub async fn open_replicated(
     if !replica_urls.is_empty() && !primary_url.starts_with("postgres") {
         anyhow::bail!("--database-replica-url: read replicas need a PostgreSQL --database-url");
     }
-    let primary = open(primary_url, pool, schema).await?;
+    let postings = Arc::new(Postings::new(pool.postings_bytes));
+    let primary = open_with(primary_url, pool, schema, postings.clone()).await?;
     if replica_urls.is_empty() {
         return Ok((primary.clone(), primary));
     }
@@ -219,7 +224,8 @@ pub async fn open_replicated(
         let name = replica_name(url)?;
         let backend = PostgresBackend::on_demand(url, pool)
             .map_err(|e| anyhow::anyhow!("--database-replica-url `{name}`: {e}"))?;
-        replicas.push(Arc::new(replicas::Replica::new(name, SqlStore(backend))));
+        let store = SqlStore::new(backend, postings.clone());
+        replicas.push(Arc::new(replicas::Replica::new(name, store)));
     }
     // The primary's WAL position is sampled on a connection of its own.
     let clock_pool = PoolSettings {
@@ -227,7 +233,10 @@ pub async fn open_replicated(
         ..pool.clone()
     };
     let clock = replicas::PrimaryClock::new(
-        SqlStore(PostgresBackend::on_demand(primary_url, &clock_pool)?),
+        SqlStore::new(
+            PostgresBackend::on_demand(primary_url, &clock_pool)?,
+            Arc::new(Postings::new(0)),
+        ),
         settings.max_lag + Duration::from_secs(60),
     );
     let routed = replicas::Replicated::new(primary.clone(), clock, replicas, settings);
@@ -256,12 +265,31 @@ pub async fn open(
     pool: &PoolSettings,
     schema: Schema,
 ) -> anyhow::Result<Arc<dyn Store>> {
+    open_with(
+        url,
+        pool,
+        schema,
+        Arc::new(Postings::new(pool.postings_bytes)),
+    )
+    .await
+}
+
+async fn open_with(
+    url: &str,
+    pool: &PoolSettings,
+    schema: Schema,
+    postings: Arc<Postings>,
+) -> anyhow::Result<Arc<dyn Store>> {
     let scheme = url.split(':').next().unwrap_or_default();
     Ok(match scheme {
-        "sqlite" => Arc::new(SqlStore(SqliteBackend::connect(url, pool, schema).await?)),
-        "postgres" | "postgresql" => {
-            Arc::new(SqlStore(PostgresBackend::connect(url, pool, schema).await?))
-        }
+        "sqlite" => Arc::new(SqlStore::new(
+            SqliteBackend::connect(url, pool, schema).await?,
+            postings,
+        )),
+        "postgres" | "postgresql" => Arc::new(SqlStore::new(
+            PostgresBackend::connect(url, pool, schema).await?,
+            postings,
+        )),
         _ => anyhow::bail!(
             "--database-url: scheme `{scheme}` is not supported; use sqlite:PATH or postgres://…"
         ),

@@ -27,7 +27,7 @@ use tokio::time::Instant;
 
 use super::{
     Deletion, Horizon, KeyValues, PoolStats, Removal, ResourceRecord, ResourceTags, Store,
-    StoreError, TagLimit, TagRow, TagStore, WriteTerms, sql::LogRange,
+    StoreError, TagLimit, TagRow, TagStore, WriteTerms, postings::PostingStats, sql::LogRange,
 };
 use crate::domain::{
     Change, ChangeFilter, Locator, ResourceFilter, Scope, Tag, TagRowQuery, Visibility, time,
@@ -54,6 +54,8 @@ pub struct ReplicaSettings {
 pub struct ReadStats {
     pub primary_reads: u64,
     pub replicas: Vec<ReplicaStats>,
+    /// How the filter postings' sets were found (shared by the primary and its replicas).
+    pub postings: PostingStats,
 }
 
 /// One replica as `/metrics` reports it.
@@ -186,6 +188,7 @@ impl TagStore for Replicated {
         ReadStats {
             primary_reads: self.primary_reads.load(Ordering::Relaxed),
             replicas: self.replicas.iter().map(|r| r.stats()).collect(),
+            postings: self.primary.read_stats().postings,
         }
     }
 

@@ -5,8 +5,8 @@ use async_trait::async_trait;
 use sqlx::{ColumnIndex, Connection, Database, Encode, Executor, IntoArguments, Type};
 
 use super::{
-    Deletion, Horizon, KeyValues, PoolStats, Removal, ResourceRecord, ResourceTags, StoreError,
-    TagLimit, TagRow, TagStore, WriteTerms,
+    Deletion, Horizon, KeyValues, PoolStats, ReadStats, Removal, ResourceRecord, ResourceTags,
+    StoreError, TagLimit, TagRow, TagStore, WriteTerms,
     backend::{Backend, Column, Conn, RowOf, SqlStore},
     sql::{self, LogRange},
 };
@@ -46,15 +46,22 @@ where
     Vec<u8>: Column<B::Db>,
 {
     async fn ping(&self) -> Result<(), StoreError> {
-        Self::on(self.0.reader(), async |c| {
+        Self::on(self.backend.reader(), async |c| {
             sqlx::query(sql::PING).execute(&mut *c).await?;
             Ok(())
         })
         .await
     }
 
+    fn read_stats(&self) -> ReadStats {
+        ReadStats {
+            postings: self.postings.stats(),
+            ..ReadStats::default()
+        }
+    }
+
     fn pool_stats(&self) -> PoolStats {
-        self.0
+        self.backend
             .pools()
             .into_iter()
             .fold(PoolStats::default(), |acc, pool| {
@@ -76,7 +83,7 @@ where
     ) -> Result<i64, StoreError> {
         let mut ids = ids.to_vec();
         ids.sort();
-        Self::on(self.0.writer(), async |c| {
+        Self::on(self.backend.writer(), async |c| {
             Self::write_tags(c, scope, &ids, tags, limit, pre).await
         })
         .await
@@ -89,7 +96,7 @@ where
         removal: Removal<'_>,
         pre: WriteTerms<'_>,
     ) -> Result<i64, StoreError> {
-        Self::on(self.0.writer(), async |c| {
+        Self::on(self.backend.writer(), async |c| {
             Self::remove_tags(c, scope, ids, removal, pre).await
         })
         .await
@@ -103,7 +110,7 @@ where
         visibility: &Visibility,
         pre: WriteTerms<'_>,
     ) -> Result<(ResourceRecord, i64), StoreError> {
-        Self::on(self.0.writer(), async |c| {
+        Self::on(self.backend.writer(), async |c| {
             Self::register(c, scope, id, name, visibility, pre).await
         })
         .await
@@ -116,7 +123,7 @@ where
         visibility: &Visibility,
         pre: WriteTerms<'_>,
     ) -> Result<Deletion, StoreError> {
-        Self::on(self.0.writer(), async |c| {
+        Self::on(self.backend.writer(), async |c| {
             Self::remove_resource(c, scope, id, visibility, pre).await
         })
         .await
@@ -132,7 +139,7 @@ where
             Locator::Id(id) => sql::resource_tags(scope, "resource_id", id, visibility),
             Locator::Name(name) => sql::resource_tags(scope, "name", name, visibility),
         };
-        Self::on(self.0.reader(), async |c| {
+        Self::on(self.backend.reader(), async |c| {
             let rows: Vec<MaybeTag> = sqlx::query_as_with(&q.text, Self::args(&q)?)
                 .fetch_all(&mut *c)
                 .await?;
@@ -163,7 +170,7 @@ where
         after: Option<(i64, &str)>,
         limit: u32,
     ) -> Result<Vec<TagRow>, StoreError> {
-        Self::on(self.0.reader(), async |c| {
+        Self::on(self.backend.reader(), async |c| {
             let rows = Self::filtered_tag_rows(c, scope, query, visibility, after, limit).await?;
             if rows.is_empty() {
                 Self::confirm_live(c, visibility).await?;
@@ -181,9 +188,11 @@ where
         after: Option<i64>,
         limit: u32,
     ) -> Result<Vec<ResourceRecord>, StoreError> {
-        Self::on(self.0.reader(), async |c| {
+        let postings = &self.postings;
+        Self::on(self.backend.reader(), async |c| {
             let mut records =
-                Self::filtered_resources(c, scope, filter, visibility, after, limit).await?;
+                Self::filtered_resources(c, postings, scope, filter, visibility, after, limit)
+                    .await?;
             if records.is_empty() {
                 Self::confirm_live(c, visibility).await?;
             } else {
@@ -200,8 +209,9 @@ where
         filter: &ResourceFilter,
         visibility: &Visibility,
     ) -> Result<i64, StoreError> {
-        Self::on(self.0.reader(), async |c| {
-            let count = Self::filtered_count(c, scope, filter, visibility).await?;
+        let postings = &self.postings;
+        Self::on(self.backend.reader(), async |c| {
+            let count = Self::filtered_count(c, postings, scope, filter, visibility).await?;
             if count == 0 {
                 Self::confirm_live(c, visibility).await?;
             }
@@ -219,7 +229,7 @@ where
         limit: u32,
     ) -> Result<Vec<KeyValues>, StoreError> {
         let q = sql::project_tags(project_id, resource_type, visibility, after, limit);
-        Self::on(self.0.reader(), async |c| {
+        Self::on(self.backend.reader(), async |c| {
             let rows: Vec<KeyValue> = sqlx::query_as_with(&q.text, Self::args(&q)?)
                 .fetch_all(&mut *c)
                 .await?;
@@ -239,10 +249,12 @@ where
         offset: u64,
         limit: u32,
     ) -> Result<(Vec<ResourceRecord>, i64), StoreError> {
-        Self::on(self.0.reader(), async |c| {
+        let postings = &self.postings;
+        Self::on(self.backend.reader(), async |c| {
             let mut tx = c.begin_with(B::SNAPSHOT).await?;
             let (mut records, total) =
-                Self::filtered_page(&mut tx, scope, filter, visibility, offset, limit).await?;
+                Self::filtered_page(&mut tx, postings, scope, filter, visibility, offset, limit)
+                    .await?;
             // A page past the end is empty while the count is not, and says nothing of the token.
             if total == 0 {
                 Self::confirm_live(&mut tx, visibility).await?;
@@ -264,7 +276,7 @@ where
         range: LogRange,
         limit: u32,
     ) -> Result<(Vec<Change>, Horizon), StoreError> {
-        Self::on(self.0.reader(), async |c| {
+        Self::on(self.backend.reader(), async |c| {
             // One snapshot: the page ends at the horizon it reports, and a compaction is either
             // wholly in it (rows gone, mark raised) or not at all.
             let mut tx = c.begin_with(B::SNAPSHOT).await?;
@@ -287,14 +299,17 @@ where
     }
 
     async fn horizon(&self, project_id: &str) -> Result<Horizon, StoreError> {
-        Self::on(self.0.reader(), async |c| {
+        Self::on(self.backend.reader(), async |c| {
             Self::read_horizon(c, project_id).await
         })
         .await
     }
 
     async fn compact_changes(&self, before_ms: i64) -> Result<u64, StoreError> {
-        Self::on(self.0.writer(), async |c| Self::compact(c, before_ms).await).await
+        Self::on(self.backend.writer(), async |c| {
+            Self::compact(c, before_ms).await
+        })
+        .await
     }
 }
 

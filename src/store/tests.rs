@@ -18,6 +18,7 @@ fn pool() -> PoolSettings {
         max_connections: 2,
         acquire_timeout: Duration::from_secs(5),
         statement_timeout: None,
+        postings_bytes: 0,
     }
 }
 

@@ -10,6 +10,7 @@ use sqlx::{ColumnIndex, Connection, Database, Encode, Executor, IntoArguments, T
 use super::{
     Deletion, Removal, ResourceRecord, StoreError, TagLimit, WriteTerms,
     backend::{Backend, Column, Conn, ResourceTag, RowOf, RowsAffected, SqlStore},
+    changes::Logged,
     counts::Deltas,
     error::name_taken,
     sql,
@@ -126,12 +127,15 @@ where
                 let was = current.get(&(r.pk, t.key.as_str())).copied();
                 deltas.set(&t.key, was, &t.value);
                 if was != Some(t.value.as_str()) {
-                    changes.push(ChangeOf {
-                        resource_id: r.resource_id.clone(),
-                        kind: ChangeKind::TagSet,
-                        key: Some(t.key.clone()),
-                        old_value: was.map(str::to_owned),
-                        new_value: Some(t.value.clone()),
+                    changes.push(Logged {
+                        resource_pk: r.pk,
+                        change: ChangeOf {
+                            resource_id: r.resource_id.clone(),
+                            kind: ChangeKind::TagSet,
+                            key: Some(t.key.clone()),
+                            old_value: was.map(str::to_owned),
+                            new_value: Some(t.value.clone()),
+                        },
                     });
                 }
             }
@@ -194,7 +198,7 @@ where
                 .iter()
                 .map(|r| (r.pk, r.resource_id.as_str()))
                 .collect();
-            let changes: Vec<ChangeOf> = removed
+            let changes: Vec<Logged> = removed
                 .iter()
                 .map(|t| tag_removed(ids[&t.resource_pk], t))
                 .collect();
@@ -243,12 +247,15 @@ where
         if deleted.rows_affected() == 0 {
             return Ok(Deletion::Protected);
         }
-        let mut changes = vec![ChangeOf {
-            resource_id: id.to_owned(),
-            kind: ChangeKind::ResourceDeleted,
-            key: None,
-            old_value: None,
-            new_value: None,
+        let mut changes = vec![Logged {
+            resource_pk: pk,
+            change: ChangeOf {
+                resource_id: id.to_owned(),
+                kind: ChangeKind::ResourceDeleted,
+                key: None,
+                old_value: None,
+                new_value: None,
+            },
         }];
         changes.extend(tags.iter().map(|t| tag_removed(id, t)));
         let set = Self::record_changes(&mut tx, scope, pre, &changes).await?;
@@ -297,15 +304,18 @@ where
             if let Some(pk) = put {
                 changed.push(pk);
                 let existed = record[0].pk != 0;
-                changes.push(ChangeOf {
-                    resource_id: id.to_owned(),
-                    kind: match existed {
-                        true => ChangeKind::ResourceRenamed,
-                        false => ChangeKind::ResourceCreated,
+                changes.push(Logged {
+                    resource_pk: pk,
+                    change: ChangeOf {
+                        resource_id: id.to_owned(),
+                        kind: match existed {
+                            true => ChangeKind::ResourceRenamed,
+                            false => ChangeKind::ResourceCreated,
+                        },
+                        key: None,
+                        old_value: record[0].name.clone().filter(|_| existed),
+                        new_value: name.map(str::to_owned),
                     },
-                    key: None,
-                    old_value: record[0].name.clone().filter(|_| existed),
-                    new_value: name.map(str::to_owned),
                 });
             }
         }
@@ -363,24 +373,30 @@ where
 }
 
 /// A change of the resource `r` itself.
-fn resource_change(r: &Registered, kind: ChangeKind) -> ChangeOf {
-    ChangeOf {
-        resource_id: r.resource_id.clone(),
-        kind,
-        key: None,
-        old_value: None,
-        new_value: None,
+fn resource_change(r: &Registered, kind: ChangeKind) -> Logged {
+    Logged {
+        resource_pk: r.pk,
+        change: ChangeOf {
+            resource_id: r.resource_id.clone(),
+            kind,
+            key: None,
+            old_value: None,
+            new_value: None,
+        },
     }
 }
 
 /// The removal of the tag `t` of the resource `resource_id`.
-fn tag_removed(resource_id: &str, t: &ScopedTag) -> ChangeOf {
-    ChangeOf {
-        resource_id: resource_id.to_owned(),
-        kind: ChangeKind::TagRemoved,
-        key: Some(t.key.clone()),
-        old_value: Some(t.value.clone()),
-        new_value: None,
+fn tag_removed(resource_id: &str, t: &ScopedTag) -> Logged {
+    Logged {
+        resource_pk: t.resource_pk,
+        change: ChangeOf {
+            resource_id: resource_id.to_owned(),
+            kind: ChangeKind::TagRemoved,
+            key: Some(t.key.clone()),
+            old_value: Some(t.value.clone()),
+            new_value: None,
+        },
     }
 }
 

@@ -41,6 +41,12 @@ struct ServerLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct FoundLabels {
+    /// `current`, `advanced` (by replaying the change log) or `built` (read from the tags).
+    found: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct ReplicaLabels {
     replica: String,
 }
@@ -56,6 +62,8 @@ pub struct Metrics {
     replica_lag: Family<ReplicaLabels, Gauge<f64, AtomicU64>>,
     replica_usable: Family<ReplicaLabels, Gauge>,
     spans_dropped: Counter,
+    posting_sets: Family<FoundLabels, Counter>,
+    posting_bytes: Gauge,
 }
 
 /// Latency buckets from 0.25 ms to about 4 s.
@@ -120,8 +128,22 @@ impl Default for Metrics {
             "Trace spans dropped: the export queue was full, or their export to the collector failed",
             spans_dropped.clone(),
         );
+        let posting_sets = Family::<FoundLabels, Counter>::default();
+        registry.register(
+            "filter_postings_sets",
+            "Sets of resources per tag filter term that counts and negations used, by how each was found",
+            posting_sets.clone(),
+        );
+        let posting_bytes = Gauge::default();
+        registry.register(
+            "filter_postings_bytes",
+            "Memory the kept tag filter postings take (bounded by --filter-postings-mb)",
+            posting_bytes.clone(),
+        );
         Self {
             registry,
+            posting_sets,
+            posting_bytes,
             watchers,
             spans_dropped,
             reads,
@@ -178,14 +200,27 @@ impl Metrics {
 
     /// The counters follow the store's own (which count from its start, as the process's do).
     fn record_reads(&self, reads: &ReadStats) {
+        let set = |counter: &Counter, total: u64| {
+            counter.inc_by(total.saturating_sub(counter.get()));
+        };
+        let p = reads.postings;
+        for (found, total) in [
+            ("current", p.current),
+            ("advanced", p.advanced),
+            ("built", p.built),
+        ] {
+            set(
+                &self.posting_sets.get_or_create(&FoundLabels { found }),
+                total,
+            );
+        }
+        self.posting_bytes
+            .set(i64::try_from(p.bytes).unwrap_or(i64::MAX));
         if reads.replicas.is_empty() {
             return;
         }
         let server = |name: &str| ServerLabels {
             server: name.to_owned(),
-        };
-        let set = |counter: &Counter, total: u64| {
-            counter.inc_by(total.saturating_sub(counter.get()));
         };
         set(
             &self.reads.get_or_create(&server("primary")),

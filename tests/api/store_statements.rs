@@ -53,7 +53,7 @@ const MIGRATOR_TABLE: &str = "_sqlx_migrations";
 /// The migrations: run once, before the server serves, over every project's rows by design (they
 /// create and fill tables). Exempt by file: a statement exempt as a migration is the whole text of
 /// one of these files, as the migrator sends it.
-const MIGRATIONS: [(&str, &str); 6] = [
+const MIGRATIONS: [(&str, &str); 7] = [
     (
         "0001_init.sql",
         include_str!("../../migrations/postgres/0001_init.sql"),
@@ -77,6 +77,10 @@ const MIGRATIONS: [(&str, &str); 6] = [
     (
         "0007_change_log.sql",
         include_str!("../../migrations/postgres/0007_change_log.sql"),
+    ),
+    (
+        "0008_logged_resource_pk.sql",
+        include_str!("../../migrations/postgres/0008_logged_resource_pk.sql"),
     ),
 ];
 
@@ -139,7 +143,7 @@ const KEYED_BY_INTERNAL_IDS: [Named; 10] = [
     },
     Named {
         name: "changes::insert_changes",
-        shape: "INSERT INTO tag_changes (change_set, seq, resource_id, kind, key, old_value, new_value) VALUES #",
+        shape: "INSERT INTO tag_changes (change_set, seq, resource_pk, resource_id, kind, key, old_value, new_value) VALUES #",
     },
 ];
 
@@ -405,6 +409,11 @@ async fn drive(client: &TaggingServiceClient<tonic::transport::Channel>, token: 
             without_any_tag: true,
             ..Default::default()
         },
+        // A negation alone: answered from the filter postings.
+        pb::ListResourcesRequest {
+            not_tags: vec![filter("env", &["dev"])],
+            ..Default::default()
+        },
         pb::ListResourcesRequest::default(),
     ];
     for f in filters {
@@ -442,6 +451,18 @@ async fn drive(client: &TaggingServiceClient<tonic::transport::Channel>, token: 
             }
         }
     }
+    // A write since the postings were read: the next read replays the log.
+    c.untag_resources(authed(token, untag(&["c-3"], &["env"], false)))
+        .await
+        .expect("untag");
+    let negation = pb::CountResourcesRequest {
+        resource_type: "CLUSTER".into(),
+        not_tags: vec![filter("env", &["dev"])],
+        ..Default::default()
+    };
+    c.count_resources(authed(token, negation))
+        .await
+        .expect("count");
     for resource_type in ["", "CLUSTER"] {
         let mut next_token = String::new();
         loop {

@@ -82,6 +82,7 @@ async fn an_old_database_is_upgraded_with_its_counts(b: Backend) {
         max_connections: 2,
         acquire_timeout: std::time::Duration::from_secs(5),
         statement_timeout: None,
+        postings_bytes: 0,
     };
     let store = store::connect(&url, &pool).await.expect("upgrades");
     let grant = Grant {

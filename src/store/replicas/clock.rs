@@ -44,10 +44,11 @@ impl PrimaryClock {
 
     /// Reads the primary's position now.
     pub async fn sample(&self) -> Result<(), StoreError> {
-        let position: i64 = SqlStore::<PostgresBackend>::on(self.primary.0.reader(), async |c| {
-            Ok(sqlx::query_scalar(POSITION).fetch_one(&mut *c).await?)
-        })
-        .await?;
+        let position: i64 =
+            SqlStore::<PostgresBackend>::on(self.primary.backend.reader(), async |c| {
+                Ok(sqlx::query_scalar(POSITION).fetch_one(&mut *c).await?)
+            })
+            .await?;
         self.record(Instant::now(), position);
         Ok(())
     }
@@ -85,9 +86,14 @@ mod tests {
             max_connections: 1,
             acquire_timeout: Duration::from_millis(10),
             statement_timeout: None,
+            postings_bytes: 0,
         };
         let backend = PostgresBackend::on_demand(options, &pool).expect("a lazy pool");
-        PrimaryClock::new(SqlStore(backend), Duration::from_secs(60))
+        let store = SqlStore::new(
+            backend,
+            std::sync::Arc::new(crate::store::postings::Postings::new(0)),
+        );
+        PrimaryClock::new(store, Duration::from_secs(60))
     }
 
     #[tokio::test]

@@ -171,11 +171,11 @@ impl Replica {
     /// schema first, until it is found to be this binary's.
     async fn replay_lag(&self, clock: &PrimaryClock) -> Result<f64, StoreError> {
         if !self.schema_checked.load(Ordering::Relaxed) {
-            self.store.0.check_schema().await?;
+            self.store.backend.check_schema().await?;
             self.schema_checked.store(true, Ordering::Relaxed);
         }
         let (standby, replayed): (bool, i64) =
-            SqlStore::<PostgresBackend>::on(self.store.0.reader(), async |c| {
+            SqlStore::<PostgresBackend>::on(self.store.backend.reader(), async |c| {
                 Ok(sqlx::query_as(REPLAYED).fetch_one(&mut *c).await?)
             })
             .await?;

@@ -4,7 +4,10 @@
 use std::fmt::Write;
 
 use super::{Arg, Sql};
-use crate::domain::{ChangeFilter, ChangeOf, Visibility};
+use crate::{
+    domain::{ChangeFilter, Visibility},
+    store::changes::Logged,
+};
 
 /// Rows per insert: each binds four values, far below either database's limit of parameters.
 pub const CHANGES_PER_INSERT: usize = 1000;
@@ -19,13 +22,21 @@ pub const INSERT_CHANGE_SET: &str = "INSERT INTO change_sets (project_id, resour
 pub const NUMBER_CHANGE_SET: &str = "UPDATE change_sets SET revision = $1 WHERE id = $2";
 
 /// Adds `changes`, numbered from `first_seq`, to the change set `set`.
-pub fn insert_changes(set: i64, changes: &[ChangeOf], first_seq: usize) -> Sql<'_> {
+pub fn insert_changes(set: i64, changes: &[Logged], first_seq: usize) -> Sql<'_> {
     let mut sql = Sql::new(
-        "INSERT INTO tag_changes (change_set, seq, resource_id, kind, key, old_value, new_value) VALUES ",
+        "INSERT INTO tag_changes (change_set, seq, resource_pk, resource_id, kind, key, old_value, new_value) VALUES ",
     );
-    for (i, c) in changes.iter().enumerate() {
+    for (
+        i,
+        Logged {
+            resource_pk,
+            change: c,
+        },
+    ) in changes.iter().enumerate()
+    {
         let sep = if i > 0 { ", " } else { "" };
-        write!(sql.text, "{sep}({set}, {}, ", first_seq + i).expect("writing to a String");
+        write!(sql.text, "{sep}({set}, {}, {resource_pk}, ", first_seq + i)
+            .expect("writing to a String");
         sql.text(&c.resource_id);
         write!(sql.text, ", {}, ", c.kind as i64).expect("writing to a String");
         sql.maybe_text(c.key.as_deref())

@@ -30,7 +30,7 @@ pub struct Matching<'a> {
 
 impl<'a> Sql<'a> {
     /// `(SELECT pk FROM scopes …)`: the scope's internal key, looked up once per statement.
-    fn scope_key(&mut self, scope: &'a Scope) -> &mut Self {
+    pub(super) fn scope_key(&mut self, scope: &'a Scope) -> &mut Self {
         self.push("(SELECT pk FROM scopes WHERE project_id = ")
             .text(&scope.project_id)
             .push(" AND resource_type = ")

@@ -6,6 +6,7 @@ mod changes;
 mod counts;
 mod credentials;
 mod filters;
+mod postings;
 mod revisions;
 mod tagging;
 
@@ -17,6 +18,7 @@ pub use changes::*;
 pub use counts::*;
 pub use credentials::*;
 pub use filters::*;
+pub use postings::*;
 pub use revisions::*;
 pub use tagging::*;
 

@@ -150,6 +150,7 @@ pub fn small_pool() -> PoolSettings {
         max_connections: 2,
         acquire_timeout: std::time::Duration::from_secs(5),
         statement_timeout: None,
+        postings_bytes: 0,
     }
 }
 

@@ -1,0 +1,83 @@
+//! What the filter postings read (`store/postings`): the project's revision in the read's
+//! snapshot, the log after a set's revision, a term's set whole, and the resources of a page by
+//! internal id.
+
+use std::fmt::Write;
+
+use super::{Arg, Sql};
+use crate::{
+    domain::{Scope, Visibility},
+    store::postings::Term,
+};
+
+/// The project's revision and compaction mark, when the caller's token is live; no row for a
+/// project that never changed (or a revoked token: `confirm_live` tells which).
+pub fn posting_horizon<'a>(scope: &'a Scope, visibility: &'a Visibility) -> Sql<'a> {
+    let mut sql =
+        Sql::new("SELECT p.revision, p.compacted FROM project_revisions p WHERE p.project_id = ");
+    sql.text(&scope.project_id).while_live(visibility);
+    sql
+}
+
+/// The scope's changes after revision `after` up to `upto`, in log order, of the `keys` (and of
+/// resources themselves when `resources`): at most `limit` of them.
+pub fn posting_replay<'a>(
+    scope: &'a Scope,
+    (after, upto): (i64, i64),
+    keys: &'a [&'a str],
+    resources: bool,
+    limit: u32,
+) -> Sql<'a> {
+    let mut sql = Sql::new(
+        "SELECT s.revision, c.resource_pk, c.kind, c.key, c.old_value, c.new_value FROM change_sets s JOIN tag_changes c ON c.change_set = s.id WHERE s.project_id = ",
+    );
+    sql.text(&scope.project_id)
+        .push(" AND s.revision > ")
+        .int(after)
+        .push(" AND s.revision <= ")
+        .int(upto)
+        .push(" AND s.resource_type = ")
+        .text(&scope.resource_type)
+        .push(" AND (");
+    if keys.is_empty() {
+        sql.push("FALSE");
+    } else {
+        sql.push("c.key IN ").list(keys, |k| Arg::Text(k));
+    }
+    if resources {
+        sql.push(" OR c.key IS NULL");
+    }
+    write!(sql.text, ") ORDER BY s.revision, c.seq LIMIT {limit}").expect("writing to a String");
+    sql
+}
+
+/// The internal ids of the scope's resources that carry `term`, in order.
+pub fn posting_set<'a>(scope: &'a Scope, term: &'a Term) -> Sql<'a> {
+    match term {
+        Term::Resources => {
+            let mut sql = Sql::new("SELECT r.pk FROM resources r WHERE ");
+            sql.scope("r", scope).push(" ORDER BY r.pk");
+            sql
+        }
+        Term::Key(key) | Term::Pair(key, _) => {
+            let mut sql = Sql::new("SELECT t.resource_pk FROM tags t WHERE t.scope_pk = ");
+            sql.scope_key(scope).push(" AND t.key = ").text(key);
+            if let Term::Pair(_, value) = term {
+                sql.push(" AND t.value = ").text(value);
+            }
+            sql.push(" ORDER BY t.resource_pk");
+            sql
+        }
+    }
+}
+
+/// The scope's resources of internal ids `pks`, in order.
+pub fn resources_by_pk<'a>(scope: &'a Scope, pks: &'a [i64]) -> Sql<'a> {
+    let mut sql =
+        Sql::new("SELECT r.pk, r.resource_id, r.name, r.revision FROM resources r WHERE ");
+    sql.scope("r", scope)
+        .push(" AND r.pk IN ")
+        .list(pks, |pk| Arg::Int(*pk))
+        .push(" ORDER BY r.pk");
+    sql
+}
