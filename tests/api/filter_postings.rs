@@ -32,7 +32,7 @@ fn id(i: usize) -> String {
 
 fn seeded_tags(i: usize) -> BTreeMap<String, String> {
     let mut t = BTreeMap::new();
-    let env = if i % 4 != 0 { "prod" } else { "dev" };
+    let env = if !i.is_multiple_of(4) { "prod" } else { "dev" };
     t.insert("env".to_owned(), env.to_owned());
     if i % 8 != 3 {
         t.insert("tier".to_owned(), "web".to_owned());
