@@ -163,7 +163,10 @@ async fn postings(
             "replay",
             sql::posting_replay(scope, (0, 10), &keys, true, 50_001),
         ),
-        ("by_pk", sql::resources_by_pk(scope, &pks)),
+        (
+            "by_pk",
+            sql::resources_by_pk(scope, &pks, subquery_fence(backend)),
+        ),
     ];
     for (name, statement) in statements {
         let name = format!("postings_{name}");
