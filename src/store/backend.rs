@@ -159,17 +159,19 @@ where
         visibility: &Visibility,
     ) -> Result<(), StoreError> {
         let pks: Vec<i64> = records.iter().map(|r| r.pk).collect();
-        let q = sql::tags_of(&pks, visibility);
+        let q = sql::tags_of(&pks);
         let rows: Vec<ResourceTag> = sqlx::query_as_with(&q.text, Self::args(&q)?)
             .fetch_all(&mut *c)
             .await?;
         let mut rows = rows.into_iter().peekable();
         for r in records.iter_mut() {
             while let Some(t) = rows.next_if(|t| t.resource_pk == r.pk) {
-                r.tags.push(Tag {
-                    key: t.key,
-                    value: t.value,
-                });
+                if visibility.shows(&t.key) {
+                    r.tags.push(Tag {
+                        key: t.key,
+                        value: t.value,
+                    });
+                }
             }
         }
         Ok(())
