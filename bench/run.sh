@@ -15,7 +15,8 @@
 # (8), BENCH_ADMIN_URL (TEST_DATABASE_URL or postgres://postgres@127.0.0.1:5432/postgres),
 # BENCH_DB (tagging_bench, created on that server), OUT (target/bench), EXPLAIN_DIR
 # (bench/explain), KEEP=1 keeps the databases, REUSE=1 skips seeding when they exist,
-# REQUEST_TIMEOUT_MS the server's --request-timeout-ms (its default); bench/filters.sh lists its own.
+# REQUEST_TIMEOUT_MS the server's --request-timeout-ms (its default); SERVER_ARGS more `serve` flags
+# (e.g. "--filter-postings-mb 0"); bench/filters.sh lists its own.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -66,7 +67,7 @@ start_server() { # url
   # and leave the previous server's address to be found.
   : >"$log"
   "$SERVER" serve --listen 127.0.0.1:0 --database-url "$1" --db-max-connections "$POOL" \
-    ${REQUEST_TIMEOUT_MS:+--request-timeout-ms "$REQUEST_TIMEOUT_MS"} 2>"$log" &
+    ${REQUEST_TIMEOUT_MS:+--request-timeout-ms "$REQUEST_TIMEOUT_MS"} ${SERVER_ARGS:-} 2>"$log" &
   SERVER_PID=$!
   for _ in $(seq 600); do
     ADDR=$(sed -e 's/\x1b\[[0-9;]*m//g' "$log" | sed -n 's/.*tagging-service ready.*address=\([0-9.:]*\).*/\1/p' | head -1)

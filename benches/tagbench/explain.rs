@@ -2,7 +2,10 @@
 //! statement's answer, the plan `store::plan` chooses from it, the statement `store::sql` builds
 //! for it (with the backend's fence), and the database's plan of that statement (on PostgreSQL
 //! executed, custom and generic, with the service's planner settings), into
-//! `<explain-dir>/<backend>-filter_<shape>.txt`.
+//! `<explain-dir>/<backend>-filter_<shape>.txt`. With the filter postings on (the default), the
+//! count and the two negations are answered from sets of resources instead: their statements
+//! here are what `--filter-postings-mb 0` runs, and the statements that read and update the sets
+//! are in `<backend>-postings_<what>.txt`.
 
 use std::path::PathBuf;
 
@@ -10,6 +13,7 @@ use tagging_service::{
     domain::{KeyFilter, ResourceFilter, Scope, Visibility},
     store::{
         plan::{self, Positives},
+        postings::Term,
         sql::{self, Matching, Sql},
         subquery_fence,
     },
@@ -137,6 +141,37 @@ pub async fn run(args: ExplainArgs) -> anyhow::Result<()> {
             .await?;
         let text = format!("-- counts: {counts:?}\n-- plan chosen: {chosen:?}\n{plan_text}");
         std::fs::write(args.explain_dir.join(format!("{backend}-{name}.txt")), text)?;
+    }
+    postings(&db, backend, &scope, &args.explain_dir).await
+}
+
+/// The statements of the filter postings: a set read whole (a pair, the scope's resources), the
+/// log replayed since a set's revision, and a page's resources by internal id.
+async fn postings(
+    db: &Db,
+    backend: &str,
+    scope: &Scope,
+    dir: &std::path::Path,
+) -> anyhow::Result<()> {
+    let prod = Term::Pair("env".into(), "prod".into());
+    let keys = ["env", "tier"];
+    let pks: Vec<i64> = (1..=100).map(|i| i * 8).collect();
+    let statements = [
+        ("set_env_prod", sql::posting_set(scope, &prod)),
+        ("set_resources", sql::posting_set(scope, &Term::Resources)),
+        (
+            "replay",
+            sql::posting_replay(scope, (0, 10), &keys, true, 50_001),
+        ),
+        (
+            "by_pk",
+            sql::resources_by_pk(scope, &pks, subquery_fence(backend)),
+        ),
+    ];
+    for (name, statement) in statements {
+        let name = format!("postings_{name}");
+        let plan = db.explain(&Shape::new(&name, &statement)).await?;
+        std::fs::write(dir.join(format!("{backend}-{name}.txt")), plan)?;
     }
     Ok(())
 }

@@ -15,6 +15,7 @@ mod configuration_docs;
 mod deadlines;
 mod faults;
 mod filter_drivers;
+mod filter_postings;
 mod grpc_web_and_cors;
 mod hardening;
 mod health;

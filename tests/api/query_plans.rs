@@ -11,6 +11,7 @@ use tagging_service::{
     store::{
         PLANNER_SETTINGS,
         plan::{self, Positives},
+        postings::Term,
         sql::{self, Arg, Matching, Sql},
         subquery_fence,
     },
@@ -339,6 +340,30 @@ async fn check_postgres(app: &TestApp, state: &str) {
         rows <= 300,
         "a dense page of tag rows ({state}) read {rows} rows:\n{out}"
     );
+    check_postings(app, state).await;
+}
+
+/// The filter postings' statements (`src/store/postings`): a rare term's set and a page of
+/// resources by internal id read rows in proportion to what they return.
+async fn check_postings(app: &TestApp, state: &str) {
+    let scope = scope();
+    let rare = Term::Pair("rare".into(), "yes".into());
+    let pks: Vec<i64> = (1..=100).map(|i| i * 20).collect();
+    let fence = subquery_fence(&app.database_url);
+    for (what, q) in [
+        ("the set of rare=yes", sql::posting_set(&scope, &rare)),
+        (
+            "100 resources by id",
+            sql::resources_by_pk(&scope, &pks, fence),
+        ),
+    ] {
+        let out = rows_read_or_plan(app, Backend::Postgres, &q).await;
+        let rows = rows_of(&out);
+        assert!(
+            rows <= 250,
+            "{what} ({state} statistics) read {rows} rows of a project of {RESOURCES}:\n{out}"
+        );
+    }
 }
 
 async fn execute(app: &TestApp, statements: &[&str]) {

@@ -88,9 +88,10 @@ where
         }
         for term in missing {
             let q = sql::posting_set(scope, &term);
-            let ids: Vec<i64> = sqlx::query_scalar_with(&q.text, Self::args(&q)?)
+            let mut ids: Vec<i64> = sqlx::query_scalar_with(&q.text, Self::args(&q)?)
                 .fetch_all(&mut *c)
                 .await?;
+            ids.sort_unstable();
             let set = RoaringTreemap::from_sorted_iter(
                 ids.into_iter().filter_map(|pk| u64::try_from(pk).ok()),
             )

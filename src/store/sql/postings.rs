@@ -51,12 +51,14 @@ pub fn posting_replay<'a>(
     sql
 }
 
-/// The internal ids of the scope's resources that carry `term`, in order.
+/// The internal ids of the scope's resources that carry `term`, in no order: with an order to
+/// give, a planner without statistics may walk a whole table by its primary key instead of the
+/// scope's index range (the caller sorts what it reads, which arrives sorted anyway).
 pub fn posting_set<'a>(scope: &'a Scope, term: &'a Term) -> Sql<'a> {
     match term {
         Term::Resources => {
             let mut sql = Sql::new("SELECT r.pk FROM resources r WHERE ");
-            sql.scope("r", scope).push(" ORDER BY r.pk");
+            sql.scope("r", scope);
             sql
         }
         Term::Key(key) | Term::Pair(key, _) => {
@@ -65,19 +67,22 @@ pub fn posting_set<'a>(scope: &'a Scope, term: &'a Term) -> Sql<'a> {
             if let Term::Pair(_, value) = term {
                 sql.push(" AND t.value = ").text(value);
             }
-            sql.push(" ORDER BY t.resource_pk");
             sql
         }
     }
 }
 
-/// The scope's resources of internal ids `pks`, in order.
-pub fn resources_by_pk<'a>(scope: &'a Scope, pks: &'a [i64]) -> Sql<'a> {
-    let mut sql =
-        Sql::new("SELECT r.pk, r.resource_id, r.name, r.revision FROM resources r WHERE ");
-    sql.scope("r", scope)
-        .push(" AND r.pk IN ")
-        .list(pks, |pk| Arg::Int(*pk))
+/// The scope's resources of internal ids `pks`, in order: looked up by id behind `fence` (see
+/// `Backend::FENCE`), then checked against the scope, so that no plan walks the scope's index
+/// range for them instead.
+pub fn resources_by_pk<'a>(scope: &'a Scope, pks: &'a [i64], fence: &str) -> Sql<'a> {
+    let mut sql = Sql::new(
+        "SELECT r.pk, r.resource_id, r.name, r.revision FROM (SELECT pk, project_id, resource_type, resource_id, name, revision FROM resources WHERE pk IN ",
+    );
+    sql.list(pks, |pk| Arg::Int(*pk))
+        .push(fence)
+        .push(") r WHERE ")
+        .scope("r", scope)
         .push(" ORDER BY r.pk");
     sql
 }

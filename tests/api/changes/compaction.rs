@@ -145,8 +145,53 @@ async fn a_write_after_compaction_is_in_the_history_from_the_oldest_kept_revisio
     );
 }
 
+/// A filter postings' set (`src/store/postings`) older than the oldest kept revision is read
+/// again from the tags: the log no longer holds the changes since.
+async fn filter_postings_older_than_the_kept_history_are_read_again(b: Backend) {
+    let app = TestApp::spawn_with(b, &["--change-retention", RETENTION]).await;
+    // A negation alone is always answered from the postings.
+    let not_a = pb::CountResourcesRequest {
+        resource_type: "CLUSTER".into(),
+        not_tags: vec![pb::TagFilter {
+            key: "env".into(),
+            values: vec!["a".into()],
+        }],
+        ..Default::default()
+    };
+    let count = async || {
+        let req = authed(&app.token, not_a.clone());
+        let answer = app.client.clone().count_resources(req).await;
+        answer.expect("count").into_inner().total_count
+    };
+    three_writes(&app).await;
+    assert_eq!(count().await, 1, "c1 carries env=c");
+    let built = sets_built(&app).await;
+    // Two resources registered after the sets were read: kept sets would miss them.
+    app.tag("CLUSTER", &["c2", "c3"], &[("env", "x")]).await;
+    let last = list(&app, &app.token, from(0))
+        .await
+        .expect("history")
+        .revision;
+    compacted_through(&app, last).await;
+    assert_eq!(count().await, 3);
+    assert!(sets_built(&app).await > built, "the sets were read again");
+}
+
+async fn sets_built(app: &TestApp) -> f64 {
+    let text = app.rest().get("/metrics").send().await.expect("metrics");
+    let text = text.text().await.expect("metrics text");
+    let prefix = "tagging_filter_postings_sets_total{found=\"built\"} ";
+    text.lines()
+        .find_map(|l| {
+            l.strip_prefix(prefix)
+                .map(|v| v.trim().parse().expect("a number"))
+        })
+        .expect("the series")
+}
+
 both_backends!(
     history_before_the_oldest_kept_revision_is_out_of_range_naming_it,
     a_watch_from_before_the_oldest_kept_revision_is_out_of_range,
     a_write_after_compaction_is_in_the_history_from_the_oldest_kept_revision,
+    filter_postings_older_than_the_kept_history_are_read_again,
 );
