@@ -31,6 +31,9 @@ pub trait Backend: Send + Sync + 'static {
     /// Appended to a subquery that must run as written rather than be merged into the query
     /// around it.
     const FENCE: &'static str;
+    /// Whether a statement may chain writes in `WITH`, so that the writes a transaction makes
+    /// under a lock other writers wait for cost one round trip instead of one each.
+    const CHAINS_WRITES: bool;
 
     fn reader(&self) -> &Pool<Conn<Self>>;
     fn writer(&self) -> &Pool<Conn<Self>>;

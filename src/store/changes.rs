@@ -6,6 +6,7 @@ use sqlx::{ColumnIndex, Connection, Database, Encode, Executor, IntoArguments, T
 use super::{
     Horizon, StoreError, WriteTerms,
     backend::{Backend, Column, Conn, RowOf, SqlStore},
+    counts::Deltas,
     sql::{self, LogRange},
 };
 use crate::domain::{Change, ChangeFilter, ChangeKind, ChangeOf, Scope, Visibility, time::unix_ms};
@@ -76,18 +77,31 @@ where
     String: Column<B::Db>,
     Vec<u8>: Column<B::Db>,
 {
-    /// The write's last step: when it recorded a change `set`, the project's next revision, with
-    /// the resources among `stamp` and the set marked as changed at it; else the project's
-    /// current revision.
+    /// The write's last steps: its scope's `counts` (the scope's key and its deltas) applied,
+    /// and when it recorded a change `set`, the project's next revision, with the resources
+    /// among `stamp` and the set marked as changed at it; else the project's current revision.
     pub(super) async fn take_revision(
         c: &mut Conn<B>,
         scope: &Scope,
+        counts: (i64, Deltas),
         stamp: &[i64],
         set: Option<i64>,
     ) -> Result<i64, StoreError> {
+        let (scope_pk, mut deltas) = counts;
         let Some(set) = set else {
+            Self::apply_counts(c, scope_pk, deltas).await?;
             return Self::current_revision(c, scope).await;
         };
+        if B::CHAINS_WRITES {
+            deltas.settle();
+            let q = sql::take_revision(&scope.project_id, (scope_pk, &deltas), stamp, set);
+            let revision = sqlx::query_scalar_with(&q.text, Self::args(&q)?)
+                .fetch_one(&mut *c)
+                .await?;
+            Self::drop_zero_counts(c, scope_pk, &deltas).await?;
+            return Ok(revision);
+        }
+        Self::apply_counts(c, scope_pk, deltas).await?;
         let revision: i64 = sqlx::query_scalar(sql::NEXT_REVISION)
             .bind(scope.project_id.as_str())
             .fetch_one(&mut *c)

@@ -82,21 +82,6 @@ where
     String: Column<B::Db>,
     Vec<u8>: Column<B::Db>,
 {
-    /// Takes `removed` (all of one scope, as one write's are) off its scope's counts.
-    pub(super) async fn count_removed(
-        c: &mut Conn<B>,
-        removed: &[ScopedTag],
-    ) -> Result<(), StoreError> {
-        let Some(first) = removed.first() else {
-            return Ok(());
-        };
-        let mut deltas = Deltas::default();
-        for t in removed {
-            deltas.removed(&t.key, &t.value);
-        }
-        Self::apply_counts(c, first.scope_pk, deltas).await
-    }
-
     pub(super) async fn apply_counts(
         c: &mut Conn<B>,
         scope_pk: i64,
@@ -114,21 +99,41 @@ where
                 .execute(&mut *c)
                 .await?;
         }
-        if deltas.any_decrease() {
-            let keys: Vec<&str> = deltas.keys.keys().map(String::as_str).collect();
-            let value_keys: Vec<&str> = deltas.values.keys().map(|(k, _)| k.as_str()).collect();
-            for (table, keys) in [("tag_keys", &keys), ("tag_values", &value_keys)] {
-                if keys.is_empty() {
-                    continue;
-                }
-                let drop = sql::drop_zero_counts(table, scope_pk, keys);
-                sqlx::query_with(&drop.text, Self::args(&drop)?)
-                    .execute(&mut *c)
-                    .await?;
+        Self::drop_zero_counts(c, scope_pk, &deltas).await
+    }
+
+    /// After settled `deltas` were added: deletes the counts they took to zero.
+    pub(super) async fn drop_zero_counts(
+        c: &mut Conn<B>,
+        scope_pk: i64,
+        deltas: &Deltas,
+    ) -> Result<(), StoreError> {
+        if !deltas.any_decrease() {
+            return Ok(());
+        }
+        let keys: Vec<&str> = deltas.keys.keys().map(String::as_str).collect();
+        let value_keys: Vec<&str> = deltas.values.keys().map(|(k, _)| k.as_str()).collect();
+        for (table, keys) in [("tag_keys", &keys), ("tag_values", &value_keys)] {
+            if keys.is_empty() {
+                continue;
             }
+            let drop = sql::drop_zero_counts(table, scope_pk, keys);
+            sqlx::query_with(&drop.text, Self::args(&drop)?)
+                .execute(&mut *c)
+                .await?;
         }
         Ok(())
     }
+}
+
+/// What removing `removed` (all of one scope, as one write's are) takes off its scope's counts:
+/// the scope's key and the deltas; none when nothing is removed.
+pub(super) fn removed_counts(removed: &[ScopedTag]) -> (i64, Deltas) {
+    let mut deltas = Deltas::default();
+    for t in removed {
+        deltas.removed(&t.key, &t.value);
+    }
+    (removed.first().map_or(0, |t| t.scope_pk), deltas)
 }
 
 #[cfg(test)]

@@ -129,6 +129,7 @@ impl Backend for PostgresBackend {
     const BEGIN_WRITE: &'static str = "BEGIN";
     const LOCK_ROWS: &'static str = " FOR UPDATE";
     const FENCE: &'static str = " OFFSET 0";
+    const CHAINS_WRITES: bool = true;
 
     fn reader(&self) -> &Pool<PgConnection> {
         &self.pool

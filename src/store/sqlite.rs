@@ -211,6 +211,8 @@ impl Backend for SqliteBackend {
     // SQLite merges the subquery into the join and keeps its order; a fence (a LIMIT) would make
     // it read every candidate first.
     const FENCE: &'static str = "";
+    // No writes in WITH; nor would they buy anything in-process, where a round trip is a call.
+    const CHAINS_WRITES: bool = false;
 
     fn reader(&self) -> &Pool<SqliteConnection> {
         &self.read

@@ -11,7 +11,7 @@ use super::{
     Deletion, Removal, ResourceRecord, StoreError, TagLimit, WriteTerms,
     backend::{Backend, Column, Conn, ResourceTag, RowOf, RowsAffected, SqlStore},
     changes::Logged,
-    counts::Deltas,
+    counts::{Deltas, removed_counts},
     error::name_taken,
     sql,
 };
@@ -160,8 +160,8 @@ where
         }
         // Last, so the count rows every writer of the same tags shares are held only to commit.
         let set = Self::record_changes(&mut tx, scope, pre, &changes).await?;
-        Self::apply_counts(&mut tx, scope_pk, deltas).await?;
-        let revision = Self::take_revision(&mut tx, scope, &changed, set).await?;
+        let revision =
+            Self::take_revision(&mut tx, scope, (scope_pk, deltas), &changed, set).await?;
         tx.commit().await?;
         Ok(revision)
     }
@@ -188,6 +188,7 @@ where
         let pks: Vec<i64> = locked.iter().map(|r| r.pk).collect();
         let mut changed = Vec::new();
         let mut set = None;
+        let mut counts = (0, Deltas::default());
         if !pks.is_empty() {
             let del = sql::delete_tags(&pks, removal);
             let mut removed: Vec<ScopedTag> = sqlx::query_as_with(&del.text, Self::args(&del)?)
@@ -203,11 +204,11 @@ where
                 .map(|t| tag_removed(ids[&t.resource_pk], t))
                 .collect();
             set = Self::record_changes(&mut tx, scope, pre, &changes).await?;
-            Self::count_removed(&mut tx, &removed).await?;
+            counts = removed_counts(&removed);
             changed = removed.iter().map(|t| t.resource_pk).collect();
             changed.dedup();
         }
-        let revision = Self::take_revision(&mut tx, scope, &changed, set).await?;
+        let revision = Self::take_revision(&mut tx, scope, counts, &changed, set).await?;
         tx.commit().await?;
         Ok(revision)
     }
@@ -259,8 +260,8 @@ where
         }];
         changes.extend(tags.iter().map(|t| tag_removed(id, t)));
         let set = Self::record_changes(&mut tx, scope, pre, &changes).await?;
-        Self::count_removed(&mut tx, &tags).await?;
-        let revision = Self::take_revision(&mut tx, scope, &[], set).await?;
+        let counts = removed_counts(&tags);
+        let revision = Self::take_revision(&mut tx, scope, counts, &[], set).await?;
         tx.commit().await?;
         Ok(Deletion::Deleted(revision))
     }
@@ -320,7 +321,8 @@ where
             }
         }
         let set = Self::record_changes(&mut tx, scope, pre, &changes).await?;
-        let revision = Self::take_revision(&mut tx, scope, &changed, set).await?;
+        let no_counts = (0, Deltas::default());
+        let revision = Self::take_revision(&mut tx, scope, no_counts, &changed, set).await?;
         if let Some(&pk) = changed.first() {
             record[0].pk = pk;
             record[0].name = name.map(str::to_owned);

@@ -104,7 +104,7 @@ const CROSS_TENANT: [Named; 1] = [Named {
 /// transaction, by a statement that names the project. They are correct on one database, but on a
 /// database sharded by project none of them names its shard: each needs `project_id` (a column that
 /// `tags` and `tag_changes` lack) before it can route to one shard.
-const KEYED_BY_INTERNAL_IDS: [Named; 10] = [
+const KEYED_BY_INTERNAL_IDS: [Named; 9] = [
     Named {
         name: "tagging::upsert_tags",
         shape: "INSERT INTO tags (resource_pk, scope_pk, key, value) SELECT r.pk, #, v.column1, v.column2 FROM resources r, (VALUES #) AS v WHERE r.pk IN # ON CONFLICT (resource_pk, key) DO UPDATE SET value = excluded.value",
@@ -134,12 +134,8 @@ const KEYED_BY_INTERNAL_IDS: [Named; 10] = [
         shape: "SELECT t.resource_pk, t.key, t.value FROM tags t WHERE t.resource_pk IN #* ORDER BY t.resource_pk, t.key",
     },
     Named {
-        name: "revisions::stamp_resources",
-        shape: "UPDATE resources SET revision = # WHERE pk IN #",
-    },
-    Named {
-        name: "changes::NUMBER_CHANGE_SET",
-        shape: "UPDATE change_sets SET revision = # WHERE id = #",
+        name: "revisions::take_revision (PostgreSQL: counts, NEXT_REVISION, the stamp, the set's number)",
+        shape: "WITH *r AS (INSERT INTO project_revisions (project_id, revision) SELECT *n AS (UPDATE change_sets SET revision = r.revision FROM r WHERE change_sets.id = #) SELECT revision FROM r",
     },
     Named {
         name: "changes::insert_changes",

@@ -9,7 +9,8 @@ use crate::{
     store::changes::Logged,
 };
 
-/// Rows per insert: each binds four values, far below either database's limit of parameters.
+/// Rows per insert: each binds up to eight values, far below either database's limit of
+/// parameters.
 pub const CHANGES_PER_INSERT: usize = 1000;
 
 /// The columns a reader gets, in `Change`'s order.
@@ -21,7 +22,9 @@ pub const INSERT_CHANGE_SET: &str = "INSERT INTO change_sets (project_id, resour
 /// Gives the change set $2 its revision $1.
 pub const NUMBER_CHANGE_SET: &str = "UPDATE change_sets SET revision = $1 WHERE id = $2";
 
-/// Adds `changes`, numbered from `first_seq`, to the change set `set`.
+/// Adds `changes`, numbered from `first_seq`, to the change set `set`. Only placeholders and
+/// `NULL`s, so that the text is that of every write of the same shape and the databases parse
+/// and plan it once per connection, not once per write.
 pub fn insert_changes(set: i64, changes: &[Logged], first_seq: usize) -> Sql<'_> {
     let mut sql = Sql::new(
         "INSERT INTO tag_changes (change_set, seq, resource_pk, resource_id, kind, key, old_value, new_value) VALUES ",
@@ -34,11 +37,18 @@ pub fn insert_changes(set: i64, changes: &[Logged], first_seq: usize) -> Sql<'_>
         },
     ) in changes.iter().enumerate()
     {
-        let sep = if i > 0 { ", " } else { "" };
-        write!(sql.text, "{sep}({set}, {}, {resource_pk}, ", first_seq + i)
-            .expect("writing to a String");
-        sql.text(&c.resource_id);
-        write!(sql.text, ", {}, ", c.kind as i64).expect("writing to a String");
+        let seq = i64::try_from(first_seq + i).expect("a write's changes are bounded");
+        sql.push(if i > 0 { ", (" } else { "(" })
+            .int(set)
+            .push(", ")
+            .int(seq)
+            .push(", ")
+            .int(*resource_pk)
+            .push(", ")
+            .text(&c.resource_id)
+            .push(", ")
+            .int(c.kind as i64)
+            .push(", ");
         sql.maybe_text(c.key.as_deref())
             .push(", ")
             .maybe_text(c.old_value.as_deref())

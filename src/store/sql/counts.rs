@@ -27,7 +27,21 @@ pub fn insert_scope(scope: &Scope) -> Sql<'_> {
 
 /// Adds `deltas.keys` to the scope's key counts, in key order.
 pub fn add_key_counts(scope_pk: i64, deltas: &Deltas) -> Sql<'_> {
-    let mut sql = Sql::new("INSERT INTO tag_keys (scope_pk, key, resources) VALUES ");
+    let mut sql = Sql::default();
+    push_key_counts(&mut sql, scope_pk, deltas);
+    sql
+}
+
+/// Adds `deltas.values` to the scope's (key, value) counts, in (key, value) order.
+pub fn add_value_counts(scope_pk: i64, deltas: &Deltas) -> Sql<'_> {
+    let mut sql = Sql::default();
+    push_value_counts(&mut sql, scope_pk, deltas);
+    sql
+}
+
+/// [`add_key_counts`] at the end of `sql`.
+pub(super) fn push_key_counts<'a>(sql: &mut Sql<'a>, scope_pk: i64, deltas: &'a Deltas) {
+    sql.push("INSERT INTO tag_keys (scope_pk, key, resources) VALUES ");
     for (i, (key, n)) in deltas.keys.iter().enumerate() {
         if i > 0 {
             sql.push(", ");
@@ -41,12 +55,11 @@ pub fn add_key_counts(scope_pk: i64, deltas: &Deltas) -> Sql<'_> {
             .push(")");
     }
     sql.push(" ON CONFLICT (scope_pk, key) DO UPDATE SET resources = tag_keys.resources + excluded.resources");
-    sql
 }
 
-/// Adds `deltas.values` to the scope's (key, value) counts, in (key, value) order.
-pub fn add_value_counts(scope_pk: i64, deltas: &Deltas) -> Sql<'_> {
-    let mut sql = Sql::new("INSERT INTO tag_values (scope_pk, key, value, resources) VALUES ");
+/// [`add_value_counts`] at the end of `sql`.
+pub(super) fn push_value_counts<'a>(sql: &mut Sql<'a>, scope_pk: i64, deltas: &'a Deltas) {
+    sql.push("INSERT INTO tag_values (scope_pk, key, value, resources) VALUES ");
     for (i, ((key, value), n)) in deltas.values.iter().enumerate() {
         if i > 0 {
             sql.push(", ");
@@ -62,7 +75,6 @@ pub fn add_value_counts(scope_pk: i64, deltas: &Deltas) -> Sql<'_> {
             .push(")");
     }
     sql.push(" ON CONFLICT (scope_pk, key, value) DO UPDATE SET resources = tag_values.resources + excluded.resources");
-    sql
 }
 
 /// Deletes the counts of `table` among `keys` that reached zero (rows this write already holds).
