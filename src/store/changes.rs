@@ -19,6 +19,30 @@ pub struct Logged {
     pub change: ChangeOf,
 }
 
+impl Logged {
+    /// A change of the resource `resource_id` (internal id `pk`): of its tag `key`, or of the
+    /// resource itself (`key` none; the values are then its names).
+    pub fn new(
+        pk: i64,
+        resource_id: &str,
+        kind: ChangeKind,
+        key: Option<&str>,
+        old_value: Option<&str>,
+        new_value: Option<&str>,
+    ) -> Self {
+        Self {
+            resource_pk: pk,
+            change: ChangeOf {
+                resource_id: resource_id.to_owned(),
+                kind,
+                key: key.map(str::to_owned),
+                old_value: old_value.map(str::to_owned),
+                new_value: new_value.map(str::to_owned),
+            },
+        }
+    }
+}
+
 /// Revisions compaction drops per transaction, so that none holds many rows.
 const COMPACTION_BATCH: u32 = 1_000;
 

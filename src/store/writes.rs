@@ -15,7 +15,7 @@ use super::{
     error::name_taken,
     sql,
 };
-use crate::domain::{ChangeKind, ChangeOf, Scope, SignedOnce, Tag, Visibility};
+use crate::domain::{ChangeKind, Scope, SignedOnce, Tag, Visibility};
 
 /// A tag a write removes, with its resource and the scope whose counts it leaves.
 #[derive(sqlx::FromRow)]
@@ -121,22 +121,21 @@ where
         for r in &registered {
             let before = changes.len();
             if r.fresh() {
-                changes.push(resource_change(r, ChangeKind::ResourceCreated));
+                changes.push(Logged::new(
+                    r.pk,
+                    &r.resource_id,
+                    ChangeKind::ResourceCreated,
+                    None,
+                    None,
+                    None,
+                ));
             }
             for t in tags {
                 let was = current.get(&(r.pk, t.key.as_str())).copied();
                 deltas.set(&t.key, was, &t.value);
                 if was != Some(t.value.as_str()) {
-                    changes.push(Logged {
-                        resource_pk: r.pk,
-                        change: ChangeOf {
-                            resource_id: r.resource_id.clone(),
-                            kind: ChangeKind::TagSet,
-                            key: Some(t.key.clone()),
-                            old_value: was.map(str::to_owned),
-                            new_value: Some(t.value.clone()),
-                        },
-                    });
+                    let (id, key, value) = (&r.resource_id, Some(&*t.key), Some(&*t.value));
+                    changes.push(Logged::new(r.pk, id, ChangeKind::TagSet, key, was, value));
                 }
             }
             if changes.len() > before {
@@ -248,16 +247,8 @@ where
         if deleted.rows_affected() == 0 {
             return Ok(Deletion::Protected);
         }
-        let mut changes = vec![Logged {
-            resource_pk: pk,
-            change: ChangeOf {
-                resource_id: id.to_owned(),
-                kind: ChangeKind::ResourceDeleted,
-                key: None,
-                old_value: None,
-                new_value: None,
-            },
-        }];
+        let deleted = ChangeKind::ResourceDeleted;
+        let mut changes = vec![Logged::new(pk, id, deleted, None, None, None)];
         changes.extend(tags.iter().map(|t| tag_removed(id, t)));
         let set = Self::record_changes(&mut tx, scope, pre, &changes).await?;
         let counts = removed_counts(&tags);
@@ -305,19 +296,12 @@ where
             if let Some(pk) = put {
                 changed.push(pk);
                 let existed = record[0].pk != 0;
-                changes.push(Logged {
-                    resource_pk: pk,
-                    change: ChangeOf {
-                        resource_id: id.to_owned(),
-                        kind: match existed {
-                            true => ChangeKind::ResourceRenamed,
-                            false => ChangeKind::ResourceCreated,
-                        },
-                        key: None,
-                        old_value: record[0].name.clone().filter(|_| existed),
-                        new_value: name.map(str::to_owned),
-                    },
-                });
+                let kind = match existed {
+                    true => ChangeKind::ResourceRenamed,
+                    false => ChangeKind::ResourceCreated,
+                };
+                let old = record[0].name.as_deref().filter(|_| existed);
+                changes.push(Logged::new(pk, id, kind, None, old, name));
             }
         }
         let set = Self::record_changes(&mut tx, scope, pre, &changes).await?;
@@ -374,32 +358,17 @@ where
     }
 }
 
-/// A change of the resource `r` itself.
-fn resource_change(r: &Registered, kind: ChangeKind) -> Logged {
-    Logged {
-        resource_pk: r.pk,
-        change: ChangeOf {
-            resource_id: r.resource_id.clone(),
-            kind,
-            key: None,
-            old_value: None,
-            new_value: None,
-        },
-    }
-}
-
 /// The removal of the tag `t` of the resource `resource_id`.
 fn tag_removed(resource_id: &str, t: &ScopedTag) -> Logged {
-    Logged {
-        resource_pk: t.resource_pk,
-        change: ChangeOf {
-            resource_id: resource_id.to_owned(),
-            kind: ChangeKind::TagRemoved,
-            key: Some(t.key.clone()),
-            old_value: Some(t.value.clone()),
-            new_value: None,
-        },
-    }
+    let (key, value) = (Some(&*t.key), Some(&*t.value));
+    Logged::new(
+        t.resource_pk,
+        resource_id,
+        ChangeKind::TagRemoved,
+        key,
+        value,
+        None,
+    )
 }
 
 /// Refuses the write when `pre` expects the resource `id` at another revision than `current`.
