@@ -134,6 +134,7 @@ async fn build() -> Service {
         max_connections: 4,
         acquire_timeout: Duration::from_secs(5),
         statement_timeout: None,
+        postings_bytes: 0,
     };
     let store = store::connect(&url, &pool).await.expect("the SQLite store");
     let rules = Rules {
