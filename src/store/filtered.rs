@@ -307,22 +307,20 @@ fn len(set: &RoaringTreemap) -> i64 {
 
 /// Up to `limit` of the set's ids after `after`, in order.
 fn page_after(set: &RoaringTreemap, after: Option<i64>, limit: u32) -> Vec<i64> {
-    let mut ids = set.iter();
-    if let Some(after) = after {
-        ids.advance_to(u64::try_from(after).unwrap_or(0).saturating_add(1));
-    }
-    ids.take(limit as usize)
-        .filter_map(|pk| i64::try_from(pk).ok())
-        .collect()
+    let from = after.map_or(0, |pk| u64::try_from(pk).unwrap_or(0).saturating_add(1));
+    ids_from(set, from, limit)
 }
 
 /// Up to `limit` of the set's ids from the `offset`-th on, in order.
 fn page_at(set: &RoaringTreemap, offset: u64, limit: u32) -> Vec<i64> {
-    let Some(first) = set.select(offset) else {
-        return Vec::new();
-    };
+    set.select(offset)
+        .map_or_else(Vec::new, |first| ids_from(set, first, limit))
+}
+
+/// Up to `limit` of the set's ids from `from` on, in order.
+fn ids_from(set: &RoaringTreemap, from: u64, limit: u32) -> Vec<i64> {
     let mut ids = set.iter();
-    ids.advance_to(first);
+    ids.advance_to(from);
     ids.take(limit as usize)
         .filter_map(|pk| i64::try_from(pk).ok())
         .collect()

@@ -9,7 +9,10 @@ use std::collections::BTreeMap;
 
 use tagging_service::proto::pb;
 
-use crate::helpers::{Backend, TestApp, authed, ids};
+use crate::helpers::{
+    Backend, TestApp, authed,
+    bulk::{key_filter as kf, tag_in_calls, untag_in_calls},
+};
 
 const RESOURCES: usize = 1200;
 
@@ -45,33 +48,11 @@ fn hidden_only(i: usize) -> bool {
     i >= 1190
 }
 
-async fn tag(app: &TestApp, token: &str, ids: &[String], tags: &[(String, String)]) {
-    for chunk in ids.chunks(50) {
-        let req = pb::TagResourcesRequest {
-            resource_type: "CLUSTER".into(),
-            resource_ids: chunk.to_vec(),
-            tags: tags
-                .iter()
-                .map(|(key, value)| pb::Tag {
-                    key: key.clone(),
-                    value: value.clone(),
-                })
-                .collect(),
-            ..Default::default()
-        };
-        app.client
-            .clone()
-            .tag_resources(authed(token, req))
-            .await
-            .expect("tag");
-    }
-}
-
 /// Registers the resources in order (so their internal order is theirs), then gives each its
 /// tags, by calls for all resources that share a set, and removes the registering tag.
 async fn seed(app: &TestApp, system: &str) {
     let all: Vec<String> = (0..RESOURCES).map(id).collect();
-    tag(app, &app.token, &all, &[("seed".into(), "x".into())]).await;
+    tag_in_calls(&app.client, &app.token, &all, &[("seed", "x")]).await;
     let mut sets: BTreeMap<Vec<(String, String)>, Vec<String>> = BTreeMap::new();
     for i in 0..RESOURCES {
         sets.entry(tags_of(i).into_iter().collect())
@@ -83,30 +64,13 @@ async fn seed(app: &TestApp, system: &str) {
             set.into_iter().partition(|(k, _)| !k.starts_with("acs:"));
         for (token, tags) in [(app.token.as_str(), user), (system, sys)] {
             if !tags.is_empty() {
-                tag(app, token, &ids, &tags).await;
+                let tags: Vec<(&str, &str)> =
+                    tags.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+                tag_in_calls(&app.client, token, &ids, &tags).await;
             }
         }
     }
-    for chunk in all.chunks(50) {
-        let req = pb::UntagResourcesRequest {
-            resource_type: "CLUSTER".into(),
-            resource_ids: chunk.to_vec(),
-            tag_keys: vec!["seed".into()],
-            ..Default::default()
-        };
-        app.client
-            .clone()
-            .untag_resources(authed(&app.token, req))
-            .await
-            .expect("untag the registering tag");
-    }
-}
-
-fn kf(key: &str, values: &[&str]) -> pb::TagFilter {
-    pb::TagFilter {
-        key: key.into(),
-        values: ids(values),
-    }
+    untag_in_calls(&app.client, &app.token, &all, "seed").await;
 }
 
 fn matches_one(tags: &BTreeMap<String, String>, f: &pb::TagFilter) -> bool {

@@ -18,7 +18,11 @@ use std::{
 use serde_json::{Value, json};
 use tonic::transport::Channel;
 
-use crate::helpers::{Backend, InProcessServer, TaggingServiceClient, TestApp, authed, pb};
+use crate::helpers::{
+    Backend, InProcessServer, TaggingServiceClient, TestApp, authed,
+    bulk::{key_filter as kf, tag_in_calls, untag_in_calls, walk_resources},
+    pb,
+};
 
 /// Past the 5,000 candidates from which the store answers counts from the postings: `env=prod`
 /// matches 6,000 and `tier=web` 7,000.
@@ -41,13 +45,6 @@ fn seeded_tags(i: usize) -> BTreeMap<String, String> {
         t.insert("team".to_owned(), format!("t{}", i % 5));
     }
     t
-}
-
-fn kf(key: &str, values: &[&str]) -> pb::TagFilter {
-    pb::TagFilter {
-        key: key.into(),
-        values: values.iter().map(|v| (*v).to_owned()).collect(),
-    }
 }
 
 /// The filters checked: dense pairs, negations with and without a positive part, an any-group.
@@ -120,33 +117,6 @@ async fn client_of(server: &InProcessServer) -> TaggingServiceClient<Channel> {
         .expect("client connects")
 }
 
-async fn set_tags(
-    client: &TaggingServiceClient<Channel>,
-    token: &str,
-    ids: &[String],
-    tags: &[(&str, &str)],
-) {
-    for chunk in ids.chunks(50) {
-        let req = pb::TagResourcesRequest {
-            resource_type: "CLUSTER".into(),
-            resource_ids: chunk.to_vec(),
-            tags: tags
-                .iter()
-                .map(|(k, v)| pb::Tag {
-                    key: (*k).into(),
-                    value: (*v).into(),
-                })
-                .collect(),
-            ..Default::default()
-        };
-        client
-            .clone()
-            .tag_resources(authed(token, req))
-            .await
-            .expect("tag");
-    }
-}
-
 /// Registers the resources in order, then gives each its tags, one call per 50 resources that
 /// share a set of tags.
 async fn seed(app: &TestApp) -> Model {
@@ -161,28 +131,12 @@ async fn seed(app: &TestApp) -> Model {
         model.insert(id(i), tags);
     }
     let all: Vec<String> = (0..RESOURCES).map(id).collect();
-    set_tags(&app.client, &app.token, &all, &[("seed", "x")]).await;
+    tag_in_calls(&app.client, &app.token, &all, &[("seed", "x")]).await;
     for (tags, ids) in groups {
         let tags: Vec<(&str, &str)> = tags.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-        set_tags(&app.client, &app.token, &ids, &tags).await;
+        tag_in_calls(&app.client, &app.token, &ids, &tags).await;
     }
-    let untag = pb::UntagResourcesRequest {
-        resource_type: "CLUSTER".into(),
-        resource_ids: Vec::new(),
-        tag_keys: vec!["seed".into()],
-        ..Default::default()
-    };
-    for chunk in all.chunks(50) {
-        let req = pb::UntagResourcesRequest {
-            resource_ids: chunk.to_vec(),
-            ..untag.clone()
-        };
-        app.client
-            .clone()
-            .untag_resources(authed(&app.token, req))
-            .await
-            .expect("untag");
-    }
+    untag_in_calls(&app.client, &app.token, &all, "seed").await;
     model
 }
 
@@ -193,36 +147,14 @@ async fn listed(
     q: &pb::CountResourcesRequest,
 ) -> BTreeSet<String> {
     let mut ids = BTreeSet::new();
-    let mut next_token = String::new();
-    loop {
-        let req = pb::ListResourcesRequest {
-            resource_type: q.resource_type.clone(),
-            tags: q.tags.clone(),
-            tags_any: q.tags_any.clone(),
-            not_tags: q.not_tags.clone(),
-            not_tags_any: q.not_tags_any.clone(),
-            page_size: 1000,
-            next_token,
-            ..Default::default()
-        };
-        let page = client
-            .clone()
-            .list_resources(authed(token, req))
-            .await
-            .expect("list resources")
-            .into_inner();
-        for r in page.resources {
-            assert!(
-                ids.insert(r.resource_id.clone()),
-                "{} listed twice",
-                r.resource_id
-            );
-        }
-        next_token = page.next_token;
-        if next_token.is_empty() {
-            return ids;
-        }
+    for r in walk_resources(client, token, q, 1000).await {
+        assert!(
+            ids.insert(r.resource_id.clone()),
+            "{} listed twice",
+            r.resource_id
+        );
     }
+    ids
 }
 
 async fn count(
@@ -281,13 +213,20 @@ async fn smn_filter(addr: std::net::SocketAddr, token: &str, body: Value) -> (us
 
 /// `tagging_filter_postings_sets_total{found="…"}` of the server at `addr`.
 async fn sets_found(addr: std::net::SocketAddr, found: &str) -> f64 {
+    let series = format!("tagging_filter_postings_sets_total{{found=\"{found}\"}}");
+    metric(addr, &series).await
+}
+
+/// The value of `series` (name and labels) in the `/metrics` of the server at `addr`; 0 when
+/// absent.
+async fn metric(addr: std::net::SocketAddr, series: &str) -> f64 {
     let text = reqwest::get(format!("http://{addr}/metrics"))
         .await
         .expect("GET /metrics")
         .text()
         .await
         .expect("metrics text");
-    let prefix = format!("tagging_filter_postings_sets_total{{found=\"{found}\"}} ");
+    let prefix = format!("{series} ");
     text.lines()
         .find_map(|l| {
             l.strip_prefix(&prefix)
@@ -302,12 +241,14 @@ async fn postings_answer_as_the_model_says_after_writes_through_any_process(b: B
     check(&app.client, &app.token, &model, "seeded").await;
     let built = sets_found(app.addr, "built").await;
     assert!(built >= 4.0, "the sets were read from the tags: {built}");
+    let bytes = metric(app.addr, "tagging_filter_postings_bytes").await;
+    assert!(bytes > 0.0, "the kept sets' memory is reported: {bytes}");
     check(&app.client, &app.token, &model, "read again").await;
     assert!(sets_found(app.addr, "current").await >= 4.0);
 
     // Writes through this process: values changed, a key removed.
     let moved: Vec<String> = (0..400).map(|i| id(i * 7 + 1)).collect();
-    set_tags(&app.client, &app.token, &moved, &[("env", "dev")]).await;
+    tag_in_calls(&app.client, &app.token, &moved, &[("env", "dev")]).await;
     for i in &moved {
         model.get_mut(i).unwrap().insert("env".into(), "dev".into());
     }
@@ -316,18 +257,7 @@ async fn postings_answer_as_the_model_says_after_writes_through_any_process(b: B
     let other = InProcessServer::start(&app.database_url, &[]).await;
     let oc = client_of(&other).await;
     let untiered: Vec<String> = (0..300).map(|i| id(i * 11 + 2)).collect();
-    for chunk in untiered.chunks(50) {
-        let req = pb::UntagResourcesRequest {
-            resource_type: "CLUSTER".into(),
-            resource_ids: chunk.to_vec(),
-            tag_keys: vec!["tier".into()],
-            ..Default::default()
-        };
-        oc.clone()
-            .untag_resources(authed(&app.token, req))
-            .await
-            .expect("untag");
-    }
+    untag_in_calls(&oc, &app.token, &untiered, "tier").await;
     for i in &untiered {
         model.get_mut(i).unwrap().remove("tier");
     }
@@ -344,7 +274,7 @@ async fn postings_answer_as_the_model_says_after_writes_through_any_process(b: B
         model.remove(&i);
     }
     let fresh: Vec<String> = (0..120).map(|i| format!("n{i:04}")).collect();
-    set_tags(
+    tag_in_calls(
         &oc,
         &app.token,
         &fresh,
@@ -440,7 +370,7 @@ async fn counts_never_miss_an_acknowledged_write_nor_go_back(b: Backend) {
                         .map(|k| id(((w * CALLS + call) * 10 + k) * 4 + 1))
                         .collect();
                     issued.fetch_add(ids.len(), Ordering::SeqCst);
-                    set_tags(&client, &token, &ids, &[("late", "yes")]).await;
+                    tag_in_calls(&client, &token, &ids, &[("late", "yes")]).await;
                     acknowledged.fetch_add(ids.len(), Ordering::SeqCst);
                 }
             })

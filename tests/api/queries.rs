@@ -3,7 +3,11 @@
 
 use std::collections::HashSet;
 
-use crate::helpers::{Backend, TestApp, authed, ids, pb, tag};
+use crate::helpers::{
+    Backend, TestApp, authed,
+    bulk::{key_filter as kf, walk_resources},
+    ids, pb, tag,
+};
 
 /// The fixture, CLUSTER resources of project p1, registered in this order:
 ///
@@ -85,13 +89,6 @@ async fn fixture(b: Backend) -> TestApp {
     app
 }
 
-fn kf(key: &str, values: &[&str]) -> pb::TagFilter {
-    pb::TagFilter {
-        key: key.into(),
-        values: ids(values),
-    }
-}
-
 fn name_is(name: &str) -> Vec<pb::Match> {
     vec![pb::Match {
         key: "resource_name".into(),
@@ -101,46 +98,12 @@ fn name_is(name: &str) -> Vec<pb::Match> {
 
 /// The filter of `f` applied to ListResources, paged two at a time.
 async fn list_all(app: &TestApp, f: &pb::CountResourcesRequest) -> Vec<pb::Resource> {
-    let mut out = Vec::new();
-    let mut next_token = String::new();
-    loop {
-        let req = pb::ListResourcesRequest {
-            project_id: f.project_id.clone(),
-            resource_type: f.resource_type.clone(),
-            tags: f.tags.clone(),
-            tags_any: f.tags_any.clone(),
-            not_tags: f.not_tags.clone(),
-            not_tags_any: f.not_tags_any.clone(),
-            matches: f.matches.clone(),
-            without_any_tag: f.without_any_tag,
-            page_size: 2,
-            next_token,
-            consistency_token: String::new(),
-        };
-        let page = app
-            .client
-            .clone()
-            .list_resources(authed(&app.token, req))
-            .await
-            .expect("list_resources")
-            .into_inner();
-        assert!(
-            page.resources.len() <= 2,
-            "a page holds at most page_size resources"
-        );
-        // Revisions are the subject of revisions.rs; here only what matched, and how it looks.
-        out.extend(
-            page.resources
-                .into_iter()
-                .map(|r| pb::Resource { revision: 0, ..r }),
-        );
-        if page.next_token.is_empty() {
-            break;
-        }
-        assert!(out.len() <= 100, "paging does not end");
-        next_token = page.next_token;
-    }
-    out
+    let out = walk_resources(&app.client, &app.token, f, 2).await;
+    assert!(out.len() <= 100, "paging does not end");
+    // Revisions are the subject of revisions.rs; here only what matched, and how it looks.
+    out.into_iter()
+        .map(|r| pb::Resource { revision: 0, ..r })
+        .collect()
 }
 
 /// The ids ListResources answers for the CLUSTER filter `f`; asserts CountResources agrees.

@@ -89,7 +89,18 @@ impl Cache {
     }
 }
 
-/// How the sets a read needed were found, since the start.
+/// How a read found a set it needed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Found {
+    /// At the read's revision already.
+    Current,
+    /// Brought forward by replaying the log.
+    Advanced,
+    /// Read from the tags.
+    Built,
+}
+
+/// How the sets reads needed were found, since the start.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct PostingStats {
     /// At the read's revision already.
@@ -182,7 +193,12 @@ impl Postings {
         }
     }
 
-    fn count(&self, counter: &AtomicU64) {
+    fn found(&self, how: Found) {
+        let counter = match how {
+            Found::Current => &self.current,
+            Found::Advanced => &self.advanced,
+            Found::Built => &self.built,
+        };
         counter.fetch_add(1, Ordering::Relaxed);
     }
 }

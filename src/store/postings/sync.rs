@@ -10,7 +10,7 @@ use roaring::RoaringTreemap;
 use sqlx::{ColumnIndex, Database, Encode, Executor, IntoArguments, Type};
 
 use super::{
-    Posting, Postings, Term, TermKey,
+    Found, Posting, Postings, Term, TermKey,
     terms::{self, Replayed},
 };
 use crate::{
@@ -67,7 +67,7 @@ where
             let key = key_of(scope, &term);
             match postings.get(&key) {
                 Some(p) if p.revision == revision => {
-                    postings.count(&postings.current);
+                    postings.found(Found::Current);
                     sets.insert(term, p.set);
                 }
                 Some(p) if p.revision >= compacted && p.revision < revision => {
@@ -79,7 +79,7 @@ where
         if !stale.is_empty() {
             let (advanced, failed) = Self::replay(c, scope, stale, revision).await?;
             for (term, set) in advanced {
-                postings.count(&postings.advanced);
+                postings.found(Found::Advanced);
                 let set = Arc::new(set);
                 postings.put(key_of(scope, &term), posting(&set, revision));
                 sets.insert(term, set);
@@ -87,23 +87,29 @@ where
             missing.extend(failed);
         }
         for term in missing {
-            let q = sql::posting_set(scope, &term);
-            let mut ids: Vec<i64> = sqlx::query_scalar_with(&q.text, Self::args(&q)?)
-                .fetch_all(&mut *c)
-                .await?;
-            ids.sort_unstable();
-            let set = RoaringTreemap::from_sorted_iter(
-                ids.into_iter().filter_map(|pk| u64::try_from(pk).ok()),
-            )
-            .map_err(|e| StoreError::Other(format!("a term's resources out of order: {e}")))?;
-            postings.count(&postings.built);
-            let set = Arc::new(set);
+            let set = Arc::new(Self::read_set(c, scope, &term).await?);
+            postings.found(Found::Built);
             postings.put(key_of(scope, &term), posting(&set, revision));
             sets.insert(term, set);
         }
         let sets: HashMap<Term, &RoaringTreemap> =
             sets.iter().map(|(t, s)| (t.clone(), s.as_ref())).collect();
         Ok(terms::matching(filter, &sets))
+    }
+
+    /// The set of `term`, read whole from the tags (or the scope's resources).
+    async fn read_set(
+        c: &mut Conn<B>,
+        scope: &Scope,
+        term: &Term,
+    ) -> Result<RoaringTreemap, StoreError> {
+        let q = sql::posting_set(scope, term);
+        let mut ids: Vec<i64> = sqlx::query_scalar_with(&q.text, Self::args(&q)?)
+            .fetch_all(&mut *c)
+            .await?;
+        ids.sort_unstable();
+        RoaringTreemap::from_sorted_iter(ids.into_iter().filter_map(|pk| u64::try_from(pk).ok()))
+            .map_err(|e| StoreError::Other(format!("a term's resources out of order: {e}")))
     }
 
     /// Replays the log from the oldest of the `stale` sets' revisions to `revision`; answers the

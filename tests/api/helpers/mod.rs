@@ -4,6 +4,7 @@
 //! health, gRPC-Web and external tools.
 
 pub mod binary;
+pub mod bulk;
 pub mod db;
 pub mod grpc_web;
 pub mod health;
