@@ -130,6 +130,7 @@ impl Backend for PostgresBackend {
     const LOCK_ROWS: &'static str = " FOR UPDATE";
     const FENCE: &'static str = " OFFSET 0";
     const CHAINS_WRITES: bool = true;
+    const PACKED_TAGS: Option<&'static str> = None;
 
     fn reader(&self) -> &Pool<PgConnection> {
         &self.pool

@@ -203,3 +203,14 @@ pub fn tags_of(pks: &[i64]) -> Sql<'_> {
         .push(" ORDER BY t.resource_pk, t.key");
     sql
 }
+
+/// The tags of [`tags_of`], a row per resource ordered by internal id: the resource's tags
+/// packed by the aggregate `pack`, in no order.
+pub fn packed_tags_of<'a>(pks: &'a [i64], pack: &str) -> Sql<'a> {
+    let mut sql = Sql::new(&format!(
+        "SELECT t.resource_pk, {pack} FROM tags t WHERE t.resource_pk IN "
+    ));
+    sql.list(pks, |pk| Arg::Int(*pk))
+        .push(" GROUP BY t.resource_pk ORDER BY t.resource_pk");
+    sql
+}
