@@ -154,15 +154,11 @@ async fn postings(
     dir: &std::path::Path,
 ) -> anyhow::Result<()> {
     let prod = Term::Pair("env".into(), "prod".into());
-    let keys = ["env", "tier"];
     let pks: Vec<i64> = (1..=100).map(|i| i * 8).collect();
     let statements = [
         ("set_env_prod", sql::posting_set(scope, &prod)),
         ("set_resources", sql::posting_set(scope, &Term::Resources)),
-        (
-            "replay",
-            sql::posting_replay(scope, (0, 10), &keys, true, 50_001),
-        ),
+        ("replay", sql::posting_replay(scope, (0, 10), 50_001)),
         (
             "by_pk",
             sql::resources_by_pk(scope, &pks, subquery_fence(backend)),

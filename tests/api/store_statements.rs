@@ -53,7 +53,7 @@ const MIGRATOR_TABLE: &str = "_sqlx_migrations";
 /// The migrations: run once, before the server serves, over every project's rows by design (they
 /// create and fill tables). Exempt by file: a statement exempt as a migration is the whole text of
 /// one of these files, as the migrator sends it.
-const MIGRATIONS: [(&str, &str); 7] = [
+const MIGRATIONS: [(&str, &str); 8] = [
     (
         "0001_init.sql",
         include_str!("../../migrations/postgres/0001_init.sql"),
@@ -81,6 +81,10 @@ const MIGRATIONS: [(&str, &str); 7] = [
     (
         "0008_logged_resource_pk.sql",
         include_str!("../../migrations/postgres/0008_logged_resource_pk.sql"),
+    ),
+    (
+        "0009_packed_change_log.sql",
+        include_str!("../../migrations/postgres/0009_packed_change_log.sql"),
     ),
 ];
 
@@ -139,7 +143,7 @@ const KEYED_BY_INTERNAL_IDS: [Named; 9] = [
     },
     Named {
         name: "changes::insert_changes",
-        shape: "INSERT INTO tag_changes (change_set, seq, resource_pk, resource_id, kind, key, old_value, new_value) VALUES #",
+        shape: "INSERT INTO tag_changes (change_set, seq, resource_pk, resource_id, changes) VALUES #",
     },
 ];
 

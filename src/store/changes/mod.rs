@@ -1,7 +1,11 @@
 //! The change log over any backend: written by each write's transaction (see `writes.rs`), read
 //! in log order, and compacted from its oldest end.
 
+mod packed;
+
 use sqlx::{ColumnIndex, Connection, Database, Encode, Executor, IntoArguments, Type};
+
+pub use packed::{PackedRow, Unpacked, pack, unpack};
 
 use super::{
     Horizon, StoreError, WriteTerms,
@@ -46,43 +50,60 @@ impl Logged {
 /// Revisions compaction drops per transaction, so that none holds many rows.
 const COMPACTION_BATCH: u32 = 1_000;
 
-/// A row of the log.
+/// A row of the log: one resource's changes in one change set.
 #[derive(sqlx::FromRow)]
 struct ChangeRow {
     revision: i64,
     seq: i32,
     resource_type: String,
     resource_id: String,
-    kind: i32,
-    key: Option<String>,
-    old_value: Option<String>,
-    new_value: Option<String>,
+    changes: String,
     credential_id: String,
     request_id: String,
     changed_at: i64,
 }
 
-impl TryFrom<ChangeRow> for Change {
-    type Error = StoreError;
-
-    fn try_from(r: ChangeRow) -> Result<Self, StoreError> {
-        let kind = ChangeKind::try_from(i64::from(r.kind))
-            .map_err(|_| StoreError::Other(format!("the change log holds kind {}", r.kind)))?;
-        Ok(Change {
-            revision: r.revision,
-            seq: r.seq.into(),
-            resource_type: r.resource_type,
-            change: ChangeOf {
-                resource_id: r.resource_id,
-                kind,
-                key: r.key,
-                old_value: r.old_value,
-                new_value: r.new_value,
-            },
-            credential_id: r.credential_id,
-            request_id: r.request_id,
-            changed_at: r.changed_at,
-        })
+impl ChangeRow {
+    /// The row's changes after `after` (revision, seq) that `filter` selects and `visibility`
+    /// shows, onto `out`.
+    fn unpack_onto(
+        self,
+        out: &mut Vec<Change>,
+        after: (i64, i64),
+        filter: &ChangeFilter,
+        visibility: &Visibility,
+    ) -> Result<(), StoreError> {
+        for c in unpack(&self.changes, self.seq.into())? {
+            // A change of the resource itself has no key, and everyone sees it.
+            let selected = match c.key.as_deref() {
+                None => filter.keys.is_empty(),
+                Some(k) => {
+                    (filter.keys.is_empty() || filter.keys.iter().any(|f| f == k))
+                        && visibility.shows(k)
+                }
+            };
+            if !selected || (self.revision, c.seq) <= after {
+                continue;
+            }
+            let kind = ChangeKind::try_from(i64::from(c.kind))
+                .map_err(|_| StoreError::Other(format!("the change log holds kind {}", c.kind)))?;
+            out.push(Change {
+                revision: self.revision,
+                seq: c.seq,
+                resource_type: self.resource_type.clone(),
+                change: ChangeOf {
+                    resource_id: self.resource_id.clone(),
+                    kind,
+                    key: c.key,
+                    old_value: c.old_value,
+                    new_value: c.new_value,
+                },
+                credential_id: self.credential_id.clone(),
+                request_id: self.request_id.clone(),
+                changed_at: self.changed_at,
+            });
+        }
+        Ok(())
     }
 }
 
@@ -178,8 +199,9 @@ where
             .bind(unix_ms())
             .fetch_one(&mut *c)
             .await?;
-        for (n, chunk) in changes.chunks(sql::CHANGES_PER_INSERT).enumerate() {
-            let insert = sql::insert_changes(set, chunk, n * sql::CHANGES_PER_INSERT);
+        let rows = pack(changes);
+        for chunk in rows.chunks(sql::LOG_ROWS_PER_INSERT) {
+            let insert = sql::insert_changes(set, chunk);
             sqlx::query_with(&insert.text, Self::args(&insert)?)
                 .execute(&mut *c)
                 .await?;
@@ -187,7 +209,9 @@ where
         Ok(Some(set))
     }
 
-    /// A page of the project's log in `range`.
+    /// A page of the project's log in `range`: up to `limit` changes. Rows are read `limit` at
+    /// a time (each holds one change or more) until the page is full or the range ends, as the
+    /// filter on keys and the visibility apply to the unpacked changes.
     pub(super) async fn read_changes(
         c: &mut Conn<B>,
         project_id: &str,
@@ -196,11 +220,24 @@ where
         range: LogRange,
         limit: u32,
     ) -> Result<Vec<Change>, StoreError> {
-        let read = sql::changes(project_id, filter, visibility, range, limit);
-        let rows: Vec<ChangeRow> = sqlx::query_as_with(&read.text, Self::args(&read)?)
-            .fetch_all(&mut *c)
-            .await?;
-        rows.into_iter().map(Change::try_from).collect()
+        let mut page = Vec::new();
+        let mut next = range;
+        while page.len() < limit as usize {
+            let read = sql::changes(project_id, filter, visibility, next, limit);
+            let rows: Vec<ChangeRow> = sqlx::query_as_with(&read.text, Self::args(&read)?)
+                .fetch_all(&mut *c)
+                .await?;
+            let ended = rows.len() < limit as usize;
+            for row in rows {
+                next.after = (row.revision, row.seq.into());
+                row.unpack_onto(&mut page, range.after, filter, visibility)?;
+            }
+            if ended {
+                break;
+            }
+        }
+        page.truncate(limit as usize);
+        Ok(page)
     }
 
     pub(super) async fn read_horizon(

@@ -18,11 +18,22 @@ use crate::{
     store::{
         StoreError,
         backend::{Backend, Column, Conn, RowOf, SqlStore},
-        sql,
+        changes, sql,
     },
 };
 
-/// Changes replayed at most before the sets they concern are read whole instead.
+/// A row of the log as replay reads it.
+#[derive(sqlx::FromRow)]
+struct LogRow {
+    revision: i64,
+    seq: i32,
+    /// `None` for changes logged before the log kept it.
+    resource_pk: Option<i64>,
+    changes: String,
+}
+
+/// Rows of the log (a resource's changes in one write each) replayed at most before the sets
+/// they concern are read whole instead.
 const REPLAY_MAX: u32 = 50_000;
 
 impl<B> SqlStore<B>
@@ -134,12 +145,24 @@ where
             })
             .collect();
         let resources = stale.iter().any(|(t, _)| *t == Term::Resources);
-        let q = sql::posting_replay(scope, (from, revision), &keys, resources, REPLAY_MAX + 1);
-        let log: Vec<Replayed> = sqlx::query_as_with(&q.text, Self::args(&q)?)
+        let q = sql::posting_replay(scope, (from, revision), REPLAY_MAX + 1);
+        let rows: Vec<LogRow> = sqlx::query_as_with(&q.text, Self::args(&q)?)
             .fetch_all(&mut *c)
             .await?;
-        if log.len() > REPLAY_MAX as usize {
+        if rows.len() > REPLAY_MAX as usize {
             return Ok((Vec::new(), stale.into_iter().map(|(t, _)| t).collect()));
+        }
+        let mut log = Vec::new();
+        for row in rows {
+            for change in changes::unpack(&row.changes, row.seq.into())? {
+                let needed = match change.key.as_deref() {
+                    Some(k) => keys.contains(&k),
+                    None => resources,
+                };
+                if needed {
+                    log.push(Replayed::new(row.revision, row.resource_pk, change));
+                }
+            }
         }
         let mut advanced = Vec::new();
         let mut failed = Vec::new();

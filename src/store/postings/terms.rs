@@ -5,7 +5,10 @@ use std::collections::HashMap;
 
 use roaring::RoaringTreemap;
 
-use crate::domain::{ChangeKind, KeyFilter, ResourceFilter};
+use crate::{
+    domain::{ChangeKind, KeyFilter, ResourceFilter},
+    store::changes::Unpacked,
+};
 
 /// What a set holds: the internal ids of a scope's resources that carry…
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -19,7 +22,7 @@ pub enum Term {
 }
 
 /// A change as replay reads it from the log.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct Replayed {
     pub revision: i64,
     /// `None` for changes logged before the log kept it.
@@ -28,6 +31,20 @@ pub struct Replayed {
     pub key: Option<String>,
     pub old_value: Option<String>,
     pub new_value: Option<String>,
+}
+
+impl Replayed {
+    /// `change`, read from a row of the log at `revision` about the resource `resource_pk`.
+    pub fn new(revision: i64, resource_pk: Option<i64>, change: Unpacked) -> Self {
+        Self {
+            revision,
+            resource_pk,
+            kind: change.kind,
+            key: change.key,
+            old_value: change.old_value,
+            new_value: change.new_value,
+        }
+    }
 }
 
 /// The terms whose sets answer `filter`; `None` when sets cannot: a name, or "no visible tag",

@@ -6,15 +6,14 @@ use std::fmt::Write;
 use super::{Arg, Sql};
 use crate::{
     domain::{ChangeFilter, Visibility},
-    store::changes::Logged,
+    store::changes::PackedRow,
 };
 
-/// Rows per insert: each binds up to eight values, far below either database's limit of
-/// parameters.
-pub const CHANGES_PER_INSERT: usize = 1000;
+/// Rows per insert: each binds five values, far below either database's limit of parameters.
+pub const LOG_ROWS_PER_INSERT: usize = 1000;
 
-/// The columns a reader gets, in `Change`'s order.
-const COLUMNS: &str = "s.revision, c.seq, s.resource_type, c.resource_id, c.kind, c.key, c.old_value, c.new_value, s.credential_id, s.request_id, s.changed_at";
+/// The columns a reader gets, in `ChangeRow`'s order.
+const COLUMNS: &str = "s.revision, c.seq, s.resource_type, c.resource_id, c.changes, s.credential_id, s.request_id, s.changed_at";
 
 /// A write's change set, before it has a revision: answers its id.
 pub const INSERT_CHANGE_SET: &str = "INSERT INTO change_sets (project_id, resource_type, credential_id, request_id, changed_at) VALUES ($1, $2, $3, $4, $5) RETURNING id";
@@ -22,38 +21,24 @@ pub const INSERT_CHANGE_SET: &str = "INSERT INTO change_sets (project_id, resour
 /// Gives the change set $2 its revision $1.
 pub const NUMBER_CHANGE_SET: &str = "UPDATE change_sets SET revision = $1 WHERE id = $2";
 
-/// Adds `changes`, numbered from `first_seq`, to the change set `set`. Only placeholders and
-/// `NULL`s, so that the text is that of every write of the same shape and the databases parse
-/// and plan it once per connection, not once per write.
-pub fn insert_changes(set: i64, changes: &[Logged], first_seq: usize) -> Sql<'_> {
+/// Adds `rows` to the change set `set`. Only placeholders and `NULL`s, so that the text is that
+/// of every write of the same shape and the databases parse and plan it once per connection,
+/// not once per write.
+pub fn insert_changes<'a>(set: i64, rows: &'a [PackedRow<'a>]) -> Sql<'a> {
     let mut sql = Sql::new(
-        "INSERT INTO tag_changes (change_set, seq, resource_pk, resource_id, kind, key, old_value, new_value) VALUES ",
+        "INSERT INTO tag_changes (change_set, seq, resource_pk, resource_id, changes) VALUES ",
     );
-    for (
-        i,
-        Logged {
-            resource_pk,
-            change: c,
-        },
-    ) in changes.iter().enumerate()
-    {
-        let seq = i64::try_from(first_seq + i).expect("a write's changes are bounded");
+    for (i, row) in rows.iter().enumerate() {
         sql.push(if i > 0 { ", (" } else { "(" })
             .int(set)
             .push(", ")
-            .int(seq)
+            .int(row.seq)
             .push(", ")
-            .int(*resource_pk)
+            .int(row.resource_pk)
             .push(", ")
-            .text(&c.resource_id)
+            .text(row.resource_id)
             .push(", ")
-            .int(c.kind as i64)
-            .push(", ");
-        sql.maybe_text(c.key.as_deref())
-            .push(", ")
-            .maybe_text(c.old_value.as_deref())
-            .push(", ")
-            .maybe_text(c.new_value.as_deref())
+            .text(&row.changes)
             .push(")");
     }
     sql
@@ -68,8 +53,9 @@ pub struct LogRange {
     pub upto: Option<i64>,
 }
 
-/// Up to `limit` changes of the project in `range` that `filter` selects and `visibility` shows,
-/// in log order: one range of the primary key, read in its order.
+/// Up to `limit` rows of the project's log in `range` that hold changes `filter` may select, in
+/// log order: one range of the primary key, read in its order. The rows' changes are filtered by
+/// key and visibility once unpacked.
 pub fn changes<'a>(
     project_id: &'a str,
     filter: &'a ChangeFilter,
@@ -77,7 +63,7 @@ pub fn changes<'a>(
     range: LogRange,
     limit: u32,
 ) -> Sql<'a> {
-    // The sets in revision order from the project's index, each set's changes by its key.
+    // The sets in revision order from the project's index, each set's rows by its key.
     let mut sql = Sql::new(&format!(
         "SELECT {COLUMNS} FROM change_sets s JOIN tag_changes c ON c.change_set = s.id WHERE s.project_id = "
     ));
@@ -99,15 +85,7 @@ pub fn changes<'a>(
         sql.push(" AND c.resource_id IN ")
             .list(&filter.resource_ids, |id| Arg::Text(id));
     }
-    if !filter.keys.is_empty() {
-        sql.push(" AND c.key IN ")
-            .list(&filter.keys, |k| Arg::Text(k));
-    }
-    // A change of the resource itself has no key, and everyone sees it.
-    sql.push(" AND (c.key IS NULL OR (TRUE")
-        .visible("c", visibility)
-        .push("))")
-        .while_live(visibility);
+    sql.while_live(visibility);
     write!(sql.text, " ORDER BY s.revision, c.seq LIMIT {limit}").expect("writing to a String");
     sql
 }

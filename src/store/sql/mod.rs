@@ -59,14 +59,6 @@ impl<'a> Sql<'a> {
         self.arg(Arg::Text(s))
     }
 
-    /// The text, or `NULL`.
-    fn maybe_text(&mut self, s: Option<&'a str>) -> &mut Self {
-        match s {
-            Some(s) => self.text(s),
-            None => self.push("NULL"),
-        }
-    }
-
     fn int(&mut self, i: i64) -> &mut Self {
         self.arg(Arg::Int(i))
     }

@@ -19,17 +19,11 @@ pub fn posting_horizon<'a>(scope: &'a Scope, visibility: &'a Visibility) -> Sql<
     sql
 }
 
-/// The scope's changes after revision `after` up to `upto`, in log order, of the `keys` (and of
-/// resources themselves when `resources`): at most `limit` of them.
-pub fn posting_replay<'a>(
-    scope: &'a Scope,
-    (after, upto): (i64, i64),
-    keys: &'a [&'a str],
-    resources: bool,
-    limit: u32,
-) -> Sql<'a> {
+/// The rows of the scope's log after revision `after` up to `upto`, in log order: at most
+/// `limit` of them. The caller picks the changes it needs once they are unpacked.
+pub fn posting_replay(scope: &Scope, (after, upto): (i64, i64), limit: u32) -> Sql<'_> {
     let mut sql = Sql::new(
-        "SELECT s.revision, c.resource_pk, c.kind, c.key, c.old_value, c.new_value FROM change_sets s JOIN tag_changes c ON c.change_set = s.id WHERE s.project_id = ",
+        "SELECT s.revision, c.seq, c.resource_pk, c.changes FROM change_sets s JOIN tag_changes c ON c.change_set = s.id WHERE s.project_id = ",
     );
     sql.text(&scope.project_id)
         .push(" AND s.revision > ")
@@ -37,17 +31,8 @@ pub fn posting_replay<'a>(
         .push(" AND s.revision <= ")
         .int(upto)
         .push(" AND s.resource_type = ")
-        .text(&scope.resource_type)
-        .push(" AND (");
-    if keys.is_empty() {
-        sql.push("FALSE");
-    } else {
-        sql.push("c.key IN ").list(keys, |k| Arg::Text(k));
-    }
-    if resources {
-        sql.push(" OR c.key IS NULL");
-    }
-    write!(sql.text, ") ORDER BY s.revision, c.seq LIMIT {limit}").expect("writing to a String");
+        .text(&scope.resource_type);
+    write!(sql.text, " ORDER BY s.revision, c.seq LIMIT {limit}").expect("writing to a String");
     sql
 }
 
