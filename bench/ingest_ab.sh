@@ -6,7 +6,8 @@
 # then, ROUNDS times (3) and alternating, a fresh PostgreSQL database is seeded through
 # TagResources by the benchmark's helper (`tagbench seed --passes bulk`: calls of 50 new resources
 # with 8 tags from 8 callers, the bulk pass of bench/run.sh) with RESOURCES resources (200000).
-# Prints each round's tags/s and the median per commit. BENCH_ADMIN_URL as in bench/run.sh.
+# Prints each round's tags/s and the machine's CPU per call (every process: the server, the
+# database, the helper), and the medians per commit. BENCH_ADMIN_URL as in bench/run.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -38,7 +39,10 @@ BIN_AFTER=$(build "$AFTER")
 
 db_url() { echo "${ADMIN%/*}/$1"; }
 
-round() { # binary label -> tags/s
+# The machine's busy time so far, in clock ticks (user, nice, system, irq, softirq).
+busy_ticks() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 }' /proc/stat; }
+
+round() { # binary label -> "tags/s CPU-µs-per-call"
   local bin=$1 db=ingest_ab_$2 log=$WORK/server-$2.log pid addr token
   psql "$ADMIN" -qc "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db" >/dev/null
   "$bin" migrate --database-url "$(db_url "$db")" 2>/dev/null
@@ -51,16 +55,22 @@ round() { # binary label -> tags/s
     sleep 0.1
   done
   [[ -n $addr ]] || die "server did not start: $(tail -3 "$log")"
-  "$HELPER" seed --url "http://$addr" --token "$token" --resources "$RESOURCES" \
-    --tags-per-resource 8 --passes bulk | sed -n 's/.*tags_per_s=\([0-9]*\).*/\1/p'
+  local before rate
+  before=$(busy_ticks)
+  rate=$("$HELPER" seed --url "http://$addr" --token "$token" --resources "$RESOURCES" \
+    --tags-per-resource 8 --passes bulk | sed -n 's/.*tags_per_s=\([0-9]*\).*/\1/p')
+  # Calls of 50 resources each.
+  echo "$rate $(( ($(busy_ticks) - before) * 1000000 / $(getconf CLK_TCK) / (RESOURCES / 50) ))"
   kill "$pid"; wait "$pid" 2>/dev/null || true
   psql "$ADMIN" -qc "DROP DATABASE $db" >/dev/null
 }
 
 declare -a A B
 for r in $(seq "$ROUNDS"); do
-  A+=("$(round "$BIN_BEFORE" "$BEFORE")"); echo "round $r: $BEFORE ${A[-1]} tags/s"
-  B+=("$(round "$BIN_AFTER" "$AFTER")"); echo "round $r: $AFTER ${B[-1]} tags/s"
+  read -r rate cpu < <(round "$BIN_BEFORE" "$BEFORE")
+  A+=("$rate"); echo "round $r: $BEFORE $rate tags/s, $cpu µs CPU per call"
+  read -r rate cpu < <(round "$BIN_AFTER" "$AFTER")
+  B+=("$rate"); echo "round $r: $AFTER $rate tags/s, $cpu µs CPU per call"
 done
 median() { printf '%s\n' "$@" | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 MA=$(median "${A[@]}"); MB=$(median "${B[@]}")
