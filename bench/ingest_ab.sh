@@ -47,6 +47,8 @@ round() { # binary label -> "tags/s CPU-µs-per-call"
   psql "$ADMIN" -qc "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db" >/dev/null
   "$bin" migrate --database-url "$(db_url "$db")" 2>/dev/null
   token=$("$bin" token create --project bench --database-url "$(db_url "$db")")
+  # Created before the server is started, so that the wait below never reads a missing file.
+  : >"$log"
   "$bin" serve --listen 127.0.0.1:0 --database-url "$(db_url "$db")" 2>"$log" &
   pid=$!
   for _ in $(seq 300); do
