@@ -5,7 +5,8 @@ mod packed;
 
 use sqlx::{ColumnIndex, Connection, Database, Encode, Executor, IntoArguments, Type};
 
-pub use packed::{PackedRow, Unpacked, pack, unpack};
+use packed::pack;
+pub use packed::{PackedRow, Unpacked, unpack};
 
 use super::{
     Horizon, StoreError, WriteTerms,
@@ -85,15 +86,13 @@ impl ChangeRow {
             if !selected || (self.revision, c.seq) <= after {
                 continue;
             }
-            let kind = ChangeKind::try_from(i64::from(c.kind))
-                .map_err(|_| StoreError::Other(format!("the change log holds kind {}", c.kind)))?;
             out.push(Change {
                 revision: self.revision,
                 seq: c.seq,
                 resource_type: self.resource_type.clone(),
                 change: ChangeOf {
                     resource_id: self.resource_id.clone(),
-                    kind,
+                    kind: c.kind,
                     key: c.key,
                     old_value: c.old_value,
                     new_value: c.new_value,

@@ -3,7 +3,7 @@
 //! resource instead of one per change. A row's `seq` is that of its last change.
 
 use super::Logged;
-use crate::store::StoreError;
+use crate::{domain::ChangeKind, store::StoreError};
 
 /// One change as a row packs it.
 type Packed<T> = (i32, Option<T>, Option<T>, Option<T>);
@@ -49,10 +49,10 @@ pub fn pack(changes: &[Logged]) -> Vec<PackedRow<'_>> {
 }
 
 /// A change a row holds, with its seq.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Unpacked {
     pub seq: i64,
-    pub kind: i32,
+    pub kind: ChangeKind,
     pub key: Option<String>,
     pub old_value: Option<String>,
     pub new_value: Option<String>,
@@ -63,22 +63,25 @@ pub fn unpack(changes: &str, seq: i64) -> Result<Vec<Unpacked>, StoreError> {
     let packed: Vec<Packed<String>> = serde_json::from_str(changes)
         .map_err(|e| StoreError::Other(format!("a row of the change log: {e}")))?;
     let first = seq + 1 - i64::try_from(packed.len()).expect("a row's changes are bounded");
-    Ok((first..)
+    (first..)
         .zip(packed)
-        .map(|(seq, (kind, key, old_value, new_value))| Unpacked {
-            seq,
-            kind,
-            key,
-            old_value,
-            new_value,
+        .map(|(seq, (kind, key, old_value, new_value))| {
+            let kind = ChangeKind::try_from(i64::from(kind))
+                .map_err(|_| StoreError::Other(format!("the change log holds kind {kind}")))?;
+            Ok(Unpacked {
+                seq,
+                kind,
+                key,
+                old_value,
+                new_value,
+            })
         })
-        .collect())
+        .collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::ChangeKind;
 
     fn logged(pk: i64, key: Option<&str>, new: Option<&str>) -> Logged {
         let kind = match key {
@@ -107,7 +110,7 @@ mod tests {
         assert_eq!(second[0].new_value.as_deref(), Some("a \"quoted\" value"));
         assert_eq!(second[1].new_value, None);
         let first = unpack(&rows[0].changes, rows[0].seq).unwrap();
-        assert_eq!(first[0].kind, ChangeKind::ResourceCreated as i32);
+        assert_eq!(first[0].kind, ChangeKind::ResourceCreated);
         assert_eq!((first[0].seq, first[0].key.as_deref()), (0, None));
     }
 
@@ -115,5 +118,9 @@ mod tests {
     fn a_row_that_is_not_a_packed_list_is_an_error() {
         assert!(unpack("[[1, \"k\"]]", 1).is_err());
         assert!(unpack("{}", 1).is_err());
+        assert!(
+            unpack("[[9, \"k\", null, null]]", 0).is_err(),
+            "no such kind"
+        );
     }
 }

@@ -160,7 +160,12 @@ where
                     None => resources,
                 };
                 if needed {
-                    log.push(Replayed::new(row.revision, row.resource_pk, change));
+                    let (revision, resource_pk) = (row.revision, row.resource_pk);
+                    log.push(Replayed {
+                        revision,
+                        resource_pk,
+                        change,
+                    });
                 }
             }
         }

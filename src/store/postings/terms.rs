@@ -21,30 +21,13 @@ pub enum Term {
     Pair(String, String),
 }
 
-/// A change as replay reads it from the log.
+/// A change as replay reads it from the log: of the resource `resource_pk` at `revision`.
 #[derive(Debug, Clone)]
 pub struct Replayed {
     pub revision: i64,
     /// `None` for changes logged before the log kept it.
     pub resource_pk: Option<i64>,
-    pub kind: i32,
-    pub key: Option<String>,
-    pub old_value: Option<String>,
-    pub new_value: Option<String>,
-}
-
-impl Replayed {
-    /// `change`, read from a row of the log at `revision` about the resource `resource_pk`.
-    pub fn new(revision: i64, resource_pk: Option<i64>, change: Unpacked) -> Self {
-        Self {
-            revision,
-            resource_pk,
-            kind: change.kind,
-            key: change.key,
-            old_value: change.old_value,
-            new_value: change.new_value,
-        }
-    }
+    pub change: Unpacked,
 }
 
 /// The terms whose sets answer `filter`; `None` when sets cannot: a name, or "no visible tag",
@@ -109,12 +92,10 @@ pub fn matching(filter: &ResourceFilter, sets: &HashMap<Term, &RoaringTreemap>) 
 
 /// Applies `change` to `term`'s set; false when it concerns the term but names no resource, so
 /// the set must be read again.
-pub fn apply(term: &Term, set: &mut RoaringTreemap, change: &Replayed) -> bool {
-    let Ok(kind) = ChangeKind::try_from(i64::from(change.kind)) else {
-        return false;
-    };
+pub fn apply(term: &Term, set: &mut RoaringTreemap, replayed: &Replayed) -> bool {
+    let change = &replayed.change;
     let key = change.key.as_deref();
-    let (add, remove) = match (term, kind) {
+    let (add, remove) = match (term, change.kind) {
         (Term::Resources, ChangeKind::ResourceCreated) => (true, false),
         (Term::Resources, ChangeKind::ResourceDeleted) => (false, true),
         (Term::Key(k), ChangeKind::TagSet) if key == Some(k) => (true, false),
@@ -128,7 +109,7 @@ pub fn apply(term: &Term, set: &mut RoaringTreemap, change: &Replayed) -> bool {
     if !add && !remove {
         return true;
     }
-    let Some(pk) = change.resource_pk.and_then(|pk| u64::try_from(pk).ok()) else {
+    let Some(pk) = replayed.resource_pk.and_then(|pk| u64::try_from(pk).ok()) else {
         return false;
     };
     if add {
@@ -160,10 +141,13 @@ mod tests {
         Replayed {
             revision: 1,
             resource_pk: Some(pk),
-            kind: kind as i32,
-            key: Some(key.into()),
-            old_value: old.map(Into::into),
-            new_value: new.map(Into::into),
+            change: Unpacked {
+                seq: 0,
+                kind,
+                key: Some(key.into()),
+                old_value: old.map(Into::into),
+                new_value: new.map(Into::into),
+            },
         }
     }
 
