@@ -11,8 +11,15 @@ const PROTOS: &[&str] = &[
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    // Cargo only watches files we name; a directory would miss edits inside it.
-    for dir in ["proto/tagging/v1", "proto/google/api", "proto/google/rpc"] {
+    // Cargo only watches files we name; a directory would miss edits inside it. The migrations
+    // are embedded by `sqlx::migrate!`, which a new file would not otherwise rebuild; the
+    // directories themselves are named so that adding a file is a change.
+    let dirs = ["proto/tagging/v1", "proto/google/api", "proto/google/rpc"];
+    for dir in dirs
+        .into_iter()
+        .chain(["migrations/postgres", "migrations/sqlite"])
+    {
+        println!("cargo:rerun-if-changed={dir}");
         for entry in fs::read_dir(dir)? {
             println!("cargo:rerun-if-changed={}", entry?.path().display());
         }

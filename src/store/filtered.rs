@@ -65,6 +65,7 @@ where
 
     async fn plan<'a>(
         c: &mut Conn<B>,
+        postings: &Postings,
         scope: &Scope,
         filter: &'a ResourceFilter,
         visibility: &Visibility,
@@ -78,14 +79,18 @@ where
         } else {
             None
         };
-        Ok(Planned {
-            plan: plan::choose(positives, name, counts.as_deref()),
-            counts,
-        })
+        let mut plan = plan::choose(positives, name, counts.as_deref());
+        if let Some(counts) = counts.as_deref()
+            && !postings.enabled()
+        {
+            plan = plan::without_postings(plan, positives, counts);
+        }
+        Ok(Planned { plan, counts })
     }
 
     pub async fn filtered_tag_rows(
         c: &mut Conn<B>,
+        postings: &Postings,
         scope: &Scope,
         query: &TagRowQuery,
         visibility: &Visibility,
@@ -97,7 +102,26 @@ where
             ..ResourceFilter::default()
         };
         let q = if query.resource_ids.is_empty() {
-            let Planned { plan, .. } = Self::plan(c, scope, &filter, visibility, false).await?;
+            let planned = Self::plan(c, postings, scope, &filter, visibility, false).await?;
+            if let Some(terms) = by_postings(postings, &filter, &planned, false) {
+                let mut tx = c.begin_with(B::SNAPSHOT).await?;
+                let set =
+                    Self::posting_matches(&mut tx, postings, scope, (&filter, terms), visibility)
+                        .await?;
+                // The resource of `after` may have rows left; each after it has one at least.
+                let from = after.map_or(0, |(pk, _)| u64::try_from(pk).unwrap_or(0));
+                let pks = ids_from(&set, from, limit.saturating_add(1));
+                if pks.is_empty() {
+                    return Ok(Vec::new());
+                }
+                let q = sql::tag_rows_by_pk(scope, &pks, visibility, after, limit, B::FENCE);
+                let rows = sqlx::query_as_with(&q.text, Self::args(&q)?)
+                    .fetch_all(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                return Ok(rows);
+            }
+            let plan = planned.plan;
             if plan.driver == Driver::Empty {
                 return Ok(Vec::new());
             }
@@ -127,8 +151,8 @@ where
     ) -> Result<Vec<ResourceRecord>, StoreError> {
         let negating = !filter.not_all.is_empty() || !filter.not_any.is_empty();
         let want = negating && postings.enabled();
-        let planned = Self::plan(c, scope, filter, visibility, want).await?;
-        if negating && let Some(terms) = by_postings(postings, filter, &planned) {
+        let planned = Self::plan(c, postings, scope, filter, visibility, want).await?;
+        if let Some(terms) = by_postings(postings, filter, &planned, negating) {
             let mut tx = c.begin_with(B::SNAPSHOT).await?;
             let set = Self::posting_matches(&mut tx, postings, scope, (filter, terms), visibility)
                 .await?;
@@ -157,8 +181,8 @@ where
     ) -> Result<i64, StoreError> {
         let alone = only_positive(filter);
         let want = alone || postings.enabled();
-        let planned = Self::plan(c, scope, filter, visibility, want).await?;
-        if !alone && let Some(terms) = by_postings(postings, filter, &planned) {
+        let planned = Self::plan(c, postings, scope, filter, visibility, want).await?;
+        if !alone && let Some(terms) = by_postings(postings, filter, &planned, true) {
             let mut tx = c.begin_with(B::SNAPSHOT).await?;
             let set = Self::posting_matches(&mut tx, postings, scope, (filter, terms), visibility)
                 .await?;
@@ -188,8 +212,8 @@ where
     ) -> Result<(Vec<ResourceRecord>, i64), StoreError> {
         let alone = only_positive(filter);
         let want = alone || postings.enabled();
-        let planned = Self::plan(c, scope, filter, visibility, want).await?;
-        if !alone && let Some(terms) = by_postings(postings, filter, &planned) {
+        let planned = Self::plan(c, postings, scope, filter, visibility, want).await?;
+        if let Some(terms) = by_postings(postings, filter, &planned, !alone) {
             let set =
                 Self::posting_matches(c, postings, scope, (filter, terms), visibility).await?;
             let records = Self::by_pks(c, scope, &page_at(&set, offset, limit)).await?;
@@ -278,17 +302,21 @@ fn only_positive(f: &ResourceFilter) -> bool {
         && !f.untagged
 }
 
-/// The terms whose sets answer `filter`, when the postings should (see [`POSTINGS_FROM`]): sets
-/// can (no name, no "without any tag"), something can match, and its smallest positive part, or
-/// the scope when it has none, is large.
+/// The terms whose sets answer `filter`, when the postings should: sets can (no name, no
+/// "without any tag"), something can match, and either the plan is driven by a large key, whose
+/// resources in order only its set holds, or the read would otherwise `probe` every candidate of
+/// its smallest positive part (or of the scope, when it has none) and that is large (see
+/// [`POSTINGS_FROM`]).
 fn by_postings(
     postings: &Postings,
     filter: &ResourceFilter,
     planned: &Planned<'_>,
+    probe: bool,
 ) -> Option<Vec<Term>> {
     if !postings.enabled() || planned.plan.driver == Driver::Empty {
         return None;
     }
+    let keyed = matches!(planned.plan.driver, Driver::Key(_));
     let large = match planned.counts.as_deref() {
         Some(counts) => {
             let (all, any) = counts.split_at(filter.all.len());
@@ -298,7 +326,9 @@ fn by_postings(
         }
         None => filter.all.is_empty() && filter.any.is_empty(),
     };
-    large.then(|| terms::needed(filter)).flatten()
+    (keyed || probe && large)
+        .then(|| terms::needed(filter))
+        .flatten()
 }
 
 fn len(set: &RoaringTreemap) -> i64 {

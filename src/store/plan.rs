@@ -51,7 +51,10 @@ pub enum Driver<'a> {
     Name(&'a str),
     /// One (key, value) pair: its index range.
     Pair(&'a str, &'a str),
-    /// A key, with any of the filter's values (any value when it lists none): the key's range.
+    /// A key, with any of the filter's values (any value when it lists none), too large to
+    /// gather. No index holds a key's resources in order (one would cost every write a third
+    /// index entry per tag), so the filter postings serve its pages from the key's set, and
+    /// without them it is read whole like `Gather`.
     Key(&'a KeyFilter),
     /// Resources carrying any of these filters, few enough to read whole and sort.
     Gather(&'a [KeyFilter]),
@@ -156,16 +159,14 @@ pub const MERGE_RATIO: i64 = 8;
 
 /// The plan of a count: `plan` (chosen by `choose` from the same `counts`), reading beside its
 /// driver's range, in resource order, every other one-value `all` filter that is not much larger.
-/// Only a driver that is an index range in resource order can be merged with.
+/// Only a driver that is an index range in resource order, a pair's, can be merged with.
 pub fn for_count<'a>(plan: Plan<'a>, positives: Positives<'a>, counts: Option<&[i64]>) -> Plan<'a> {
     let Some(counts) = counts else {
         return plan;
     };
     let driver = match (plan.driver, plan.covers) {
-        (Driver::Pair(..) | Driver::Key(_), Covers::All(i)) => counts[i],
-        (Driver::Pair(..) | Driver::Key(_), Covers::AnyGroup) => {
-            counts[positives.all.len()..].iter().sum()
-        }
+        (Driver::Pair(..), Covers::All(i)) => counts[i],
+        (Driver::Pair(..), Covers::AnyGroup) => counts[positives.all.len()..].iter().sum(),
         _ => return plan,
     };
     let mut joined = Joined::default();
@@ -175,6 +176,29 @@ pub fn for_count<'a>(plan: Plan<'a>, positives: Positives<'a>, counts: Option<&[
         }
     }
     Plan { joined, ..plan }
+}
+
+/// Without the filter postings, a key's resources in order are read whole up to this many;
+/// beyond it the scope is walked, each resource probed for the key: at that density a page of
+/// a project of a million resources fills within its first few thousand.
+pub const KEY_READ_MAX: i64 = 50_000;
+
+/// `plan` (chosen by `choose` from `counts`) for a store that keeps no filter postings: a large
+/// key walks the scope rather than be read whole and sorted (see [`KEY_READ_MAX`]).
+pub fn without_postings<'a>(plan: Plan<'a>, positives: Positives<'a>, counts: &[i64]) -> Plan<'a> {
+    let n: i64 = match plan.covers {
+        Covers::All(i) => counts[i],
+        Covers::AnyGroup => counts[positives.all.len()..].iter().sum(),
+        Covers::Nothing => return plan,
+    };
+    match plan.driver {
+        Driver::Key(_) if n > KEY_READ_MAX => Plan {
+            driver: Driver::Scope,
+            covers: Covers::Nothing,
+            joined: Joined::default(),
+        },
+        _ => plan,
+    }
 }
 
 /// The driver of one filter that `n` resources match.
@@ -226,7 +250,7 @@ mod tests {
     }
 
     #[test]
-    fn a_key_is_gathered_when_small_and_walked_when_large() {
+    fn a_key_is_gathered_when_small_and_left_to_its_set_when_large() {
         let all = [kf("owner", &[])];
         let p = Positives {
             all: &all,
@@ -240,6 +264,25 @@ mod tests {
             choose(p, None, Some(&[GATHER_MAX + 1])).driver,
             Driver::Key(_)
         ));
+    }
+
+    #[test]
+    fn without_postings_a_key_is_read_whole_unless_walking_the_scope_finds_it_sooner() {
+        let all = [kf("env", &["prod"]), kf("owner", &[])];
+        let p = Positives {
+            all: &all,
+            any: &[],
+        };
+        let counts = [KEY_READ_MAX * 4, KEY_READ_MAX];
+        let plan = without_postings(choose(p, None, Some(&counts)), p, &counts);
+        assert_eq!(plan.driver, Driver::Key(&all[1]));
+        let counts = [KEY_READ_MAX * 4, KEY_READ_MAX + 1];
+        let plan = without_postings(choose(p, None, Some(&counts)), p, &counts);
+        assert_eq!((plan.driver, plan.covers), (Driver::Scope, Covers::Nothing));
+        // A pair's range is in resource order, whatever its size.
+        let counts = [KEY_READ_MAX * 2, KEY_READ_MAX * 4];
+        let plan = without_postings(choose(p, None, Some(&counts)), p, &counts);
+        assert_eq!(plan.driver, Driver::Pair("env", "prod"));
     }
 
     #[test]

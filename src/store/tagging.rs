@@ -170,8 +170,10 @@ where
         after: Option<(i64, &str)>,
         limit: u32,
     ) -> Result<Vec<TagRow>, StoreError> {
+        let postings = &self.postings;
         Self::on(self.backend.reader(), async |c| {
-            let rows = Self::filtered_tag_rows(c, scope, query, visibility, after, limit).await?;
+            let rows = Self::filtered_tag_rows(c, postings, scope, query, visibility, after, limit)
+                .await?;
             if rows.is_empty() {
                 Self::confirm_live(c, visibility).await?;
             }

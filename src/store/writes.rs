@@ -146,17 +146,9 @@ where
         sqlx::query_with(&put.text, Self::args(&put)?)
             .execute(&mut *tx)
             .await?;
-        let check = sql::over_limit(&pks, limit);
-        let over: Option<OverLimit> = sqlx::query_as_with(&check.text, Self::args(&check)?)
-            .fetch_optional(&mut *tx)
-            .await?;
-        if let Some(over) = over {
-            return Err(StoreError::TooManyTags {
-                resource_id: over.resource_id,
-                count: over.n,
-                max: limit.max,
-            });
-        }
+        // A resource this write registered carries `tags` alone: within the limit when they are.
+        let unsure = if tags.len() > limit.max { &pks } else { &known };
+        Self::within_limit(&mut tx, unsure, limit).await?;
         // Last, so the count rows every writer of the same tags shares are held only to commit.
         let set = Self::record_changes(&mut tx, scope, pre, &changes).await?;
         let revision =
@@ -316,6 +308,29 @@ where
         tx.commit().await?;
         let [record] = record;
         Ok((record, revision))
+    }
+
+    /// Refuses the write when one of the resources `pks` now carries more tags than `limit`.
+    async fn within_limit(
+        c: &mut Conn<B>,
+        pks: &[i64],
+        limit: TagLimit<'_>,
+    ) -> Result<(), StoreError> {
+        if pks.is_empty() {
+            return Ok(());
+        }
+        let check = sql::over_limit(pks, limit);
+        let over: Option<OverLimit> = sqlx::query_as_with(&check.text, Self::args(&check)?)
+            .fetch_optional(&mut *c)
+            .await?;
+        match over {
+            Some(over) => Err(StoreError::TooManyTags {
+                resource_id: over.resource_id,
+                count: over.n,
+                max: limit.max,
+            }),
+            None => Ok(()),
+        }
     }
 
     /// Takes `once` in the write's transaction; answers whether it was free, i.e. whether the

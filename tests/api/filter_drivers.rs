@@ -1,16 +1,18 @@
-//! Every way a filtered read can find its candidates (one (key, value) range, a key's range, a
-//! small set read whole, a walk of the project: see `src/store/plan.rs`) answers what a model of
-//! the data says, through ListResources (every page), CountResources and ListTagResources (every
-//! page), for a caller that sees every tag and for one that does not see system tags. The data
-//! is large enough (1,200 resources) that dense keys are past the size below which the store
-//! reads a filter whole.
+//! Every way a filtered read can find its candidates (one (key, value) range, a key's set in the
+//! filter postings or, without them, its range read whole, a small set read whole, a walk of the
+//! project: see `src/store/plan.rs`) answers what a model of the data says, through ListResources
+//! (every page), CountResources and ListTagResources (every page), for a caller that sees every
+//! tag and for one that does not see system tags, with the postings and without. The data is
+//! large enough (1,200 resources) that dense keys are past the size below which the store reads
+//! a filter whole.
 
 use std::collections::BTreeMap;
 
 use tagging_service::proto::pb;
+use tonic::transport::Channel;
 
 use crate::helpers::{
-    Backend, TestApp, authed,
+    Backend, InProcessServer, TaggingServiceClient, TestApp, authed,
     bulk::{key_filter as kf, tag_in_calls, untag_in_calls},
 };
 
@@ -153,7 +155,9 @@ fn filters() -> Vec<(&'static str, pb::CountResourcesRequest)> {
     ]
 }
 
-async fn list_all(app: &TestApp, token: &str, f: &pb::CountResourcesRequest) -> Vec<String> {
+type Client = TaggingServiceClient<Channel>;
+
+async fn list_all(client: &Client, token: &str, f: &pb::CountResourcesRequest) -> Vec<String> {
     let (mut out, mut next_token) = (Vec::new(), String::new());
     loop {
         let req = pb::ListResourcesRequest {
@@ -166,8 +170,7 @@ async fn list_all(app: &TestApp, token: &str, f: &pb::CountResourcesRequest) -> 
             next_token,
             ..Default::default()
         };
-        let page = app
-            .client
+        let page = client
             .clone()
             .list_resources(authed(token, req))
             .await
@@ -181,7 +184,7 @@ async fn list_all(app: &TestApp, token: &str, f: &pb::CountResourcesRequest) -> 
     }
 }
 
-async fn tag_rows_all(app: &TestApp, token: &str, tags: &[pb::TagFilter]) -> Vec<String> {
+async fn tag_rows_all(client: &Client, token: &str, tags: &[pb::TagFilter]) -> Vec<String> {
     let (mut out, mut next_token) = (Vec::new(), String::new());
     loop {
         let req = pb::ListTagResourcesRequest {
@@ -197,8 +200,7 @@ async fn tag_rows_all(app: &TestApp, token: &str, tags: &[pb::TagFilter]) -> Vec
             next_token,
             ..Default::default()
         };
-        let page = app
-            .client
+        let page = client
             .clone()
             .list_tag_resources(authed(token, req))
             .await
@@ -220,7 +222,18 @@ async fn every_driver_answers_what_the_model_says(b: Backend) {
     let app = TestApp::spawn(b).await;
     let system = app.token_for(crate::helpers::PROJECT, false, true).await;
     seed(&app, &system).await;
-    for (token, sees_system) in [(&system, true), (&app.token, false)] {
+    check(&app.client, [&system, &app.token], "with the postings").await;
+    let mut plain = InProcessServer::start(&app.database_url, &["--filter-postings-mb", "0"]).await;
+    let client = TaggingServiceClient::connect(format!("http://{}", plain.addr))
+        .await
+        .expect("client connects");
+    check(&client, [&system, &app.token], "without the postings").await;
+    plain.stop().await;
+}
+
+/// Every filter through every read, for a caller that sees system tags and one that does not.
+async fn check(client: &Client, [system, user]: [&String; 2], when: &str) {
+    for (token, sees_system) in [(system, true), (user, false)] {
         let visible = |k: &str| sees_system || !k.starts_with("acs:");
         for (name, f) in filters() {
             // Only a system caller may name a system key in a filter.
@@ -231,19 +244,21 @@ async fn every_driver_answers_what_the_model_says(b: Backend) {
                 .filter(|i| matches(&tags_of(*i), &f))
                 .map(id)
                 .collect();
-            let got = list_all(&app, token, &f).await;
-            assert_eq!(got, want, "ListResources, {name}, system: {sees_system}");
+            let got = list_all(client, token, &f).await;
+            assert_eq!(
+                got, want,
+                "ListResources, {name}, system: {sees_system}, {when}"
+            );
             let mut req = f.clone();
             req.resource_type = "CLUSTER".into();
-            let count = app
-                .client
+            let count = client
                 .clone()
                 .count_resources(authed(token, req))
                 .await
                 .expect("count")
                 .into_inner()
                 .total_count;
-            assert_eq!(count, want.len() as i64, "CountResources, {name}");
+            assert_eq!(count, want.len() as i64, "CountResources, {name}, {when}");
             // ListTagResources takes tags: a key and one value, or a key alone.
             let as_tags = f.tags.iter().all(|t| t.values.len() <= 1);
             if as_tags
@@ -260,10 +275,10 @@ async fn every_driver_answers_what_the_model_says(b: Backend) {
                             .map(move |(k, v)| format!("{} {k}={v}", id(i)))
                     })
                     .collect();
-                let got = tag_rows_all(&app, token, &f.tags).await;
+                let got = tag_rows_all(client, token, &f.tags).await;
                 assert_eq!(
                     got, want_rows,
-                    "ListTagResources, {name}, system: {sees_system}"
+                    "ListTagResources, {name}, system: {sees_system}, {when}"
                 );
             }
         }

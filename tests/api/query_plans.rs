@@ -343,24 +343,38 @@ async fn check_postgres(app: &TestApp, state: &str) {
     check_postings(app, state).await;
 }
 
-/// The filter postings' statements (`src/store/postings`): a rare term's set and a page of
-/// resources by internal id read rows in proportion to what they return.
+/// The filter postings' statements (`src/store/postings`): a rare term's set, a rare key's (from
+/// the (key, value) index: no index orders a key's resources), and a page of resources, or of
+/// their tag rows, by internal id read rows in proportion to what they return (each resource
+/// has four tags).
 async fn check_postings(app: &TestApp, state: &str) {
-    let scope = scope();
+    let (scope, vis) = (scope(), visibility());
     let rare = Term::Pair("rare".into(), "yes".into());
+    let rare_key = Term::Key("rare".into());
     let pks: Vec<i64> = (1..=100).map(|i| i * 20).collect();
     let fence = subquery_fence(&app.database_url);
-    for (what, q) in [
-        ("the set of rare=yes", sql::posting_set(&scope, &rare)),
+    for (what, q, most) in [
+        ("the set of rare=yes", sql::posting_set(&scope, &rare), 250),
+        (
+            "the set of key rare",
+            sql::posting_set(&scope, &rare_key),
+            250,
+        ),
         (
             "100 resources by id",
             sql::resources_by_pk(&scope, &pks, fence),
+            250,
+        ),
+        (
+            "100 resources' tag rows by id",
+            sql::tag_rows_by_pk(&scope, &pks, &vis, Some((20, "k1")), 100, fence),
+            700,
         ),
     ] {
         let out = rows_read_or_plan(app, Backend::Postgres, &q).await;
         let rows = rows_of(&out);
         assert!(
-            rows <= 250,
+            rows <= most,
             "{what} ({state} statistics) read {rows} rows of a project of {RESOURCES}:\n{out}"
         );
     }
@@ -400,6 +414,11 @@ async fn rare_filters_read_rows_in_proportion_to_their_matches(b: Backend) {
                     let mut conn = SqliteConnection::connect(&app.database_url).await.unwrap();
                     sqlx::query("ANALYZE").execute(&mut conn).await.unwrap();
                 }
+                let pks: Vec<i64> = (1..=100).map(|i| i * 20).collect();
+                let (scope, vis) = (scope(), visibility());
+                let q = sql::tag_rows_by_pk(&scope, &pks, &vis, Some((20, "k1")), 100, "");
+                let plan = rows_read_or_plan(&app, b, &q).await;
+                assert_seeks(&plan, &format!("tag rows by id ({state} statistics)"));
                 for (name, filter) in rare_shapes() {
                     let plan = list_resources(&app, b, &filter).await;
                     assert_seeks(&plan, &format!("{name} ({state} statistics)"));

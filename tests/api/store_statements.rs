@@ -53,7 +53,7 @@ const MIGRATOR_TABLE: &str = "_sqlx_migrations";
 /// The migrations: run once, before the server serves, over every project's rows by design (they
 /// create and fill tables). Exempt by file: a statement exempt as a migration is the whole text of
 /// one of these files, as the migrator sends it.
-const MIGRATIONS: [(&str, &str); 8] = [
+const MIGRATIONS: [(&str, &str); 9] = [
     (
         "0001_init.sql",
         include_str!("../../migrations/postgres/0001_init.sql"),
@@ -85,6 +85,10 @@ const MIGRATIONS: [(&str, &str); 8] = [
     (
         "0009_packed_change_log.sql",
         include_str!("../../migrations/postgres/0009_packed_change_log.sql"),
+    ),
+    (
+        "0010_no_key_order_index.sql",
+        include_str!("../../migrations/postgres/0010_no_key_order_index.sql"),
     ),
 ];
 

@@ -202,6 +202,32 @@ async fn a_batch_over_the_per_resource_limit_changes_nothing(b: Backend) {
     );
 }
 
+/// New resources carry the write's tags alone; more of them than the limit still refuse it.
+async fn new_resources_over_the_per_resource_limit_are_refused(b: Backend) {
+    let app = TestApp::spawn_with(b, &["--max-tags-per-resource", "1"]).await;
+    app.tag("CLUSTER", &["c1"], &[("a", "1")]).await;
+    let req = pb::TagResourcesRequest {
+        resource_type: "CLUSTER".into(),
+        resource_ids: ids(&["n2", "n1"]),
+        tags: vec![tag("c", "1"), tag("d", "1")],
+        ..Default::default()
+    };
+    let err = app
+        .client
+        .clone()
+        .tag_resources(authed(&app.token, req))
+        .await
+        .unwrap_err();
+    crate::helpers::assert_invalid(&err, "tags");
+    assert!(err.message().contains("n1"), "{}", err.message());
+    for id in ["n1", "n2"] {
+        assert_eq!(
+            app.resource_tags("CLUSTER", id).await.unwrap_err().code(),
+            Code::NotFound
+        );
+    }
+}
+
 async fn values_round_trip_byte_exact(b: Backend) {
     let app = TestApp::spawn(b).await;
     let tricky = [
@@ -234,5 +260,6 @@ both_backends!(
     unknown_resources_are_not_found_and_untagged_ones_are_empty,
     untagging_removes_named_keys_and_ignores_absent_ones,
     a_batch_over_the_per_resource_limit_changes_nothing,
+    new_resources_over_the_per_resource_limit_are_refused,
     values_round_trip_byte_exact,
 );

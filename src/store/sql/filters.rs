@@ -130,6 +130,28 @@ impl<'a> Sql<'a> {
         self
     }
 
+    /// The resources carrying any of `filters`, from `from` on, read whole: `g.resource_pk`.
+    fn gather(
+        &mut self,
+        m: &Matching<'a>,
+        filters: &'a [KeyFilter],
+        from: Option<i64>,
+    ) -> &'static str {
+        self.push("SELECT g.resource_pk AS pk FROM (");
+        for (i, f) in filters.iter().enumerate() {
+            if i > 0 {
+                self.push(" UNION ");
+            }
+            self.push("SELECT d.resource_pk").range(m, &f.key, from);
+            if !f.values.is_empty() {
+                self.push(" AND d.value IN ")
+                    .list(&f.values, |v| Arg::Text(v));
+            }
+        }
+        self.push(") g WHERE TRUE");
+        "g.resource_pk"
+    }
+
     /// `SELECT … AS pk`: the internal ids of the resources that match, from `from` on, in order
     /// when `ordered`.
     pub fn candidates(&mut self, m: &Matching<'a>, from: Option<i64>, ordered: bool) -> &mut Self {
@@ -145,32 +167,10 @@ impl<'a> Sql<'a> {
                     .text(value);
                 "d.resource_pk"
             }
-            Driver::Key(f) => {
-                self.push("SELECT d.resource_pk AS pk")
-                    .range(m, &f.key, from);
-                if !f.values.is_empty() {
-                    // `|| ''` keeps the values off the (key, value) index, which would answer
-                    // them value by value, out of resource order.
-                    self.push(" AND (d.value || '') IN ")
-                        .list(&f.values, |v| Arg::Text(v));
-                }
-                "d.resource_pk"
-            }
-            Driver::Gather(filters) => {
-                self.push("SELECT g.resource_pk AS pk FROM (");
-                for (i, f) in filters.iter().enumerate() {
-                    if i > 0 {
-                        self.push(" UNION ");
-                    }
-                    self.push("SELECT d.resource_pk").range(m, &f.key, from);
-                    if !f.values.is_empty() {
-                        self.push(" AND d.value IN ")
-                            .list(&f.values, |v| Arg::Text(v));
-                    }
-                }
-                self.push(") g WHERE TRUE");
-                "g.resource_pk"
-            }
+            // No index holds a key's resources in order: read whole (the postings serve a large
+            // key's pages in order; see `plan::Driver::Key`).
+            Driver::Key(f) => self.gather(m, std::slice::from_ref(f), from),
+            Driver::Gather(filters) => self.gather(m, filters, from),
             Driver::Name(_) | Driver::Scope => {
                 self.push("SELECT r.pk AS pk FROM resources r WHERE ")
                     .scope("r", m.scope);

@@ -71,3 +71,35 @@ pub fn resources_by_pk<'a>(scope: &'a Scope, pks: &'a [i64], fence: &str) -> Sql
         .push(" ORDER BY r.pk");
     sql
 }
+
+/// The visible tags of the scope's resources of internal ids `pks` (in order: the postings' page
+/// of a filter), after `after` (a resource and a key): looked up by id as `resources_by_pk` does.
+pub fn tag_rows_by_pk<'a>(
+    scope: &'a Scope,
+    pks: &'a [i64],
+    visibility: &'a Visibility,
+    after: Option<(i64, &'a str)>,
+    limit: u32,
+    fence: &str,
+) -> Sql<'a> {
+    let mut sql = Sql::new(
+        "SELECT r.pk, r.resource_id, t.key, t.value FROM (SELECT pk, project_id, resource_type, resource_id FROM resources WHERE pk IN ",
+    );
+    sql.list(pks, |pk| Arg::Int(*pk))
+        .push(fence)
+        .push(") r JOIN tags t ON t.resource_pk = r.pk WHERE ")
+        .scope("r", scope)
+        .visible("t", visibility)
+        .while_live(visibility);
+    if let Some((pk, key)) = after {
+        sql.push(" AND (r.pk > ")
+            .int(pk)
+            .push(" OR t.key > ")
+            .text(key)
+            .push(")");
+    }
+    // `+ 0`: ordered by the tags' primary key, a plan may walk the whole of it instead.
+    sql.push(" ORDER BY r.pk + 0, t.key LIMIT ")
+        .int(limit.into());
+    sql
+}
