@@ -33,8 +33,10 @@ ltr_rare	ltr_rare	bench	ListTagResources rare=yes (1 in 100 000)
 ltr_rare_key	ltr_rare_key	bench	ListTagResources key rare (empty value)
 ltr_nosuch	ltr_nosuch	bench	ListTagResources env=nosuch (no match)
 ltr_env_rare	ltr_env_rare	bench	ListTagResources env=prod and rare=yes
+ltr_env_key	ltr_env_key	bench	ListTagResources key env (on every resource)
 lr_rare	lr_rare	bench	ListResources rare=yes
 lr_rare_key	lr_rare_key	bench	ListResources key rare (no values)
+lr_env_values	lr_env_values	bench	ListResources env=prod or test (1 in 2)
 lr_any	lr_any	bench	ListResources tags_any rare=yes, env=nosuch
 lr_env_not_web	lr_env_not_web	bench	ListResources env=prod, not_tags_any tier=web
 lr_not_env	lr_not_env	bench	ListResources not_tags env=prod alone

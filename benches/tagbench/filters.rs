@@ -107,6 +107,8 @@ pub async fn run(args: FiltersArgs) -> anyhow::Result<()> {
             first_page(vec![tag("env", "nosuch")]),
         ),
         ("ltr_env_rare", list_tags, first_page(vec![prod, rare])),
+        // A key every resource carries: its pages come from the key's set.
+        ("ltr_env_key", list_tags, first_page(vec![tag("env", "")])),
         (
             "lr_rare",
             list,
@@ -125,6 +127,18 @@ pub async fn run(args: FiltersArgs) -> anyhow::Result<()> {
             frame(
                 &Filter {
                     tags: vec![filter(RARE.0, &[])],
+                    ..Filter::default()
+                }
+                .list(),
+            ),
+        ),
+        // Two of a key's values, half the resources: the key's values' sets.
+        (
+            "lr_env_values",
+            list,
+            frame(
+                &Filter {
+                    tags: vec![filter("env", &["prod", "test"])],
                     ..Filter::default()
                 }
                 .list(),
