@@ -239,6 +239,13 @@ where
         if deleted.rows_affected() == 0 {
             return Ok(Deletion::Protected);
         }
+        // No foreign key takes them: the resource's row lock kept every other write off them.
+        if let Some(t) = tags.first() {
+            let del = sql::delete_tags_of(t.scope_pk, pk);
+            sqlx::query_with(&del.text, Self::args(&del)?)
+                .execute(&mut *tx)
+                .await?;
+        }
         let deleted = ChangeKind::ResourceDeleted;
         let mut changes = vec![Logged::new(pk, id, deleted, None, None, None)];
         changes.extend(tags.iter().map(|t| tag_removed(id, t)));

@@ -87,8 +87,8 @@ const MIGRATIONS: [(&str, &str); 9] = [
         include_str!("../../migrations/postgres/0009_packed_change_log.sql"),
     ),
     (
-        "0010_no_key_order_index.sql",
-        include_str!("../../migrations/postgres/0010_no_key_order_index.sql"),
+        "0010_lighter_tag_writes.sql",
+        include_str!("../../migrations/postgres/0010_lighter_tag_writes.sql"),
     ),
 ];
 

@@ -2,7 +2,7 @@
 //! are kept by the writes' own transactions: after concurrent writers have tagged, retagged,
 //! untagged and deleted overlapping resources, what ListProjectTags and CountResources answer is
 //! what the resources themselves carry, and the count tables hold exactly the tags' own totals
-//! (no stale row, none at zero). On PostgreSQL the writers' transactions really overlap; on
+//! (no stale row, none at zero), and no tag outlives its resource. On PostgreSQL the writers' transactions really overlap; on
 //! SQLite they queue on the one writer, and the same must hold.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -189,6 +189,21 @@ async fn count_tables(app: &TestApp, b: Backend) -> [(Vec<String>, Vec<String>);
     [out.pop().unwrap(), values]
 }
 
+/// Tags whose resource is gone: none may be, as no foreign key deletes them.
+async fn orphan_tags(app: &TestApp, b: Backend) -> i64 {
+    const ORPHANS: &str = "SELECT count(*) FROM tags t WHERE NOT EXISTS (SELECT 1 FROM resources r WHERE r.pk = t.resource_pk)";
+    match b {
+        Backend::Postgres => {
+            let mut c = PgConnection::connect(&app.database_url).await.unwrap();
+            sqlx::query_scalar(ORPHANS).fetch_one(&mut c).await.unwrap()
+        }
+        Backend::Sqlite => {
+            let mut c = SqliteConnection::connect(&app.database_url).await.unwrap();
+            sqlx::query_scalar(ORPHANS).fetch_one(&mut c).await.unwrap()
+        }
+    }
+}
+
 async fn counts_follow_concurrent_writes(b: Backend) {
     let app = TestApp::spawn(b).await;
     let writers: Vec<_> = (0..WRITERS)
@@ -219,6 +234,11 @@ async fn counts_follow_concurrent_writes(b: Backend) {
     for (kept, grouped) in count_tables(&app, b).await {
         assert_eq!(kept, grouped, "the count tables hold the tags' own totals");
     }
+    assert_eq!(
+        orphan_tags(&app, b).await,
+        0,
+        "tags outlived their resource"
+    );
 }
 
 both_backends!(counts_follow_concurrent_writes);

@@ -149,6 +149,13 @@ pub fn put_resource<'a>(scope: &'a Scope, id: &'a str, name: Option<&'a str>) ->
     sql
 }
 
+/// Deletes every tag of the resource `pk`, of the scope `scope_pk`.
+pub fn delete_tags_of(scope_pk: i64, pk: i64) -> Sql<'static> {
+    let mut sql = Sql::new("DELETE FROM tags WHERE scope_pk = ");
+    sql.int(scope_pk).push(" AND resource_pk = ").int(pk);
+    sql
+}
+
 /// Deletes the resource unless it carries a tag the caller cannot see (a system tag, for a caller
 /// that is not the system): those belong to the system, and deleting the resource would take them.
 pub fn delete_resource(pk: i64, visibility: &Visibility) -> Sql<'_> {
