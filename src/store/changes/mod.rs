@@ -136,32 +136,27 @@ where
             Self::apply_counts(c, scope_pk, deltas).await?;
             return Self::current_revision(c, scope).await;
         };
+        deltas.settle();
+        let counts = (scope_pk, &deltas);
         if B::CHAINS_WRITES {
-            deltas.settle();
-            let q = sql::take_revision(&scope.project_id, (scope_pk, &deltas), stamp, set);
+            let q = sql::take_revision(&scope.project_id, counts, stamp, set);
             let revision = sqlx::query_scalar_with(&q.text, Self::args(&q)?)
                 .fetch_one(&mut *c)
                 .await?;
             Self::drop_zero_counts(c, scope_pk, &deltas).await?;
             return Ok(revision);
         }
-        Self::apply_counts(c, scope_pk, deltas).await?;
-        let revision: i64 = sqlx::query_scalar(sql::NEXT_REVISION)
-            .bind(scope.project_id.as_str())
-            .fetch_one(&mut *c)
+        let q = sql::take_revision_script(&scope.project_id, counts, stamp, set);
+        let revisions: Vec<i64> = sqlx::query_scalar_with(&q.text, Self::args(&q)?)
+            .fetch_all(&mut *c)
             .await?;
-        if !stamp.is_empty() {
-            let q = sql::stamp_resources(stamp, revision);
-            sqlx::query_with(&q.text, Self::args(&q)?)
-                .execute(&mut *c)
-                .await?;
+        match revisions.as_slice() {
+            [revision] => Ok(*revision),
+            _ => Err(StoreError::Other(format!(
+                "a write's revision script answered {} rows",
+                revisions.len()
+            ))),
         }
-        sqlx::query(sql::NUMBER_CHANGE_SET)
-            .bind(revision)
-            .bind(set)
-            .execute(&mut *c)
-            .await?;
-        Ok(revision)
     }
 
     /// The project's current revision; 0 before its first change.

@@ -18,9 +18,6 @@ const COLUMNS: &str = "s.revision, c.seq, s.resource_type, c.resource_id, c.chan
 /// A write's change set, before it has a revision: answers its id.
 pub const INSERT_CHANGE_SET: &str = "INSERT INTO change_sets (project_id, resource_type, credential_id, request_id, changed_at) VALUES ($1, $2, $3, $4, $5) RETURNING id";
 
-/// Gives the change set $2 its revision $1.
-pub const NUMBER_CHANGE_SET: &str = "UPDATE change_sets SET revision = $1 WHERE id = $2";
-
 /// Adds `rows` to the change set `set`. Only placeholders and `NULL`s, so that the text is that
 /// of every write of the same shape and the databases parse and plan it once per connection,
 /// not once per write.

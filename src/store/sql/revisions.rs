@@ -8,17 +8,14 @@ use super::{
 };
 use crate::store::counts::Deltas;
 
-/// The project's next revision, taken under the lock of its row, which is held to commit.
-pub const NEXT_REVISION: &str = "INSERT INTO project_revisions (project_id, revision) VALUES ($1, 1) ON CONFLICT (project_id) DO UPDATE SET revision = project_revisions.revision + 1 RETURNING revision";
-
 /// The project's current revision; no row: 0.
 pub const CURRENT_REVISION: &str = "SELECT revision FROM project_revisions WHERE project_id = $1";
 
 /// A write's last steps in one statement, for a backend that chains writes in `WITH`
 /// (PostgreSQL): its `counts` (the scope's key, and its deltas) added as [`add_key_counts`] and
-/// [`add_value_counts`] add them, then the project's next revision taken as [`NEXT_REVISION`]
-/// takes it, the resources among `pks` stamped with it and the change set `set` numbered with
-/// it; answers the revision. From the first count row it locks to the commit, a write holds up
+/// [`add_value_counts`] add them, then the project's next revision taken (under the lock of its
+/// row, which is held to commit), the resources among `pks` stamped with it and the change set
+/// `set` numbered with it; answers the revision. From the first count row it locks to the commit, a write holds up
 /// every other writer of the same keys or project: one round trip instead of five.
 ///
 /// [`add_key_counts`]: super::add_key_counts
@@ -69,11 +66,71 @@ pub fn take_revision<'a>(
     sql
 }
 
-/// Marks the resources among `pks` as changed at `revision`.
-pub fn stamp_resources(pks: &[i64], revision: i64) -> Sql<'_> {
-    let mut sql = Sql::new("UPDATE resources SET revision = ");
-    sql.int(revision)
-        .push(" WHERE pk IN ")
-        .list(pks, |pk| Arg::Int(*pk));
+/// The same last steps as one script of statements, for a backend that runs several in one call
+/// (SQLite, where each call is a hand-over to the connection's thread and back): the counts
+/// added, then those they took to zero deleted, the project's next revision taken, the resources
+/// among `pks` and the set `set` marked with it; answers the revision, the script's only row.
+pub fn take_revision_script<'a>(
+    project_id: &'a str,
+    counts: (i64, &'a Deltas),
+    pks: &'a [i64],
+    set: i64,
+) -> Sql<'a> {
+    let (scope_pk, deltas) = counts;
+    let mut sql = Sql::default();
+    if !deltas.keys.is_empty() {
+        push_key_counts(&mut sql, scope_pk, deltas);
+        sql.push("; ");
+    }
+    if !deltas.values.is_empty() {
+        push_value_counts(&mut sql, scope_pk, deltas);
+        sql.push("; ");
+    }
+    if deltas.any_decrease() {
+        push_drop_zero(&mut sql, "tag_keys", scope_pk, deltas.keys.keys());
+        push_drop_zero(
+            &mut sql,
+            "tag_values",
+            scope_pk,
+            deltas.values.keys().map(|(k, _)| k),
+        );
+    }
+    sql.push("INSERT INTO project_revisions (project_id, revision) VALUES (")
+        .text(project_id)
+        .push(", 1) ON CONFLICT (project_id) DO UPDATE SET revision = project_revisions.revision + 1; ");
+    let revision = |sql: &mut Sql<'a>| {
+        sql.push("(SELECT revision FROM project_revisions WHERE project_id = ")
+            .text(project_id)
+            .push(")");
+    };
+    if !pks.is_empty() {
+        sql.push("UPDATE resources SET revision = ");
+        revision(&mut sql);
+        sql.push(" WHERE pk IN ")
+            .list(pks, |pk| Arg::Int(*pk))
+            .push("; ");
+    }
+    sql.push("UPDATE change_sets SET revision = ");
+    revision(&mut sql);
+    sql.push(" WHERE id = ").int(set).push("; SELECT ");
+    revision(&mut sql);
     sql
+}
+
+/// `DELETE` of the counts of `table` among `keys` that are zero, and `; `; nothing without keys.
+fn push_drop_zero<'a>(
+    sql: &mut Sql<'a>,
+    table: &str,
+    scope_pk: i64,
+    mut keys: impl Iterator<Item = &'a String>,
+) {
+    let Some(first) = keys.next() else { return };
+    write!(sql.text, "DELETE FROM {table} WHERE scope_pk = ").expect("writing to a String");
+    sql.int(scope_pk)
+        .push(" AND resources = 0 AND key IN (")
+        .text(first);
+    for key in keys {
+        sql.push(", ").text(key);
+    }
+    sql.push("); ");
 }
