@@ -31,9 +31,8 @@ pub trait Backend: Send + Sync + 'static {
     /// Appended to a subquery that must run as written rather than be merged into the query
     /// around it.
     const FENCE: &'static str;
-    /// Whether a statement may chain writes in `WITH`, so that the writes a transaction makes
-    /// under a lock other writers wait for cost one round trip instead of one each.
-    const CHAINS_WRITES: bool;
+    /// How a transaction's consecutive writes go to the database in one call.
+    const CHAIN: Chain;
     /// The aggregate that packs a group of tags `t` into one JSON array of `[key, value]`
     /// pairs, when reading a page's tags as one row per resource costs less than a row per tag.
     const PACKED_TAGS: Option<&'static str>;
@@ -42,6 +41,18 @@ pub trait Backend: Send + Sync + 'static {
     fn writer(&self) -> &Pool<Conn<Self>>;
     /// Every pool once, for the statistics.
     fn pools(&self) -> Vec<&Pool<Conn<Self>>>;
+}
+
+/// How consecutive writes of a transaction are sent in one call rather than one call each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Chain {
+    /// As one statement, the writes chained in `WITH` (PostgreSQL): the writes a transaction
+    /// makes under a lock other writers wait for cost one round trip.
+    With,
+    /// As a script of statements in one call, by a database with one writer at a time (SQLite),
+    /// so that a script may read what it wrote before as the latest rows: each call is a hand-over
+    /// to the connection's thread and back.
+    Script,
 }
 
 /// How many rows a statement changed, which each driver reports in its own result type.

@@ -11,7 +11,7 @@ use sqlx::{
 
 use super::{
     PoolSettings, StoreError,
-    backend::{Backend, RowsAffected},
+    backend::{Backend, Chain, RowsAffected},
     pool::{Connect, Opened, Pool},
     schema::{self, Schema},
 };
@@ -129,7 +129,7 @@ impl Backend for PostgresBackend {
     const BEGIN_WRITE: &'static str = "BEGIN";
     const LOCK_ROWS: &'static str = " FOR UPDATE";
     const FENCE: &'static str = " OFFSET 0";
-    const CHAINS_WRITES: bool = true;
+    const CHAIN: Chain = Chain::With;
     const PACKED_TAGS: Option<&'static str> = None;
 
     fn reader(&self) -> &Pool<PgConnection> {

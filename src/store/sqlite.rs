@@ -17,7 +17,7 @@ use sqlx::{
 
 use super::{
     PoolSettings,
-    backend::{Backend, RowsAffected},
+    backend::{Backend, Chain, RowsAffected},
     pool::{Connect, Interrupt, Opened, Pool},
     schema::{self, Schema},
 };
@@ -211,8 +211,9 @@ impl Backend for SqliteBackend {
     // SQLite merges the subquery into the join and keeps its order; a fence (a LIMIT) would make
     // it read every candidate first.
     const FENCE: &'static str = "";
-    // No writes in WITH; nor would they buy anything in-process, where a round trip is a call.
-    const CHAINS_WRITES: bool = false;
+    // No writes in WITH; a call is a hand-over to the connection's thread and back, which a
+    // script of statements makes once.
+    const CHAIN: Chain = Chain::Script;
     // sqlx hands each row over from the thread SQLite runs on: for a page of 1 000 tags, that
     // was most of the page's time.
     const PACKED_TAGS: Option<&'static str> = Some("json_group_array(json_array(t.key, t.value))");

@@ -10,7 +10,7 @@ pub use packed::{PackedRow, Unpacked, unpack};
 
 use super::{
     Horizon, StoreError, WriteTerms,
-    backend::{Backend, Column, Conn, RowOf, SqlStore},
+    backend::{Backend, Chain, Column, Conn, RowOf, SqlStore},
     counts::Deltas,
     sql::{self, LogRange},
 };
@@ -138,7 +138,7 @@ where
         };
         deltas.settle();
         let counts = (scope_pk, &deltas);
-        if B::CHAINS_WRITES {
+        if B::CHAIN == Chain::With {
             let q = sql::take_revision(&scope.project_id, counts, stamp, set);
             let revision = sqlx::query_scalar_with(&q.text, Self::args(&q)?)
                 .fetch_one(&mut *c)
@@ -152,10 +152,7 @@ where
             .await?;
         match revisions.as_slice() {
             [revision] => Ok(*revision),
-            _ => Err(StoreError::Other(format!(
-                "a write's revision script answered {} rows",
-                revisions.len()
-            ))),
+            _ => Err(script_rows("revision", revisions.len())),
         }
     }
 
@@ -185,6 +182,17 @@ where
             return Ok(None);
         }
         let author = terms.author;
+        let rows = pack(changes);
+        if B::CHAIN == Chain::Script && rows.len() <= sql::LOG_ROWS_PER_INSERT {
+            let q = sql::record_changes_script(scope, author, unix_ms(), &rows);
+            let ids: Vec<i64> = sqlx::query_scalar_with(&q.text, Self::args(&q)?)
+                .fetch_all(&mut *c)
+                .await?;
+            return match ids.as_slice() {
+                [set] => Ok(Some(*set)),
+                _ => Err(script_rows("change set", ids.len())),
+            };
+        }
         let set: i64 = sqlx::query_scalar(sql::INSERT_CHANGE_SET)
             .bind(scope.project_id.as_str())
             .bind(scope.resource_type.as_str())
@@ -193,7 +201,6 @@ where
             .bind(unix_ms())
             .fetch_one(&mut *c)
             .await?;
-        let rows = pack(changes);
         for chunk in rows.chunks(sql::LOG_ROWS_PER_INSERT) {
             let insert = sql::insert_changes(set, chunk);
             sqlx::query_with(&insert.text, Self::args(&insert)?)
@@ -285,4 +292,9 @@ where
         }
         Ok(dropped)
     }
+}
+
+/// A script that answered `n` rows where it answers its `what` alone.
+fn script_rows(what: &str, n: usize) -> StoreError {
+    StoreError::Other(format!("a write's {what} script answered {n} rows"))
 }

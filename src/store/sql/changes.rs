@@ -5,7 +5,7 @@ use std::fmt::Write;
 
 use super::{Arg, Sql};
 use crate::{
-    domain::{ChangeFilter, Visibility},
+    domain::{Author, ChangeFilter, Scope, Visibility},
     store::changes::PackedRow,
 };
 
@@ -22,13 +22,54 @@ pub const INSERT_CHANGE_SET: &str = "INSERT INTO change_sets (project_id, resour
 /// of every write of the same shape and the databases parse and plan it once per connection,
 /// not once per write.
 pub fn insert_changes<'a>(set: i64, rows: &'a [PackedRow<'a>]) -> Sql<'a> {
+    let mut sql = Sql::default();
+    push_changes(&mut sql, rows, |sql| {
+        sql.int(set);
+    });
+    sql
+}
+
+/// The newest change set: the writing transaction's own, with one writer at a time.
+const LATEST_SET: &str = "(SELECT max(id) FROM change_sets)";
+
+/// A write's change set and its `rows` as one script, for a backend with one writer at a time
+/// (`Chain::Script`), where the set is the newest of the table until the write commits; answers
+/// the set's id, the script's only row.
+pub fn record_changes_script<'a>(
+    scope: &'a Scope,
+    author: Author<'a>,
+    changed_at: i64,
+    rows: &'a [PackedRow<'a>],
+) -> Sql<'a> {
     let mut sql = Sql::new(
+        "INSERT INTO change_sets (project_id, resource_type, credential_id, request_id, changed_at) VALUES (",
+    );
+    sql.text(&scope.project_id)
+        .push(", ")
+        .text(&scope.resource_type)
+        .push(", ")
+        .text(author.credential_id)
+        .push(", ")
+        .text(author.request_id)
+        .push(", ")
+        .int(changed_at)
+        .push("); ");
+    push_changes(&mut sql, rows, |sql| {
+        sql.push(LATEST_SET);
+    });
+    sql.push("; SELECT ").push(LATEST_SET);
+    sql
+}
+
+/// `INSERT` of `rows` into the set that `set` writes.
+fn push_changes<'a>(sql: &mut Sql<'a>, rows: &'a [PackedRow<'a>], set: impl Fn(&mut Sql<'a>)) {
+    sql.push(
         "INSERT INTO tag_changes (change_set, seq, resource_pk, resource_id, changes) VALUES ",
     );
     for (i, row) in rows.iter().enumerate() {
-        sql.push(if i > 0 { ", (" } else { "(" })
-            .int(set)
-            .push(", ")
+        sql.push(if i > 0 { ", (" } else { "(" });
+        set(sql);
+        sql.push(", ")
             .int(row.seq)
             .push(", ")
             .int(row.resource_pk)
@@ -38,7 +79,6 @@ pub fn insert_changes<'a>(set: i64, rows: &'a [PackedRow<'a>]) -> Sql<'a> {
             .text(&row.changes)
             .push(")");
     }
-    sql
 }
 
 /// Where a page of the log starts and ends.
