@@ -8,12 +8,14 @@
 # with 8 tags from 8 callers, the bulk pass of bench/run.sh) with RESOURCES resources (200000).
 # Prints each round's tags/s and the machine's CPU per call (every process: the server, the
 # database, the helper), and the medians per commit. BENCH_ADMIN_URL as in bench/run.sh.
+# BACKEND=sqlite seeds a fresh SQLite file per round instead (under target/ab/).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 BEFORE=$(git rev-parse --short "${1:-HEAD~1}")
 AFTER=$(git rev-parse --short "${2:-HEAD}")
 ROUNDS=${ROUNDS:-3}
+BACKEND=${BACKEND:-postgres}
 RESOURCES=${RESOURCES:-200000}
 ADMIN=${BENCH_ADMIN_URL:-${TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres}}
 WORK=$ROOT/target/ab
@@ -37,14 +39,33 @@ HELPER=$(cargo bench --quiet --no-run --bench tagbench --message-format=json \
 BIN_BEFORE=$(build "$BEFORE")
 BIN_AFTER=$(build "$AFTER")
 
-db_url() { echo "${ADMIN%/*}/$1"; }
+db_url() {
+  case $BACKEND in
+    sqlite) echo "sqlite://$WORK/$1.db" ;;
+    *) echo "${ADMIN%/*}/$1" ;;
+  esac
+}
+
+fresh_db() { # name
+  case $BACKEND in
+    sqlite) rm -f "$WORK/$1".db* ;;
+    *) psql "$ADMIN" -qc "DROP DATABASE IF EXISTS $1" -c "CREATE DATABASE $1" >/dev/null ;;
+  esac
+}
+
+drop_db() { # name
+  case $BACKEND in
+    sqlite) rm -f "$WORK/$1".db* ;;
+    *) psql "$ADMIN" -qc "DROP DATABASE $1" >/dev/null ;;
+  esac
+}
 
 # The machine's busy time so far, in clock ticks (user, nice, system, irq, softirq).
 busy_ticks() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 }' /proc/stat; }
 
 round() { # binary label -> "tags/s CPU-µs-per-call"
   local bin=$1 db=ingest_ab_$2 log=$WORK/server-$2.log pid addr token
-  psql "$ADMIN" -qc "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db" >/dev/null
+  fresh_db "$db"
   "$bin" migrate --database-url "$(db_url "$db")" 2>/dev/null
   token=$("$bin" token create --project bench --database-url "$(db_url "$db")")
   # Created before the server is started, so that the wait below never reads a missing file.
@@ -64,7 +85,7 @@ round() { # binary label -> "tags/s CPU-µs-per-call"
   # Calls of 50 resources each.
   echo "$rate $(( ($(busy_ticks) - before) * 1000000 / $(getconf CLK_TCK) / (RESOURCES / 50) ))"
   kill "$pid"; wait "$pid" 2>/dev/null || true
-  psql "$ADMIN" -qc "DROP DATABASE $db" >/dev/null
+  drop_db "$db"
 }
 
 declare -a A B

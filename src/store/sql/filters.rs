@@ -89,6 +89,15 @@ impl<'a> Sql<'a> {
         self
     }
 
+    /// ` AND` the tag row (resource `pk`, tag `t`) comes after `after`, a resource and a key.
+    pub(super) fn after_tag_row(&mut self, pk: &str, after: Option<(i64, &'a str)>) -> &mut Self {
+        if let Some((after_pk, key)) = after {
+            write!(self.text, " AND ({pk} > ").expect("writing to a String");
+            self.int(after_pk).push(" OR t.key > ").text(key).push(")");
+        }
+        self
+    }
+
     /// Whether resource `c` has a tag visible to the caller.
     fn visible_tag(&mut self, c: &str, visibility: &'a Visibility) -> &mut Self {
         write!(
@@ -243,14 +252,9 @@ pub fn tag_rows<'a>(
         .push(") m JOIN resources r ON r.pk = m.pk JOIN tags t ON t.resource_pk = m.pk WHERE TRUE")
         .visible("t", m.visibility)
         .while_live(m.visibility);
-    if let Some((pk, key)) = after {
-        sql.push(" AND (m.pk > ")
-            .int(pk)
-            .push(" OR t.key > ")
-            .text(key)
-            .push(")");
-    }
-    sql.push(" ORDER BY m.pk, t.key LIMIT ").int(limit.into());
+    sql.after_tag_row("m.pk", after)
+        .push(" ORDER BY m.pk, t.key LIMIT ")
+        .int(limit.into());
     sql
 }
 
@@ -281,15 +285,10 @@ pub fn named_tag_rows<'a>(
     for f in &query.tags {
         sql.push(" AND ").probe("r.pk", f);
     }
-    if let Some((pk, key)) = after {
-        sql.push(" AND r.pk >= ")
-            .int(pk)
-            .push(" AND (r.pk > ")
-            .int(pk)
-            .push(" OR t.key > ")
-            .text(key)
-            .push(")");
+    if let Some((pk, _)) = after {
+        sql.push(" AND r.pk >= ").int(pk);
     }
+    sql.after_tag_row("r.pk", after);
     sql.push(" ORDER BY r.pk + 0, t.key LIMIT ")
         .int(limit.into());
     sql

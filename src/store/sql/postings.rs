@@ -90,14 +90,8 @@ pub fn tag_rows_by_pk<'a>(
         .push(") r JOIN tags t ON t.resource_pk = r.pk WHERE ")
         .scope("r", scope)
         .visible("t", visibility)
-        .while_live(visibility);
-    if let Some((pk, key)) = after {
-        sql.push(" AND (r.pk > ")
-            .int(pk)
-            .push(" OR t.key > ")
-            .text(key)
-            .push(")");
-    }
+        .while_live(visibility)
+        .after_tag_row("r.pk", after);
     // `+ 0`: ordered by the tags' primary key, a plan may walk the whole of it instead.
     sql.push(" ORDER BY r.pk + 0, t.key LIMIT ")
         .int(limit.into());
