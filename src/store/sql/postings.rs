@@ -73,27 +73,28 @@ pub fn resources_by_pk<'a>(scope: &'a Scope, pks: &'a [i64], fence: &str) -> Sql
 }
 
 /// The visible tags of the scope's resources of internal ids `pks` (in order: the postings' page
-/// of a filter), after `after` (a resource and a key): looked up by id as `resources_by_pk` does.
+/// of a filter), after `after` (a resource and a key): read from the tags' primary key for the
+/// listed ids, in its order, so that the rows stream in (resource, key) order and stop at the
+/// page's end rather than read every listed resource's tags and sort them. Each row's resource
+/// is a scalar subquery, which no plan turns into a walk of the scope's resources.
 pub fn tag_rows_by_pk<'a>(
     scope: &'a Scope,
     pks: &'a [i64],
     visibility: &'a Visibility,
     after: Option<(i64, &'a str)>,
     limit: u32,
-    fence: &str,
 ) -> Sql<'a> {
     let mut sql = Sql::new(
-        "SELECT r.pk, r.resource_id, t.key, t.value FROM (SELECT pk, project_id, resource_type, resource_id FROM resources WHERE pk IN ",
+        "SELECT p.pk, p.resource_id, p.key, p.value FROM (SELECT t.resource_pk AS pk, (SELECT r.resource_id FROM resources r WHERE r.pk = t.resource_pk AND ",
     );
-    sql.list(pks, |pk| Arg::Int(*pk))
-        .push(fence)
-        .push(") r JOIN tags t ON t.resource_pk = r.pk WHERE ")
-        .scope("r", scope)
+    sql.scope("r", scope)
+        .push(") AS resource_id, t.key, t.value FROM tags t WHERE t.resource_pk IN ")
+        .list(pks, |pk| Arg::Int(*pk))
         .visible("t", visibility)
+        .after_tag_row("t.resource_pk", after)
+        .push(") p WHERE p.resource_id IS NOT NULL")
         .while_live(visibility)
-        .after_tag_row("r.pk", after);
-    // `+ 0`: ordered by the tags' primary key, a plan may walk the whole of it instead.
-    sql.push(" ORDER BY r.pk + 0, t.key LIMIT ")
+        .push(" ORDER BY p.pk, p.key LIMIT ")
         .int(limit.into());
     sql
 }
