@@ -114,7 +114,7 @@ where
                 if pks.is_empty() {
                     return Ok(Vec::new());
                 }
-                let q = sql::tag_rows_by_pk(scope, &pks, visibility, after, limit);
+                let q = sql::tag_rows_by_pk(scope, &pks, visibility, after, limit, B::FENCE);
                 let rows = sqlx::query_as_with(&q.text, Self::args(&q)?)
                     .fetch_all(&mut *tx)
                     .await?;

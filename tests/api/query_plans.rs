@@ -368,7 +368,7 @@ async fn check_postings(app: &TestApp, state: &str) {
         ),
         (
             "100 resources' tag rows by id",
-            sql::tag_rows_by_pk(&scope, &pks, &vis, Some((20, "k1")), 100),
+            sql::tag_rows_by_pk(&scope, &pks, &vis, Some((20, "k1")), 100, fence),
             300,
         ),
     ] {
@@ -417,7 +417,7 @@ async fn rare_filters_read_rows_in_proportion_to_their_matches(b: Backend) {
                 }
                 let pks: Vec<i64> = (1..=100).map(|i| i * 20).collect();
                 let (scope, vis) = (scope(), visibility());
-                let q = sql::tag_rows_by_pk(&scope, &pks, &vis, Some((20, "k1")), 100);
+                let q = sql::tag_rows_by_pk(&scope, &pks, &vis, Some((20, "k1")), 100, "");
                 let plan = rows_read_or_plan(&app, b, &q).await;
                 assert_seeks(&plan, &format!("tag rows by id ({state} statistics)"));
                 // In order as they are read, so the page stops at its end.

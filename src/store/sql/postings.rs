@@ -76,13 +76,15 @@ pub fn resources_by_pk<'a>(scope: &'a Scope, pks: &'a [i64], fence: &str) -> Sql
 /// of a filter), after `after` (a resource and a key): read from the tags' primary key for the
 /// listed ids, in its order, so that the rows stream in (resource, key) order and stop at the
 /// page's end rather than read every listed resource's tags and sort them. Each row's resource
-/// is a scalar subquery, which no plan turns into a walk of the scope's resources.
+/// is a scalar subquery, which no plan turns into a walk of the scope's resources, computed once
+/// behind `fence`.
 pub fn tag_rows_by_pk<'a>(
     scope: &'a Scope,
     pks: &'a [i64],
     visibility: &'a Visibility,
     after: Option<(i64, &'a str)>,
     limit: u32,
+    fence: &str,
 ) -> Sql<'a> {
     let mut sql = Sql::new(
         "SELECT p.pk, p.resource_id, p.key, p.value FROM (SELECT t.resource_pk AS pk, (SELECT r.resource_id FROM resources r WHERE r.pk = t.resource_pk AND ",
@@ -92,6 +94,8 @@ pub fn tag_rows_by_pk<'a>(
         .list(pks, |pk| Arg::Int(*pk))
         .visible("t", visibility)
         .after_tag_row("t.resource_pk", after)
+        .push(" ORDER BY t.resource_pk, t.key")
+        .push(fence)
         .push(") p WHERE p.resource_id IS NOT NULL")
         .while_live(visibility)
         .push(" ORDER BY p.pk, p.key LIMIT ")
