@@ -173,13 +173,11 @@ async fn untagging_removes_named_keys_and_ignores_absent_ones(b: Backend) {
     }
 }
 
-async fn a_batch_over_the_per_resource_limit_changes_nothing(b: Backend) {
-    let app = TestApp::spawn_with(b, &["--max-tags-per-resource", "3"]).await;
-    app.tag("CLUSTER", &["c1"], &[("a", "1"), ("b", "1")]).await;
-    app.tag("CLUSTER", &["c2"], &[("x", "1")]).await;
+/// Tags `c=1, d=1` on `resource_ids`: refused as over the tag limit, naming `offender`.
+async fn refused_over_the_limit(app: &TestApp, resource_ids: &[&str], offender: &str) {
     let req = pb::TagResourcesRequest {
         resource_type: "CLUSTER".into(),
-        resource_ids: ids(&["c2", "c1", "c3"]),
+        resource_ids: ids(resource_ids),
         tags: vec![tag("c", "1"), tag("d", "1")],
         ..Default::default()
     };
@@ -190,7 +188,14 @@ async fn a_batch_over_the_per_resource_limit_changes_nothing(b: Backend) {
         .await
         .unwrap_err();
     crate::helpers::assert_invalid(&err, "tags");
-    assert!(err.message().contains("c1"), "{}", err.message());
+    assert!(err.message().contains(offender), "{}", err.message());
+}
+
+async fn a_batch_over_the_per_resource_limit_changes_nothing(b: Backend) {
+    let app = TestApp::spawn_with(b, &["--max-tags-per-resource", "3"]).await;
+    app.tag("CLUSTER", &["c1"], &[("a", "1"), ("b", "1")]).await;
+    app.tag("CLUSTER", &["c2"], &[("x", "1")]).await;
+    refused_over_the_limit(&app, &["c2", "c1", "c3"], "c1").await;
     // All or nothing: neither c2 nor the new c3 changed.
     assert_eq!(
         app.resource_tags("CLUSTER", "c2").await.unwrap(),
@@ -206,20 +211,7 @@ async fn a_batch_over_the_per_resource_limit_changes_nothing(b: Backend) {
 async fn new_resources_over_the_per_resource_limit_are_refused(b: Backend) {
     let app = TestApp::spawn_with(b, &["--max-tags-per-resource", "1"]).await;
     app.tag("CLUSTER", &["c1"], &[("a", "1")]).await;
-    let req = pb::TagResourcesRequest {
-        resource_type: "CLUSTER".into(),
-        resource_ids: ids(&["n2", "n1"]),
-        tags: vec![tag("c", "1"), tag("d", "1")],
-        ..Default::default()
-    };
-    let err = app
-        .client
-        .clone()
-        .tag_resources(authed(&app.token, req))
-        .await
-        .unwrap_err();
-    crate::helpers::assert_invalid(&err, "tags");
-    assert!(err.message().contains("n1"), "{}", err.message());
+    refused_over_the_limit(&app, &["n2", "n1"], "n1").await;
     for id in ["n1", "n2"] {
         assert_eq!(
             app.resource_tags("CLUSTER", id).await.unwrap_err().code(),
