@@ -15,8 +15,9 @@ pub const CURRENT_REVISION: &str = "SELECT revision FROM project_revisions WHERE
 /// (PostgreSQL): its `counts` (the scope's key, and its deltas) added as [`add_key_counts`] and
 /// [`add_value_counts`] add them, then the project's next revision taken (under the lock of its
 /// row, which is held to commit), the resources among `pks` stamped with it and the change set
-/// `set` numbered with it; answers the revision. From the first count row it locks to the commit, a write holds up
-/// every other writer of the same keys or project: one round trip instead of five.
+/// `set` numbered with it; answers the revision. From the first count row it locks to the
+/// commit, a write holds up every other writer of the same keys or project: one round trip
+/// instead of five.
 ///
 /// [`add_key_counts`]: super::add_key_counts
 /// [`add_value_counts`]: super::add_value_counts
