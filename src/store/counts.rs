@@ -58,8 +58,21 @@ impl Deltas {
         !self.keys.is_empty() || !self.values.is_empty()
     }
 
+    /// Each count table, with the keys whose rows in it these deltas change (a key once per value
+    /// in `tag_values`); none of them when no count goes down, so none can reach zero.
+    pub fn may_reach_zero(&self) -> [(&'static str, Vec<&str>); 2] {
+        let (keys, values) = match self.any_decrease() {
+            true => (
+                self.keys.keys().map(String::as_str).collect(),
+                self.values.keys().map(|(k, _)| k.as_str()).collect(),
+            ),
+            false => (Vec::new(), Vec::new()),
+        };
+        [("tag_keys", keys), ("tag_values", values)]
+    }
+
     /// Whether some count goes down, and so may reach zero and be deleted.
-    pub fn any_decrease(&self) -> bool {
+    fn any_decrease(&self) -> bool {
         self.keys
             .values()
             .chain(self.values.values())
@@ -108,16 +121,11 @@ where
         scope_pk: i64,
         deltas: &Deltas,
     ) -> Result<(), StoreError> {
-        if !deltas.any_decrease() {
-            return Ok(());
-        }
-        let keys: Vec<&str> = deltas.keys.keys().map(String::as_str).collect();
-        let value_keys: Vec<&str> = deltas.values.keys().map(|(k, _)| k.as_str()).collect();
-        for (table, keys) in [("tag_keys", &keys), ("tag_values", &value_keys)] {
+        for (table, keys) in deltas.may_reach_zero() {
             if keys.is_empty() {
                 continue;
             }
-            let drop = sql::drop_zero_counts(table, scope_pk, keys);
+            let drop = sql::drop_zero_counts(table, scope_pk, &keys);
             sqlx::query_with(&drop.text, Self::args(&drop)?)
                 .execute(&mut *c)
                 .await?;

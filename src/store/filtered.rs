@@ -104,22 +104,11 @@ where
         let q = if query.resource_ids.is_empty() {
             let planned = Self::plan(c, postings, scope, &filter, visibility, false).await?;
             if let Some(terms) = by_postings(postings, &filter, &planned, false) {
-                let mut tx = c.begin_with(B::SNAPSHOT).await?;
-                let set =
-                    Self::posting_matches(&mut tx, postings, scope, (&filter, terms), visibility)
-                        .await?;
-                // The resource of `after` may have rows left; each after it has one at least.
-                let from = after.map_or(0, |(pk, _)| u64::try_from(pk).unwrap_or(0));
-                let pks = ids_from(&set, from, limit.saturating_add(1));
-                if pks.is_empty() {
-                    return Ok(Vec::new());
-                }
-                let q = sql::tag_rows_by_pk(scope, &pks, visibility, after, limit, B::FENCE);
-                let rows = sqlx::query_as_with(&q.text, Self::args(&q)?)
-                    .fetch_all(&mut *tx)
-                    .await?;
-                tx.commit().await?;
-                return Ok(rows);
+                let matching = (&filter, terms);
+                return Self::tag_rows_of_set(
+                    c, postings, scope, matching, visibility, after, limit,
+                )
+                .await;
             }
             let plan = planned.plan;
             if plan.driver == Driver::Empty {
@@ -138,6 +127,32 @@ where
         Ok(sqlx::query_as_with(&q.text, Self::args(&q)?)
             .fetch_all(&mut *c)
             .await?)
+    }
+
+    /// A page of tag rows of the resources the postings' sets say match, in one snapshot.
+    async fn tag_rows_of_set(
+        c: &mut Conn<B>,
+        postings: &Postings,
+        scope: &Scope,
+        matching: (&ResourceFilter, Vec<Term>),
+        visibility: &Visibility,
+        after: Option<(i64, &str)>,
+        limit: u32,
+    ) -> Result<Vec<TagRow>, StoreError> {
+        let mut tx = c.begin_with(B::SNAPSHOT).await?;
+        let set = Self::posting_matches(&mut tx, postings, scope, matching, visibility).await?;
+        // The resource of `after` may have rows left; each after it has one at least.
+        let from = after.map_or(0, |(pk, _)| u64::try_from(pk).unwrap_or(0));
+        let pks = ids_from(&set, from, limit.saturating_add(1));
+        if pks.is_empty() {
+            return Ok(Vec::new());
+        }
+        let q = sql::tag_rows_by_pk(scope, &pks, visibility, after, limit, B::FENCE);
+        let rows = sqlx::query_as_with(&q.text, Self::args(&q)?)
+            .fetch_all(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(rows)
     }
 
     pub async fn filtered_resources(

@@ -1,6 +1,8 @@
 //! Scopes, and the counts of their keys and values: applied by writes, read by filtered reads to
 //! choose their index, and listed as a project's keys and values.
 
+use std::fmt::Write;
+
 use super::{Arg, Sql};
 use crate::{
     domain::{KeyFilter, Scope, Visibility},
@@ -77,13 +79,30 @@ pub(super) fn push_value_counts<'a>(sql: &mut Sql<'a>, scope_pk: i64, deltas: &'
     sql.push(" ON CONFLICT (scope_pk, key, value) DO UPDATE SET resources = tag_values.resources + excluded.resources");
 }
 
-/// Deletes the counts of `table` among `keys` that reached zero (rows this write already holds).
-pub fn drop_zero_counts<'a>(table: &str, scope_pk: i64, keys: &'a [&'a str]) -> Sql<'a> {
-    let mut sql = Sql::new(&format!("DELETE FROM {table} WHERE scope_pk = "));
-    sql.int(scope_pk)
-        .push(" AND resources = 0 AND key IN ")
-        .list(keys, |k| Arg::Text(k));
+/// Deletes the counts of `table` among `keys` (one at least) that reached zero (rows this write
+/// already holds).
+pub fn drop_zero_counts<'a>(table: &str, scope_pk: i64, keys: &[&'a str]) -> Sql<'a> {
+    let mut sql = Sql::default();
+    push_drop_zero_counts(&mut sql, table, scope_pk, keys);
     sql
+}
+
+/// [`drop_zero_counts`] at the end of `sql`.
+pub(super) fn push_drop_zero_counts<'a>(
+    sql: &mut Sql<'a>,
+    table: &str,
+    scope_pk: i64,
+    keys: &[&'a str],
+) {
+    write!(sql.text, "DELETE FROM {table} WHERE scope_pk = ").expect("writing to a String");
+    sql.int(scope_pk).push(" AND resources = 0 AND key IN (");
+    for (i, key) in keys.iter().enumerate() {
+        if i > 0 {
+            sql.push(", ");
+        }
+        sql.text(key);
+    }
+    sql.push(")");
 }
 
 /// One row, when the scope exists (and the caller's token is live): for each filter, how many of

@@ -4,7 +4,7 @@ use std::fmt::Write;
 
 use super::{
     Arg, Sql,
-    counts::{push_key_counts, push_value_counts},
+    counts::{push_drop_zero_counts, push_key_counts, push_value_counts},
 };
 use crate::store::counts::Deltas;
 
@@ -87,14 +87,11 @@ pub fn take_revision_script<'a>(
         push_value_counts(&mut sql, scope_pk, deltas);
         sql.push("; ");
     }
-    if deltas.any_decrease() {
-        push_drop_zero(&mut sql, "tag_keys", scope_pk, deltas.keys.keys());
-        push_drop_zero(
-            &mut sql,
-            "tag_values",
-            scope_pk,
-            deltas.values.keys().map(|(k, _)| k),
-        );
+    for (table, keys) in deltas.may_reach_zero() {
+        if !keys.is_empty() {
+            push_drop_zero_counts(&mut sql, table, scope_pk, &keys);
+            sql.push("; ");
+        }
     }
     sql.push("INSERT INTO project_revisions (project_id, revision) VALUES (")
         .text(project_id)
@@ -116,22 +113,4 @@ pub fn take_revision_script<'a>(
     sql.push(" WHERE id = ").int(set).push("; SELECT ");
     revision(&mut sql);
     sql
-}
-
-/// `DELETE` of the counts of `table` among `keys` that are zero, and `; `; nothing without keys.
-fn push_drop_zero<'a>(
-    sql: &mut Sql<'a>,
-    table: &str,
-    scope_pk: i64,
-    mut keys: impl Iterator<Item = &'a String>,
-) {
-    let Some(first) = keys.next() else { return };
-    write!(sql.text, "DELETE FROM {table} WHERE scope_pk = ").expect("writing to a String");
-    sql.int(scope_pk)
-        .push(" AND resources = 0 AND key IN (")
-        .text(first);
-    for key in keys {
-        sql.push(", ").text(key);
-    }
-    sql.push("); ");
 }
