@@ -34,7 +34,7 @@ pub struct Tag {
 }
 
 /// Where a resource lives: one project and one resource type (its catalog name).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Scope {
     pub project_id: String,
     pub resource_type: String,

@@ -9,6 +9,7 @@ use super::{
     ResourceRecord, StoreError,
     pool::Pool,
     postings::Postings,
+    scope_keys::ScopeKeys,
     sql::{self, Arg, Sql},
 };
 use crate::domain::{Tag, Visibility};
@@ -73,11 +74,17 @@ pub struct SqlStore<B> {
     pub backend: B,
     /// Shared by a primary and its replicas: a set at a revision is the same wherever it was read.
     pub postings: Arc<Postings>,
+    /// The scopes' keys the writes have read.
+    pub scopes: ScopeKeys,
 }
 
 impl<B: Backend> SqlStore<B> {
     pub fn new(backend: B, postings: Arc<Postings>) -> Self {
-        Self { backend, postings }
+        Self {
+            backend,
+            postings,
+            scopes: ScopeKeys::default(),
+        }
     }
 
     /// Runs `f` on a connection of `pool`, then gives the connection back according to how `f`

@@ -14,6 +14,7 @@ mod postgres;
 pub mod postings;
 mod replicas;
 mod schema;
+mod scope_keys;
 mod signals;
 pub mod sql;
 mod sqlite;

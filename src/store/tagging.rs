@@ -84,7 +84,7 @@ where
         let mut ids = ids.to_vec();
         ids.sort();
         Self::on(self.backend.writer(), async |c| {
-            Self::write_tags(c, scope, &ids, tags, limit, pre).await
+            Self::write_tags(c, (scope, &self.scopes), &ids, tags, limit, pre).await
         })
         .await
     }

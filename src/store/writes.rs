@@ -13,6 +13,7 @@ use super::{
     changes::Logged,
     counts::{Deltas, removed_counts},
     error::name_taken,
+    scope_keys::ScopeKeys,
     sql,
 };
 use crate::domain::{ChangeKind, Scope, SignedOnce, Tag, Visibility};
@@ -75,7 +76,7 @@ where
     /// Sets `tags` on the resources `ids` (sorted), registering unknown ones; all or nothing.
     pub async fn write_tags(
         c: &mut Conn<B>,
-        scope: &Scope,
+        (scope, keys): (&Scope, &ScopeKeys),
         ids: &[String],
         tags: &[Tag],
         limit: TagLimit<'_>,
@@ -85,7 +86,7 @@ where
         if !Self::first_time(&mut tx, pre.once).await? {
             return Self::current_revision(&mut tx, scope).await;
         }
-        let scope_pk = Self::scope_key(&mut tx, scope).await?;
+        let scope_pk = Self::scope_key(&mut tx, scope, keys).await?;
         // Registering the resources locks them (PostgreSQL takes the locks in id order, so two
         // writers to overlapping resources cannot deadlock), so what is read next stays current.
         let up = sql::upsert_resources(scope, ids);
@@ -149,10 +150,8 @@ where
         // A resource this write registered carries `tags` alone: within the limit when they are.
         let unsure = if tags.len() > limit.max { &pks } else { &known };
         Self::within_limit(&mut tx, unsure, limit).await?;
-        // Last, so the count rows every writer of the same tags shares are held only to commit.
-        let set = Self::record_changes(&mut tx, scope, pre, &changes).await?;
-        let revision =
-            Self::take_revision(&mut tx, scope, (scope_pk, deltas), &changed, set).await?;
+        let counts = (scope_pk, deltas);
+        let revision = Self::finish(&mut tx, scope, pre, &changes, counts, &changed).await?;
         tx.commit().await?;
         Ok(revision)
     }
@@ -178,7 +177,7 @@ where
         }
         let pks: Vec<i64> = locked.iter().map(|r| r.pk).collect();
         let mut changed = Vec::new();
-        let mut set = None;
+        let mut changes = Vec::new();
         let mut counts = (0, Deltas::default());
         if !pks.is_empty() {
             let del = sql::delete_tags(&pks, removal);
@@ -190,16 +189,15 @@ where
                 .iter()
                 .map(|r| (r.pk, r.resource_id.as_str()))
                 .collect();
-            let changes: Vec<Logged> = removed
+            changes = removed
                 .iter()
                 .map(|t| tag_removed(ids[&t.resource_pk], t))
                 .collect();
-            set = Self::record_changes(&mut tx, scope, pre, &changes).await?;
             counts = removed_counts(&removed);
             changed = removed.iter().map(|t| t.resource_pk).collect();
             changed.dedup();
         }
-        let revision = Self::take_revision(&mut tx, scope, counts, &changed, set).await?;
+        let revision = Self::finish(&mut tx, scope, pre, &changes, counts, &changed).await?;
         tx.commit().await?;
         Ok(revision)
     }
@@ -249,9 +247,8 @@ where
         let deleted = ChangeKind::ResourceDeleted;
         let mut changes = vec![Logged::new(pk, id, deleted, None, None, None)];
         changes.extend(tags.iter().map(|t| tag_removed(id, t)));
-        let set = Self::record_changes(&mut tx, scope, pre, &changes).await?;
         let counts = removed_counts(&tags);
-        let revision = Self::take_revision(&mut tx, scope, counts, &[], set).await?;
+        let revision = Self::finish(&mut tx, scope, pre, &changes, counts, &[]).await?;
         tx.commit().await?;
         Ok(Deletion::Deleted(revision))
     }
@@ -303,9 +300,8 @@ where
                 changes.push(Logged::new(pk, id, kind, None, old, name));
             }
         }
-        let set = Self::record_changes(&mut tx, scope, pre, &changes).await?;
         let no_counts = (0, Deltas::default());
-        let revision = Self::take_revision(&mut tx, scope, no_counts, &changed, set).await?;
+        let revision = Self::finish(&mut tx, scope, pre, &changes, no_counts, &changed).await?;
         if let Some(&pk) = changed.first() {
             record[0].pk = pk;
             record[0].name = name.map(str::to_owned);
@@ -361,13 +357,22 @@ where
         Ok(taken.rows_affected() > 0)
     }
 
-    /// The scope's internal key, registering the scope when it has none.
-    async fn scope_key(c: &mut Conn<B>, scope: &Scope) -> Result<i64, StoreError> {
+    /// The scope's internal key, registering the scope when it has none; from `keys` once a
+    /// write of this process has read it.
+    async fn scope_key(
+        c: &mut Conn<B>,
+        scope: &Scope,
+        keys: &ScopeKeys,
+    ) -> Result<i64, StoreError> {
+        if let Some(pk) = keys.get(scope) {
+            return Ok(pk);
+        }
         let find = sql::scope_pk(scope);
         let found: Option<i64> = sqlx::query_scalar_with(&find.text, Self::args(&find)?)
             .fetch_optional(&mut *c)
             .await?;
         if let Some(pk) = found {
+            keys.keep(scope, pk);
             return Ok(pk);
         }
         let insert = sql::insert_scope(scope);

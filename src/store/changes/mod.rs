@@ -121,39 +121,50 @@ where
     String: Column<B::Db>,
     Vec<u8>: Column<B::Db>,
 {
-    /// The write's last steps: its scope's `counts` (the scope's key and its deltas) applied,
-    /// and when it recorded a change `set`, the project's next revision, with the resources
-    /// among `stamp` and the set marked as changed at it; else the project's current revision.
-    pub(super) async fn take_revision(
+    /// A write's last steps: its `changes` recorded as one change set, its scope's `counts`
+    /// (the scope's key and its deltas) applied, and, when it changed anything, the project's
+    /// next revision taken, with the resources among `stamp` and the set marked as changed at
+    /// it; else the project's current revision. Last in the write, so that the rows other
+    /// writers share (the counts', the project's) are held only until it commits.
+    pub(super) async fn finish(
         c: &mut Conn<B>,
         scope: &Scope,
+        terms: WriteTerms<'_>,
+        changes: &[Logged],
         counts: (i64, Deltas),
         stamp: &[i64],
-        set: Option<i64>,
     ) -> Result<i64, StoreError> {
         let (scope_pk, mut deltas) = counts;
-        let Some(set) = set else {
+        if changes.is_empty() {
             Self::apply_counts(c, scope_pk, deltas).await?;
             return Self::current_revision(c, scope).await;
-        };
+        }
         deltas.settle();
         let counts = (scope_pk, &deltas);
-        if B::CHAIN == Chain::With {
-            let q = sql::take_revision(&scope.project_id, counts, stamp, set);
-            let revision = sqlx::query_scalar_with(&q.text, Self::args(&q)?)
-                .fetch_one(&mut *c)
+        let rows = pack(changes);
+        if B::CHAIN == Chain::Script {
+            let mut script = sql::Sql::default();
+            if rows.len() <= sql::LOG_ROWS_PER_INSERT {
+                sql::push_change_set(&mut script, scope, terms.author, unix_ms(), &rows);
+            } else {
+                Self::record_changes(c, scope, terms, &rows).await?;
+            }
+            let q = sql::take_revision_script(script, &scope.project_id, counts, stamp);
+            let revisions: Vec<i64> = sqlx::query_scalar_with(&q.text, Self::args(&q)?)
+                .fetch_all(&mut *c)
                 .await?;
-            Self::drop_zero_counts(c, scope_pk, &deltas).await?;
-            return Ok(revision);
+            return match revisions.as_slice() {
+                [revision] => Ok(*revision),
+                _ => Err(script_rows("revision", revisions.len())),
+            };
         }
-        let q = sql::take_revision_script(&scope.project_id, counts, stamp, set);
-        let revisions: Vec<i64> = sqlx::query_scalar_with(&q.text, Self::args(&q)?)
-            .fetch_all(&mut *c)
+        let set = Self::record_changes(c, scope, terms, &rows).await?;
+        let q = sql::take_revision(&scope.project_id, counts, stamp, set);
+        let revision = sqlx::query_scalar_with(&q.text, Self::args(&q)?)
+            .fetch_one(&mut *c)
             .await?;
-        match revisions.as_slice() {
-            [revision] => Ok(*revision),
-            _ => Err(script_rows("revision", revisions.len())),
-        }
+        Self::drop_zero_counts(c, scope_pk, &deltas).await?;
+        Ok(revision)
     }
 
     /// The project's current revision; 0 before its first change.
@@ -168,31 +179,15 @@ where
         Ok(revision.unwrap_or(0))
     }
 
-    /// Adds a write's `changes` to the log as one change set, in the write's transaction;
-    /// answers the set's id, which [`Self::take_revision`] then gives its revision, or `None`
-    /// when there are none. Called before the write takes any row other writers share (the
-    /// counts', the project's), so that writing the rows holds up nobody.
-    pub(super) async fn record_changes(
+    /// Adds a write's changes, packed into `rows`, to the log as one change set; answers the
+    /// set's id.
+    async fn record_changes(
         c: &mut Conn<B>,
         scope: &Scope,
         terms: WriteTerms<'_>,
-        changes: &[Logged],
-    ) -> Result<Option<i64>, StoreError> {
-        if changes.is_empty() {
-            return Ok(None);
-        }
+        rows: &[PackedRow<'_>],
+    ) -> Result<i64, StoreError> {
         let author = terms.author;
-        let rows = pack(changes);
-        if B::CHAIN == Chain::Script && rows.len() <= sql::LOG_ROWS_PER_INSERT {
-            let q = sql::record_changes_script(scope, author, unix_ms(), &rows);
-            let ids: Vec<i64> = sqlx::query_scalar_with(&q.text, Self::args(&q)?)
-                .fetch_all(&mut *c)
-                .await?;
-            return match ids.as_slice() {
-                [set] => Ok(Some(*set)),
-                _ => Err(script_rows("change set", ids.len())),
-            };
-        }
         let set: i64 = sqlx::query_scalar(sql::INSERT_CHANGE_SET)
             .bind(scope.project_id.as_str())
             .bind(scope.resource_type.as_str())
@@ -207,7 +202,7 @@ where
                 .execute(&mut *c)
                 .await?;
         }
-        Ok(Some(set))
+        Ok(set)
     }
 
     /// A page of the project's log in `range`: up to `limit` changes. Rows are read `limit` at

@@ -30,35 +30,35 @@ pub fn insert_changes<'a>(set: i64, rows: &'a [PackedRow<'a>]) -> Sql<'a> {
 }
 
 /// The newest change set: the writing transaction's own, with one writer at a time.
-const LATEST_SET: &str = "(SELECT max(id) FROM change_sets)";
+pub(super) const LATEST_SET: &str = "(SELECT max(id) FROM change_sets)";
 
-/// A write's change set and its `rows` as one script, for a backend with one writer at a time
-/// (`Chain::Script`), where the set is the newest of the table until the write commits; answers
-/// the set's id, the script's only row.
-pub fn record_changes_script<'a>(
+/// A write's change set and its `rows` as statements of a script (`Chain::Script`, one writer
+/// at a time), where the set is then the newest of the table until the write commits: the
+/// script's later statements name it as [`LATEST_SET`].
+pub fn push_change_set<'a>(
+    sql: &mut Sql<'a>,
     scope: &'a Scope,
     author: Author<'a>,
     changed_at: i64,
     rows: &'a [PackedRow<'a>],
-) -> Sql<'a> {
-    let mut sql = Sql::new(
+) {
+    sql.push(
         "INSERT INTO change_sets (project_id, resource_type, credential_id, request_id, changed_at) VALUES (",
-    );
-    sql.text(&scope.project_id)
-        .push(", ")
-        .text(&scope.resource_type)
-        .push(", ")
-        .text(author.credential_id)
-        .push(", ")
-        .text(author.request_id)
-        .push(", ")
-        .int(changed_at)
-        .push("); ");
-    push_changes(&mut sql, rows, |sql| {
+    )
+    .text(&scope.project_id)
+    .push(", ")
+    .text(&scope.resource_type)
+    .push(", ")
+    .text(author.credential_id)
+    .push(", ")
+    .text(author.request_id)
+    .push(", ")
+    .int(changed_at)
+    .push("); ");
+    push_changes(sql, rows, |sql| {
         sql.push(LATEST_SET);
     });
-    sql.push("; SELECT ").push(LATEST_SET);
-    sql
+    sql.push("; ");
 }
 
 /// `INSERT` of `rows` into the set that `set` writes.

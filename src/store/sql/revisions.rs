@@ -4,6 +4,7 @@ use std::fmt::Write;
 
 use super::{
     Arg, Sql,
+    changes::LATEST_SET,
     counts::{push_drop_zero_counts, push_key_counts, push_value_counts},
 };
 use crate::store::counts::Deltas;
@@ -67,18 +68,21 @@ pub fn take_revision<'a>(
     sql
 }
 
-/// The same last steps as one script of statements, for a backend that runs several in one call
-/// (SQLite, where each call is a hand-over to the connection's thread and back): the counts
-/// added, then those they took to zero deleted, the project's next revision taken, the resources
-/// among `pks` and the set `set` marked with it; answers the revision, the script's only row.
+/// The same last steps as statements appended to the script `sql`, for a backend that runs
+/// several in one call (SQLite, where each call is a hand-over to the connection's thread and
+/// back) and has one writer at a time: the counts added, then those they took to zero deleted,
+/// the project's next revision taken, the resources among `pks` and the newest change set (the
+/// write's own, see [`push_change_set`]) marked with it; answers the revision, the script's only
+/// row.
+///
+/// [`push_change_set`]: super::push_change_set
 pub fn take_revision_script<'a>(
+    mut sql: Sql<'a>,
     project_id: &'a str,
     counts: (i64, &'a Deltas),
     pks: &'a [i64],
-    set: i64,
 ) -> Sql<'a> {
     let (scope_pk, deltas) = counts;
-    let mut sql = Sql::default();
     if !deltas.keys.is_empty() {
         push_key_counts(&mut sql, scope_pk, deltas);
         sql.push("; ");
@@ -110,7 +114,7 @@ pub fn take_revision_script<'a>(
     }
     sql.push("UPDATE change_sets SET revision = ");
     revision(&mut sql);
-    sql.push(" WHERE id = ").int(set).push("; SELECT ");
+    sql.push(" WHERE id = ").push(LATEST_SET).push("; SELECT ");
     revision(&mut sql);
     sql
 }
