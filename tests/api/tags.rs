@@ -220,6 +220,18 @@ async fn new_resources_over_the_per_resource_limit_are_refused(b: Backend) {
     }
 }
 
+/// The first write of a scope registers it; refused, it leaves no scope behind for the next
+/// write to use (the process keeps only scope keys read from committed rows).
+async fn a_scope_registered_by_a_refused_write_is_registered_again(b: Backend) {
+    let app = TestApp::spawn_with(b, &["--max-tags-per-resource", "1"]).await;
+    refused_over_the_limit(&app, &["n1"], "n1").await;
+    app.tag("CLUSTER", &["n1"], &[("a", "1")]).await;
+    app.tag("CLUSTER", &["n2"], &[("a", "1")]).await;
+    let rows = list(&app, &[], &[("a", "1")]).await;
+    let listed: Vec<&str> = rows.iter().map(|r| r.resource_id.as_str()).collect();
+    assert_eq!(listed, ["n1", "n2"]);
+}
+
 async fn values_round_trip_byte_exact(b: Backend) {
     let app = TestApp::spawn(b).await;
     let tricky = [
@@ -253,5 +265,6 @@ both_backends!(
     untagging_removes_named_keys_and_ignores_absent_ones,
     a_batch_over_the_per_resource_limit_changes_nothing,
     new_resources_over_the_per_resource_limit_are_refused,
+    a_scope_registered_by_a_refused_write_is_registered_again,
     values_round_trip_byte_exact,
 );
