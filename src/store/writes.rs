@@ -9,12 +9,12 @@ use sqlx::{ColumnIndex, Connection, Database, Encode, Executor, IntoArguments, T
 
 use super::{
     Deletion, Removal, ResourceRecord, StoreError, TagLimit, WriteTerms,
-    backend::{Backend, Column, Conn, ResourceTag, RowOf, RowsAffected, SqlStore},
+    backend::{Backend, Chain, Column, Conn, ResourceTag, RowOf, RowsAffected, SqlStore},
     changes::Logged,
     counts::{Deltas, removed_counts},
     error::name_taken,
     scope_keys::ScopeKeys,
-    sql,
+    sql::{self, Sql},
 };
 use crate::domain::{ChangeKind, Scope, SignedOnce, Tag, Visibility};
 
@@ -144,14 +144,23 @@ where
             }
         }
         let put = sql::upsert_tags(scope_pk, &pks, tags);
-        sqlx::query_with(&put.text, Self::args(&put)?)
-            .execute(&mut *tx)
-            .await?;
         // A resource this write registered carries `tags` alone: within the limit when they are.
         let unsure = if tags.len() > limit.max { &pks } else { &known };
-        Self::within_limit(&mut tx, unsure, limit).await?;
         let counts = (scope_pk, deltas);
-        let revision = Self::finish(&mut tx, scope, pre, &changes, counts, &changed).await?;
+        let revision = if B::CHAIN == Chain::Script {
+            // One writer at a time: checking the limit after the last steps holds up no one.
+            let last = (put, changes.as_slice());
+            let revision = Self::finish(&mut tx, scope, pre, last, counts, &changed).await?;
+            Self::within_limit(&mut tx, unsure, limit).await?;
+            revision
+        } else {
+            sqlx::query_with(&put.text, Self::args(&put)?)
+                .execute(&mut *tx)
+                .await?;
+            Self::within_limit(&mut tx, unsure, limit).await?;
+            let last = (Sql::default(), changes.as_slice());
+            Self::finish(&mut tx, scope, pre, last, counts, &changed).await?
+        };
         tx.commit().await?;
         Ok(revision)
     }
@@ -197,7 +206,15 @@ where
             changed = removed.iter().map(|t| t.resource_pk).collect();
             changed.dedup();
         }
-        let revision = Self::finish(&mut tx, scope, pre, &changes, counts, &changed).await?;
+        let revision = Self::finish(
+            &mut tx,
+            scope,
+            pre,
+            (Sql::default(), &changes),
+            counts,
+            &changed,
+        )
+        .await?;
         tx.commit().await?;
         Ok(revision)
     }
@@ -248,7 +265,8 @@ where
         let mut changes = vec![Logged::new(pk, id, deleted, None, None, None)];
         changes.extend(tags.iter().map(|t| tag_removed(id, t)));
         let counts = removed_counts(&tags);
-        let revision = Self::finish(&mut tx, scope, pre, &changes, counts, &[]).await?;
+        let revision =
+            Self::finish(&mut tx, scope, pre, (Sql::default(), &changes), counts, &[]).await?;
         tx.commit().await?;
         Ok(Deletion::Deleted(revision))
     }
@@ -301,7 +319,15 @@ where
             }
         }
         let no_counts = (0, Deltas::default());
-        let revision = Self::finish(&mut tx, scope, pre, &changes, no_counts, &changed).await?;
+        let revision = Self::finish(
+            &mut tx,
+            scope,
+            pre,
+            (Sql::default(), &changes),
+            no_counts,
+            &changed,
+        )
+        .await?;
         if let Some(&pk) = changed.first() {
             record[0].pk = pk;
             record[0].name = name.map(str::to_owned);

@@ -12,7 +12,7 @@ use super::{
     Horizon, StoreError, WriteTerms,
     backend::{Backend, Chain, Column, Conn, RowOf, SqlStore},
     counts::Deltas,
-    sql::{self, LogRange},
+    sql::{self, LogRange, Sql},
 };
 use crate::domain::{Change, ChangeFilter, ChangeKind, ChangeOf, Scope, Visibility, time::unix_ms};
 
@@ -121,50 +121,76 @@ where
     String: Column<B::Db>,
     Vec<u8>: Column<B::Db>,
 {
-    /// A write's last steps: its `changes` recorded as one change set, its scope's `counts`
-    /// (the scope's key and its deltas) applied, and, when it changed anything, the project's
-    /// next revision taken, with the resources among `stamp` and the set marked as changed at
-    /// it; else the project's current revision. Last in the write, so that the rows other
-    /// writers share (the counts', the project's) are held only until it commits.
+    /// A write's last steps, after the statements `first` still to run (in the same script,
+    /// on a backend that runs scripts): its `changes` recorded as one change set, its scope's
+    /// `counts` (the scope's key and its deltas) applied, and, when it changed anything, the
+    /// project's next revision taken, with the resources among `stamp` and the set marked as
+    /// changed at it; else the project's current revision. Last in the write, so that the rows
+    /// other writers share (the counts', the project's) are held only until it commits.
     pub(super) async fn finish(
         c: &mut Conn<B>,
         scope: &Scope,
         terms: WriteTerms<'_>,
-        changes: &[Logged],
+        (first, changes): (Sql<'_>, &[Logged]),
         counts: (i64, Deltas),
         stamp: &[i64],
     ) -> Result<i64, StoreError> {
         let (scope_pk, mut deltas) = counts;
-        if changes.is_empty() {
+        let rows = pack(changes);
+        let script = B::CHAIN == Chain::Script && rows.len() <= sql::LOG_ROWS_PER_INSERT;
+        if rows.is_empty() || !script {
+            Self::execute(c, &first).await?;
+        }
+        if rows.is_empty() {
             Self::apply_counts(c, scope_pk, deltas).await?;
             return Self::current_revision(c, scope).await;
         }
         deltas.settle();
         let counts = (scope_pk, &deltas);
-        let rows = pack(changes);
-        if B::CHAIN == Chain::Script {
-            let mut script = sql::Sql::default();
-            if rows.len() <= sql::LOG_ROWS_PER_INSERT {
-                sql::push_change_set(&mut script, scope, terms.author, unix_ms(), &rows);
-            } else {
-                Self::record_changes(c, scope, terms, &rows).await?;
-            }
-            let q = sql::take_revision_script(script, &scope.project_id, counts, stamp);
-            let revisions: Vec<i64> = sqlx::query_scalar_with(&q.text, Self::args(&q)?)
-                .fetch_all(&mut *c)
-                .await?;
-            return match revisions.as_slice() {
-                [revision] => Ok(*revision),
-                _ => Err(script_rows("revision", revisions.len())),
-            };
+        if script {
+            let mut script = first;
+            script.end_statement();
+            sql::push_change_set(&mut script, scope, terms.author, unix_ms(), &rows);
+            return Self::take_revision_script(c, script, scope, counts, stamp).await;
         }
         let set = Self::record_changes(c, scope, terms, &rows).await?;
+        if B::CHAIN == Chain::Script {
+            return Self::take_revision_script(c, Sql::default(), scope, counts, stamp).await;
+        }
         let q = sql::take_revision(&scope.project_id, counts, stamp, set);
         let revision = sqlx::query_scalar_with(&q.text, Self::args(&q)?)
             .fetch_one(&mut *c)
             .await?;
         Self::drop_zero_counts(c, scope_pk, &deltas).await?;
         Ok(revision)
+    }
+
+    /// Runs `script` followed by [`sql::take_revision_script`]; answers the revision.
+    async fn take_revision_script(
+        c: &mut Conn<B>,
+        script: Sql<'_>,
+        scope: &Scope,
+        counts: (i64, &Deltas),
+        stamp: &[i64],
+    ) -> Result<i64, StoreError> {
+        let q = sql::take_revision_script(script, &scope.project_id, counts, stamp);
+        let revisions: Vec<i64> = sqlx::query_scalar_with(&q.text, Self::args(&q)?)
+            .fetch_all(&mut *c)
+            .await?;
+        match revisions.as_slice() {
+            [revision] => Ok(*revision),
+            _ => Err(script_rows("revision", revisions.len())),
+        }
+    }
+
+    /// Runs `statements`, when there are any.
+    async fn execute(c: &mut Conn<B>, statements: &Sql<'_>) -> Result<(), StoreError> {
+        if !statements.text.is_empty() {
+            sqlx::query_with(&statements.text, Self::args(statements)?)
+                .execute(&mut *c)
+                .await?;
+        }
+        Ok(())
     }
 
     /// The project's current revision; 0 before its first change.

@@ -44,6 +44,13 @@ impl<'a> Sql<'a> {
         }
     }
 
+    /// Ends the statement so far, when there is one, so that another can follow in one script.
+    pub fn end_statement(&mut self) {
+        if !self.text.is_empty() {
+            self.text.push_str("; ");
+        }
+    }
+
     fn push(&mut self, s: &str) -> &mut Self {
         self.text.push_str(s);
         self
