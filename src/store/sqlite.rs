@@ -75,7 +75,12 @@ impl SqliteBackend {
             .busy_timeout(BUSY_TIMEOUT)
             .foreign_keys(true);
         migrate(&options, schema).await?;
-        let write = Pool::new(connector(options.clone()), 1, pool.acquire_timeout);
+        // A write of many rows keeps a statement journal, to undo the statement alone if it
+        // fails; past 64 KiB SQLite spills it to a new temporary file, which cost a tag write
+        // of 50 resources a file created, written and deleted inside the writer's turn. The
+        // writer's statements are bounded by the request limits, so its journals fit in memory.
+        let writer = options.clone().pragma("temp_store", "memory");
+        let write = Pool::new(connector(writer), 1, pool.acquire_timeout);
         let read = Pool::new(
             connector(options.read_only(true)),
             pool.max_connections,
