@@ -154,9 +154,7 @@ where
             Self::within_limit(&mut tx, unsure, limit).await?;
             revision
         } else {
-            sqlx::query_with(&put.text, Self::args(&put)?)
-                .execute(&mut *tx)
-                .await?;
+            Self::execute(&mut tx, &put).await?;
             Self::within_limit(&mut tx, unsure, limit).await?;
             let last = (Sql::default(), changes.as_slice());
             Self::finish(&mut tx, scope, pre, last, counts, &changed).await?
@@ -206,15 +204,8 @@ where
             changed = removed.iter().map(|t| t.resource_pk).collect();
             changed.dedup();
         }
-        let revision = Self::finish(
-            &mut tx,
-            scope,
-            pre,
-            (Sql::default(), &changes),
-            counts,
-            &changed,
-        )
-        .await?;
+        let last = (Sql::default(), changes.as_slice());
+        let revision = Self::finish(&mut tx, scope, pre, last, counts, &changed).await?;
         tx.commit().await?;
         Ok(revision)
     }
@@ -319,15 +310,8 @@ where
             }
         }
         let no_counts = (0, Deltas::default());
-        let revision = Self::finish(
-            &mut tx,
-            scope,
-            pre,
-            (Sql::default(), &changes),
-            no_counts,
-            &changed,
-        )
-        .await?;
+        let last = (Sql::default(), changes.as_slice());
+        let revision = Self::finish(&mut tx, scope, pre, last, no_counts, &changed).await?;
         if let Some(&pk) = changed.first() {
             record[0].pk = pk;
             record[0].name = name.map(str::to_owned);

@@ -137,8 +137,8 @@ where
     ) -> Result<i64, StoreError> {
         let (scope_pk, mut deltas) = counts;
         let rows = pack(changes);
-        let script = B::CHAIN == Chain::Script && rows.len() <= sql::LOG_ROWS_PER_INSERT;
-        if rows.is_empty() || !script {
+        let one_script = B::CHAIN == Chain::Script && rows.len() <= sql::LOG_ROWS_PER_INSERT;
+        if rows.is_empty() || !one_script {
             Self::execute(c, &first).await?;
         }
         if rows.is_empty() {
@@ -147,7 +147,7 @@ where
         }
         deltas.settle();
         let counts = (scope_pk, &deltas);
-        if script {
+        if one_script {
             let mut script = first;
             script.end_statement();
             sql::push_change_set(&mut script, scope, terms.author, unix_ms(), &rows);
@@ -184,7 +184,7 @@ where
     }
 
     /// Runs `statements`, when there are any.
-    async fn execute(c: &mut Conn<B>, statements: &Sql<'_>) -> Result<(), StoreError> {
+    pub(super) async fn execute(c: &mut Conn<B>, statements: &Sql<'_>) -> Result<(), StoreError> {
         if !statements.text.is_empty() {
             sqlx::query_with(&statements.text, Self::args(statements)?)
                 .execute(&mut *c)
