@@ -256,8 +256,8 @@ where
         let mut changes = vec![Logged::new(pk, id, deleted, None, None, None)];
         changes.extend(tags.iter().map(|t| tag_removed(id, t)));
         let counts = removed_counts(&tags);
-        let revision =
-            Self::finish(&mut tx, scope, pre, (Sql::default(), &changes), counts, &[]).await?;
+        let last = (Sql::default(), changes.as_slice());
+        let revision = Self::finish(&mut tx, scope, pre, last, counts, &[]).await?;
         tx.commit().await?;
         Ok(Deletion::Deleted(revision))
     }

@@ -137,50 +137,34 @@ where
     ) -> Result<i64, StoreError> {
         let (scope_pk, mut deltas) = counts;
         let rows = pack(changes);
-        let one_script = B::CHAIN == Chain::Script && rows.len() <= sql::LOG_ROWS_PER_INSERT;
-        if rows.is_empty() || !one_script {
-            Self::execute(c, &first).await?;
-        }
         if rows.is_empty() {
+            Self::execute(c, &first).await?;
             Self::apply_counts(c, scope_pk, deltas).await?;
             return Self::current_revision(c, scope).await;
         }
         deltas.settle();
         let counts = (scope_pk, &deltas);
-        if one_script {
+        if B::CHAIN == Chain::Script {
             let mut script = first;
             script.end_statement();
             sql::push_change_set(&mut script, scope, terms.author, unix_ms(), &rows);
-            return Self::take_revision_script(c, script, scope, counts, stamp).await;
+            let q = sql::take_revision_script(script, &scope.project_id, counts, stamp);
+            let revisions: Vec<i64> = sqlx::query_scalar_with(&q.text, Self::args(&q)?)
+                .fetch_all(&mut *c)
+                .await?;
+            return match revisions.as_slice() {
+                [revision] => Ok(*revision),
+                _ => Err(script_rows("revision", revisions.len())),
+            };
         }
+        Self::execute(c, &first).await?;
         let set = Self::record_changes(c, scope, terms, &rows).await?;
-        if B::CHAIN == Chain::Script {
-            return Self::take_revision_script(c, Sql::default(), scope, counts, stamp).await;
-        }
         let q = sql::take_revision(&scope.project_id, counts, stamp, set);
         let revision = sqlx::query_scalar_with(&q.text, Self::args(&q)?)
             .fetch_one(&mut *c)
             .await?;
         Self::drop_zero_counts(c, scope_pk, &deltas).await?;
         Ok(revision)
-    }
-
-    /// Runs `script` followed by [`sql::take_revision_script`]; answers the revision.
-    async fn take_revision_script(
-        c: &mut Conn<B>,
-        script: Sql<'_>,
-        scope: &Scope,
-        counts: (i64, &Deltas),
-        stamp: &[i64],
-    ) -> Result<i64, StoreError> {
-        let q = sql::take_revision_script(script, &scope.project_id, counts, stamp);
-        let revisions: Vec<i64> = sqlx::query_scalar_with(&q.text, Self::args(&q)?)
-            .fetch_all(&mut *c)
-            .await?;
-        match revisions.as_slice() {
-            [revision] => Ok(*revision),
-            _ => Err(script_rows("revision", revisions.len())),
-        }
     }
 
     /// Runs `statements`, when there are any.

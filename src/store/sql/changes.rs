@@ -55,10 +55,14 @@ pub fn push_change_set<'a>(
     .push(", ")
     .int(changed_at)
     .push("); ");
-    push_changes(sql, rows, |sql| {
-        sql.push(LATEST_SET);
-    });
-    sql.push("; ");
+    // An insert each `LOG_ROWS_PER_INSERT` rows, as `insert_changes` is called: each statement
+    // of a script binds its own parameters.
+    for chunk in rows.chunks(LOG_ROWS_PER_INSERT) {
+        push_changes(sql, chunk, |sql| {
+            sql.push(LATEST_SET);
+        });
+        sql.push("; ");
+    }
 }
 
 /// `INSERT` of `rows` into the set that `set` writes.
@@ -151,3 +155,42 @@ pub const DROP_CHANGES: [&str; 2] = [
 /// Raises the project's compaction mark to $2.
 pub const MARK_COMPACTED: &str =
     "UPDATE project_revisions SET compacted = $2 WHERE project_id = $1 AND compacted < $2";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_change_set_of_many_rows_is_inserted_in_statements_of_bounded_rows() {
+        let scope = Scope {
+            project_id: "p".into(),
+            resource_type: "cluster".into(),
+        };
+        let author = Author {
+            credential_id: "c",
+            request_id: "r",
+        };
+        let rows: Vec<PackedRow> = (0..=LOG_ROWS_PER_INSERT as i64)
+            .map(|i| PackedRow {
+                resource_pk: i,
+                resource_id: "id",
+                seq: i,
+                changes: String::new(),
+            })
+            .collect();
+        let mut sql = Sql::default();
+        push_change_set(&mut sql, &scope, author, 0, &rows);
+        let inserts: Vec<&str> = sql
+            .text
+            .split("; ")
+            .filter(|s| s.starts_with("INSERT INTO tag_changes"))
+            .collect();
+        assert_eq!(inserts.len(), 2);
+        let per_insert: Vec<usize> = inserts
+            .iter()
+            .map(|s| s.matches(LATEST_SET).count())
+            .collect();
+        assert_eq!(per_insert, [LOG_ROWS_PER_INSERT, 1]);
+        assert_eq!(sql.args.len(), 5 + 4 * rows.len());
+    }
+}
