@@ -32,6 +32,10 @@ pub trait Backend: Send + Sync + 'static {
     /// Appended to a subquery that must run as written rather than be merged into the query
     /// around it.
     const FENCE: &'static str;
+    /// Follows a table that a statement finds by a list of internal ids, with its project: each
+    /// row is then looked up by its id, where a plan made without statistics might read the
+    /// project's range of an index that leads with the project instead.
+    const BY_ID: &'static str;
     /// How a transaction's consecutive writes go to the database in one call.
     const CHAIN: Chain;
     /// The aggregate that packs a group of tags `t` into one JSON array of `[key, value]`
@@ -179,14 +183,15 @@ where
     /// Reads the visible tags of `records` (ordered by internal id) into them.
     pub async fn with_tags(
         c: &mut Conn<B>,
+        project_id: &str,
         records: &mut [ResourceRecord],
         visibility: &Visibility,
     ) -> Result<(), StoreError> {
         let pks: Vec<i64> = records.iter().map(|r| r.pk).collect();
         let rows = match B::PACKED_TAGS {
-            Some(pack) => Self::packed_tags_of(c, &pks, pack).await?,
+            Some(pack) => Self::packed_tags_of(c, project_id, &pks, pack).await?,
             None => {
-                let q = sql::tags_of(&pks);
+                let q = sql::tags_of(project_id, &pks);
                 sqlx::query_as_with(&q.text, Self::args(&q)?)
                     .fetch_all(&mut *c)
                     .await?
@@ -209,10 +214,11 @@ where
     /// What [`sql::tags_of`] reads, read as one row per resource (see [`Backend::PACKED_TAGS`]).
     async fn packed_tags_of(
         c: &mut Conn<B>,
+        project_id: &str,
         pks: &[i64],
         pack: &str,
     ) -> Result<Vec<ResourceTag>, StoreError> {
-        let q = sql::packed_tags_of(pks, pack);
+        let q = sql::packed_tags_of(project_id, pks, pack);
         let packs: Vec<(i64, String)> = sqlx::query_as_with(&q.text, Self::args(&q)?)
             .fetch_all(&mut *c)
             .await?;

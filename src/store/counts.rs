@@ -97,35 +97,35 @@ where
 {
     pub(super) async fn apply_counts(
         c: &mut Conn<B>,
-        scope_pk: i64,
+        scope: sql::ProjectScope<'_>,
         mut deltas: Deltas,
     ) -> Result<(), StoreError> {
         if !deltas.settle() {
             return Ok(());
         }
         let statements = [
-            (!deltas.keys.is_empty()).then(|| sql::add_key_counts(scope_pk, &deltas)),
-            (!deltas.values.is_empty()).then(|| sql::add_value_counts(scope_pk, &deltas)),
+            (!deltas.keys.is_empty()).then(|| sql::add_key_counts(scope, &deltas)),
+            (!deltas.values.is_empty()).then(|| sql::add_value_counts(scope, &deltas)),
         ];
         for add in statements.iter().flatten() {
             sqlx::query_with(&add.text, Self::args(add)?)
                 .execute(&mut *c)
                 .await?;
         }
-        Self::drop_zero_counts(c, scope_pk, &deltas).await
+        Self::drop_zero_counts(c, scope, &deltas).await
     }
 
     /// After settled `deltas` were added: deletes the counts they took to zero.
     pub(super) async fn drop_zero_counts(
         c: &mut Conn<B>,
-        scope_pk: i64,
+        scope: sql::ProjectScope<'_>,
         deltas: &Deltas,
     ) -> Result<(), StoreError> {
         for (table, keys) in deltas.may_reach_zero() {
             if keys.is_empty() {
                 continue;
             }
-            let drop = sql::drop_zero_counts(table, scope_pk, &keys);
+            let drop = sql::drop_zero_counts(table, scope, &keys);
             sqlx::query_with(&drop.text, Self::args(&drop)?)
                 .execute(&mut *c)
                 .await?;

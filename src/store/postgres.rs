@@ -129,6 +129,8 @@ impl Backend for PostgresBackend {
     const BEGIN_WRITE: &'static str = "BEGIN";
     const LOCK_ROWS: &'static str = " FOR UPDATE";
     const FENCE: &'static str = " OFFSET 0";
+    // The primary key holds both the id and the project: the planner takes it.
+    const BY_ID: &'static str = "";
     const CHAIN: Chain = Chain::With;
     const PACKED_TAGS: Option<&'static str> = None;
 

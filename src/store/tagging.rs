@@ -198,7 +198,7 @@ where
             if records.is_empty() {
                 Self::confirm_live(c, visibility).await?;
             } else {
-                Self::with_tags(c, &mut records, visibility).await?;
+                Self::with_tags(c, &scope.project_id, &mut records, visibility).await?;
             }
             Ok(records)
         })
@@ -262,7 +262,7 @@ where
                 Self::confirm_live(&mut tx, visibility).await?;
             }
             if !records.is_empty() {
-                Self::with_tags(&mut tx, &mut records, visibility).await?;
+                Self::with_tags(&mut tx, &scope.project_id, &mut records, visibility).await?;
             }
             tx.commit().await?;
             Ok((records, total))

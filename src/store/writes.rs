@@ -107,7 +107,7 @@ where
             Vec::new()
         } else {
             let keys: Vec<&str> = tags.iter().map(|t| t.key.as_str()).collect();
-            let read = sql::current_tags(&known, &keys);
+            let read = sql::current_tags(&scope.project_id, &known, &keys);
             sqlx::query_as_with(&read.text, Self::args(&read)?)
                 .fetch_all(&mut *tx)
                 .await?
@@ -143,7 +143,7 @@ where
                 changed.push(r.pk);
             }
         }
-        let put = sql::upsert_tags(scope_pk, &pks, tags);
+        let put = sql::upsert_tags((scope, scope_pk), &pks, tags, B::BY_ID);
         // A resource this write registered carries `tags` alone: within the limit when they are.
         let unsure = if tags.len() > limit.max { &pks } else { &known };
         let counts = (scope_pk, deltas);
@@ -151,11 +151,11 @@ where
             // One writer at a time: checking the limit after the last steps holds up no one.
             let last = (put, changes.as_slice());
             let revision = Self::finish(&mut tx, scope, pre, last, counts, &changed).await?;
-            Self::within_limit(&mut tx, unsure, limit).await?;
+            Self::within_limit(&mut tx, scope, unsure, limit).await?;
             revision
         } else {
             Self::execute(&mut tx, &put).await?;
-            Self::within_limit(&mut tx, unsure, limit).await?;
+            Self::within_limit(&mut tx, scope, unsure, limit).await?;
             let last = (Sql::default(), changes.as_slice());
             Self::finish(&mut tx, scope, pre, last, counts, &changed).await?
         };
@@ -187,7 +187,7 @@ where
         let mut changes = Vec::new();
         let mut counts = (0, Deltas::default());
         if !pks.is_empty() {
-            let del = sql::delete_tags(&pks, removal);
+            let del = sql::delete_tags(&scope.project_id, &pks, removal);
             let mut removed: Vec<ScopedTag> = sqlx::query_as_with(&del.text, Self::args(&del)?)
                 .fetch_all(&mut *tx)
                 .await?;
@@ -233,12 +233,12 @@ where
         let Some(Locked { pk, .. }) = locked else {
             return Ok(Deletion::NotFound);
         };
-        let read = sql::all_tags_of(pk);
+        let read = sql::all_tags_of(&scope.project_id, pk);
         let mut tags: Vec<ScopedTag> = sqlx::query_as_with(&read.text, Self::args(&read)?)
             .fetch_all(&mut *tx)
             .await?;
         tags.sort_by(|a, b| a.key.cmp(&b.key));
-        let del = sql::delete_resource(pk, visibility);
+        let del = sql::delete_resource(scope, pk, visibility);
         let deleted = sqlx::query_with(&del.text, Self::args(&del)?)
             .execute(&mut *tx)
             .await?;
@@ -246,8 +246,8 @@ where
             return Ok(Deletion::Protected);
         }
         // No foreign key takes them: the resource's row lock kept every other write off them.
-        if let Some(t) = tags.first() {
-            let del = sql::delete_tags_of(t.scope_pk, pk);
+        if !tags.is_empty() {
+            let del = sql::delete_tags_of(&scope.project_id, pk);
             sqlx::query_with(&del.text, Self::args(&del)?)
                 .execute(&mut *tx)
                 .await?;
@@ -317,7 +317,7 @@ where
             record[0].name = name.map(str::to_owned);
             record[0].revision = revision;
         }
-        Self::with_tags(&mut tx, &mut record, visibility).await?;
+        Self::with_tags(&mut tx, &scope.project_id, &mut record, visibility).await?;
         tx.commit().await?;
         let [record] = record;
         Ok((record, revision))
@@ -326,13 +326,14 @@ where
     /// Refuses the write when one of the resources `pks` now carries more tags than `limit`.
     async fn within_limit(
         c: &mut Conn<B>,
+        scope: &Scope,
         pks: &[i64],
         limit: TagLimit<'_>,
     ) -> Result<(), StoreError> {
         if pks.is_empty() {
             return Ok(());
         }
-        let check = sql::over_limit(pks, limit);
+        let check = sql::over_limit(scope, pks, limit);
         let over: Option<OverLimit> = sqlx::query_as_with(&check.text, Self::args(&check)?)
             .fetch_optional(&mut *c)
             .await?;

@@ -57,3 +57,4 @@ mod traces;
 mod two_processes;
 mod upgrade;
 mod validation;
+mod write_plans;

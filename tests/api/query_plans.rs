@@ -9,7 +9,7 @@ use sqlx::{Connection, PgConnection, Row, SqliteConnection};
 use tagging_service::{
     domain::{KeyFilter, ResourceFilter, Scope, TagRowQuery, Visibility},
     store::{
-        PLANNER_SETTINGS,
+        PLANNER_SETTINGS, lookup_by_id,
         plan::{self, Positives},
         postings::Term,
         sql::{self, Arg, Matching, Sql},
@@ -19,18 +19,18 @@ use tagging_service::{
 
 use crate::helpers::{Backend, PROJECT, TestApp};
 
-const RESOURCES: usize = 2000;
+pub(crate) const RESOURCES: usize = 2000;
 /// The resources carrying `rare=yes`.
 const RARE: [usize; 2] = [777, 1555];
 
-fn scope() -> Scope {
+pub(crate) fn scope() -> Scope {
     Scope {
         project_id: PROJECT.into(),
         resource_type: "CLUSTER".into(),
     }
 }
 
-fn visibility() -> Visibility {
+pub(crate) fn visibility() -> Visibility {
     Visibility {
         hidden_prefixes: vec!["acs:".into(), "aliyun".into(), "_sys_".into()],
         while_live: None,
@@ -43,7 +43,7 @@ fn id(i: usize) -> String {
 }
 
 /// Registers the resources with `k1`, `k2` (the bulk a project has before any filter tag).
-async fn seed_bulk(app: &TestApp) {
+pub(crate) async fn seed_bulk(app: &TestApp) {
     for chunk in (0..RESOURCES).collect::<Vec<_>>().chunks(50) {
         let ids: Vec<String> = chunk.iter().map(|i| id(*i)).collect();
         let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
@@ -80,7 +80,7 @@ fn kf(key: &str, values: &[&str]) -> KeyFilter {
     }
 }
 
-fn literal(a: &Arg<'_>) -> String {
+pub(crate) fn literal(a: &Arg<'_>) -> String {
     match a {
         Arg::Text(s) => format!("'{}'", s.replace('\'', "''")),
         Arg::Int(i) => i.to_string(),
@@ -231,7 +231,7 @@ async fn rows_read_or_plan_with(
 }
 
 /// The rows all scan nodes produced: `rows=N loops=M` of each `… Scan …` line, N × M summed.
-fn scanned_rows(plan: &[String]) -> u64 {
+pub(crate) fn scanned_rows(plan: &[String]) -> u64 {
     plan.iter()
         .filter(|l| l.contains("Scan"))
         .filter_map(|l| {
@@ -363,7 +363,7 @@ async fn check_postings(app: &TestApp, state: &str) {
         ),
         (
             "100 resources by id",
-            sql::resources_by_pk(&scope, &pks, fence),
+            sql::resources_by_pk(&scope, &pks, (fence, lookup_by_id(&app.database_url))),
             250,
         ),
         (
@@ -381,7 +381,7 @@ async fn check_postings(app: &TestApp, state: &str) {
     }
 }
 
-async fn execute(app: &TestApp, statements: &[&str]) {
+pub(crate) async fn execute(app: &TestApp, statements: &[&str]) {
     let mut conn = PgConnection::connect(&app.database_url).await.unwrap();
     for s in statements {
         sqlx::query(s).execute(&mut conn).await.unwrap();
@@ -389,7 +389,7 @@ async fn execute(app: &TestApp, statements: &[&str]) {
 }
 
 /// The statistics as a database that was never analyzed has them: none.
-const WIPE_STATISTICS: [&str; 2] = [
+pub(crate) const WIPE_STATISTICS: [&str; 2] = [
     "DELETE FROM pg_statistic WHERE starelid IN (SELECT oid FROM pg_class WHERE relnamespace = 'public'::regnamespace)",
     "UPDATE pg_class SET reltuples = -1, relpages = 0 WHERE relnamespace = 'public'::regnamespace",
 ];
@@ -440,7 +440,7 @@ async fn rare_filters_read_rows_in_proportion_to_their_matches(b: Backend) {
 
 /// SQLite: every table and index is searched by a key, never scanned whole (`SCAN m`, `g` and
 /// `r` are the rows of the statement's own subqueries).
-fn assert_seeks(plan: &str, what: &str) {
+pub(crate) fn assert_seeks(plan: &str, what: &str) {
     let scans = plan.lines().any(|l| {
         let l = l.trim_start();
         l.starts_with("SCAN")

@@ -6,11 +6,14 @@
 //! filter route, and the change log's compaction given time to run. Each distinct statement is
 //! then checked.
 //!
-//! The rule: a statement that touches a per-tenant table filters on `project_id = $n`, inserts a
-//! row whose first column is `project_id`, or is keyed by a scope (`scope_pk = $n`, or a counts row
-//! inserted with its `scope_pk` first): a scope belongs to one project, and the writes read its key
-//! from `scopes` by project. What does not follow the rule is listed below by name with its reason,
-//! and each listed statement must still be observed, so the lists shrink when the code is fixed.
+//! The rule is the one a sharded database routes by: every per-tenant table a statement reads
+//! or writes is named by its project. An occurrence of such a table (after `FROM`, `JOIN`,
+//! `UPDATE` or `INTO`) is named when the statement filters it by `alias.project_id = $n` (each
+//! occurrence its own: an alias that occurs twice needs the filter twice), by an unqualified
+//! `project_id = $n` when it is the statement's only per-tenant table, or when it is inserted
+//! with `project_id` as its first column. What does not follow the rule is listed below by name
+//! with its reason, and each listed statement must still be observed, so the list shrinks when
+//! the code changes.
 
 use std::{collections::BTreeSet, time::Duration};
 
@@ -53,7 +56,7 @@ const MIGRATOR_TABLE: &str = "_sqlx_migrations";
 /// The migrations: run once, before the server serves, over every project's rows by design (they
 /// create and fill tables). Exempt by file: a statement exempt as a migration is the whole text of
 /// one of these files, as the migrator sends it.
-const MIGRATIONS: [(&str, &str); 9] = [
+const MIGRATIONS: [(&str, &str); 10] = [
     (
         "0001_init.sql",
         include_str!("../../migrations/postgres/0001_init.sql"),
@@ -90,6 +93,10 @@ const MIGRATIONS: [(&str, &str); 9] = [
         "0010_lighter_tag_writes.sql",
         include_str!("../../migrations/postgres/0010_lighter_tag_writes.sql"),
     ),
+    (
+        "0011_project_on_every_row.sql",
+        include_str!("../../migrations/postgres/0011_project_on_every_row.sql"),
+    ),
 ];
 
 /// A statement named by its shape: `*` stands for any text, `#` for a run of placeholders, integer
@@ -106,50 +113,6 @@ const CROSS_TENANT: [Named; 1] = [Named {
     name: "changes::PROJECTS_WITH_HISTORY (compaction)",
     shape: "SELECT project_id, compacted FROM project_revisions WHERE revision > compacted ORDER BY project_id",
 }];
-
-/// Known gaps (docs/scaling.md, "Statements keyed by internal ids"): these statements are keyed only
-/// by internal ids (`resources.pk`, `change_sets.id`) that the same call read, in the same
-/// transaction, by a statement that names the project. They are correct on one database, but on a
-/// database sharded by project none of them names its shard: each needs `project_id` (a column that
-/// `tags` and `tag_changes` lack) before it can route to one shard.
-const KEYED_BY_INTERNAL_IDS: [Named; 9] = [
-    Named {
-        name: "tagging::upsert_tags",
-        shape: "INSERT INTO tags (resource_pk, scope_pk, key, value) SELECT r.pk, #, v.column1, v.column2 FROM resources r, (VALUES #) AS v WHERE r.pk IN # ON CONFLICT (resource_pk, key) DO UPDATE SET value = excluded.value",
-    },
-    Named {
-        name: "tagging::over_limit",
-        shape: "SELECT r.resource_id, c.n FROM (SELECT v.column1 AS pk, (SELECT COUNT(*) FROM tags t WHERE t.resource_pk = v.column1*) AS n FROM (VALUES #) AS v) c JOIN resources r ON r.pk = c.pk WHERE c.n > # ORDER BY r.resource_id LIMIT 1",
-    },
-    Named {
-        name: "tagging::current_tags",
-        shape: "SELECT resource_pk, key, value FROM tags WHERE resource_pk IN # AND key IN #",
-    },
-    Named {
-        name: "tagging::all_tags_of",
-        shape: "SELECT resource_pk, scope_pk, key, value FROM tags WHERE resource_pk = #",
-    },
-    Named {
-        name: "tagging::delete_tags",
-        shape: "DELETE FROM tags WHERE resource_pk IN #* RETURNING resource_pk, scope_pk, key, value",
-    },
-    Named {
-        name: "tagging::delete_resource",
-        shape: "DELETE FROM resources WHERE pk = #*",
-    },
-    Named {
-        name: "tagging::tags_of",
-        shape: "SELECT t.resource_pk, t.key, t.value FROM tags t WHERE t.resource_pk IN #* ORDER BY t.resource_pk, t.key",
-    },
-    Named {
-        name: "revisions::take_revision (PostgreSQL: counts, NEXT_REVISION, the stamp, the set's number)",
-        shape: "WITH *r AS (INSERT INTO project_revisions (project_id, revision) SELECT *n AS (UPDATE change_sets SET revision = r.revision FROM r WHERE change_sets.id = #) SELECT revision FROM r",
-    },
-    Named {
-        name: "changes::insert_changes",
-        shape: "INSERT INTO tag_changes (change_set, seq, resource_pk, resource_id, changes) VALUES #",
-    },
-];
 
 /// Whether `text` has the shape `shape` (see [`Named`]).
 fn has_shape(text: &str, shape: &str) -> bool {
@@ -187,17 +150,71 @@ fn tables_named(text: &str) -> BTreeSet<&'static str> {
         .collect()
 }
 
+/// The words and signs of a statement, in order: identifiers (and placeholders) whole, every
+/// other sign on its own.
+fn tokens(text: &str) -> Vec<&str> {
+    let word = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '$';
+    let mut out = Vec::new();
+    let mut rest = text;
+    while let Some(c) = rest.chars().next() {
+        let len = if word(c) {
+            rest.find(|c: char| !word(c)).unwrap_or(rest.len())
+        } else {
+            c.len_utf8()
+        };
+        if !c.is_whitespace() {
+            out.push(&rest[..len]);
+        }
+        rest = &rest[len..];
+    }
+    out
+}
+
+/// Each per-tenant table the statement reads or writes: its name, the name it goes by (its
+/// alias, else its own), and whether it is inserted into with `project_id` first.
+fn occurrences(text: &str) -> Vec<(&str, &str, bool)> {
+    let t = tokens(text);
+    let mut out = Vec::new();
+    for i in 1..t.len() {
+        let Some(table) = PER_TENANT.iter().find(|p| **p == t[i]) else {
+            continue;
+        };
+        if !matches!(t[i - 1], "FROM" | "JOIN" | "UPDATE" | "INTO") {
+            continue;
+        }
+        let next = t.get(i + 1).copied().unwrap_or_default();
+        let inserted = t[i - 1] == "INTO" && t.get(i + 2) == Some(&"project_id");
+        let aliased = next.starts_with(|c: char| c.is_ascii_lowercase());
+        out.push((*table, if aliased { next } else { *table }, inserted));
+    }
+    out
+}
+
+/// How many times `text` holds `project_id = $` preceded by `qualifier` (`None`: by nothing).
+fn project_filters(text: &str, qualifier: Option<&str>) -> usize {
+    let t = tokens(text);
+    (0..t.len())
+        .filter(|&i| {
+            t[i] == "project_id"
+                && t.get(i + 1) == Some(&"=")
+                && t.get(i + 2).is_some_and(|p| p.starts_with('$'))
+                && match qualifier {
+                    Some(q) => i >= 2 && t[i - 1] == "." && t[i - 2] == q,
+                    None => i == 0 || t[i - 1] != ".",
+                }
+        })
+        .count()
+}
+
 /// The rule (see the module's documentation).
 fn names_the_project(text: &str) -> bool {
-    let inserts_first = |column: &str| {
-        text.strip_prefix("INSERT INTO ")
-            .and_then(|rest| rest.split_once(' '))
-            .is_some_and(|(_, rest)| rest.starts_with(&format!("({column},")))
-    };
-    text.contains("project_id = $")
-        || inserts_first("project_id")
-        || text.contains("scope_pk = $")
-        || inserts_first("scope_pk")
+    let found = occurrences(text);
+    let read: Vec<&(&str, &str, bool)> = found.iter().filter(|o| !o.2).collect();
+    read.iter().all(|(table, name, _)| {
+        let times = read.iter().filter(|o| o.1 == *name).count();
+        project_filters(text, Some(name)) >= times
+            || (name == table && found.len() == 1 && project_filters(text, None) >= 1)
+    })
 }
 
 /// How a statement stands against the rule.
@@ -209,7 +226,6 @@ enum Verdict {
     NamesTheProject,
     Migration(&'static str),
     CrossTenant(&'static str),
-    KnownGap(&'static str),
     /// A statement on a per-tenant table that names no project and is listed nowhere.
     Refused,
 }
@@ -226,12 +242,6 @@ fn verdict(text: &str) -> Verdict {
     }
     if let Some(n) = CROSS_TENANT.iter().find(|n| has_shape(text, n.shape)) {
         return Verdict::CrossTenant(n.name);
-    }
-    if let Some(n) = KEYED_BY_INTERNAL_IDS
-        .iter()
-        .find(|n| has_shape(text, n.shape))
-    {
-        return Verdict::KnownGap(n.name);
     }
     Verdict::Refused
 }
@@ -589,6 +599,23 @@ async fn every_statement_on_a_per_tenant_table_names_the_project() {
         );
     }
 
+    // A table distributed by project must have the project in every primary key and unique
+    // index.
+    let keys: Vec<(String, String)> = sqlx::query_as(
+        "SELECT c.relname::text, i.relname::text FROM pg_index x JOIN pg_class c ON c.oid = x.indrelid JOIN pg_class i ON i.oid = x.indexrelid WHERE x.indisunique AND c.relnamespace = 'public'::regnamespace AND NOT EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attname = 'project_id' AND a.attnum = ANY (x.indkey))",
+    )
+    .fetch_all(&mut conn)
+    .await
+    .expect("the unique indexes without the project");
+    let per_tenant: Vec<&(String, String)> = keys
+        .iter()
+        .filter(|(table, _)| PER_TENANT.contains(&table.as_str()))
+        .collect();
+    assert!(
+        per_tenant.is_empty(),
+        "unique indexes of per-tenant tables without `project_id`: {per_tenant:?}"
+    );
+
     let seen = statements(&server);
     let verdicts: Vec<(Verdict, &String)> = seen.iter().map(|s| (verdict(s), s)).collect();
     let refused: Vec<&String> = verdicts
@@ -605,15 +632,10 @@ async fn every_statement_on_a_per_tenant_table_names_the_project() {
             .collect::<Vec<_>>()
             .join("\n")
     );
-    // Each exemption and known gap is still there: one that is gone is taken off its list.
+    // Each exemption is still there: one that is gone is taken off its list.
     let listed = CROSS_TENANT
         .iter()
         .map(|n| (n.name, Verdict::CrossTenant(n.name)))
-        .chain(
-            KEYED_BY_INTERNAL_IDS
-                .iter()
-                .map(|n| (n.name, Verdict::KnownGap(n.name))),
-        )
         .chain(MIGRATIONS.iter().map(|(f, _)| (*f, Verdict::Migration(f))));
     for (name, expected) in listed {
         assert!(
@@ -639,19 +661,27 @@ fn a_statement_on_a_per_tenant_table_without_the_project_is_refused() {
         "DELETE FROM tag_keys WHERE resources = 0",
         "UPDATE resources SET name = $1 WHERE resource_id = $2",
         "SELECT t.key FROM tags t WHERE t.resource_pk IN ($1, $2) AND t.value = $3",
+        // Keyed by a scope: a scope belongs to one project, but a shard is found by the project.
+        "DELETE FROM tag_keys WHERE scope_pk = $1 AND resources = 0",
+        // The project names one table of two.
+        "SELECT r.pk, t.key FROM resources r JOIN tags t ON t.resource_pk = r.pk WHERE r.project_id = $1",
+        "DELETE FROM tag_changes WHERE change_set IN (SELECT id FROM change_sets WHERE project_id = $1)",
+        // One alias, two tables, one filter.
+        "SELECT 1 FROM tags p WHERE p.project_id = $1 AND EXISTS (SELECT 1 FROM tags p WHERE p.key = $2)",
+        // A filter on a derived table does not name the table it is read from.
+        "SELECT r.pk FROM (SELECT pk, project_id FROM resources WHERE pk IN ($1)) r WHERE r.project_id = $2",
+        "INSERT INTO tags (resource_pk, project_id, key, value) VALUES ($1, $2, $3, $4)",
     ] {
         assert_eq!(verdict(text), Verdict::Refused, "{text}");
     }
-    assert_eq!(
-        verdict("SELECT revision FROM project_revisions WHERE project_id = $1"),
-        Verdict::NamesTheProject
-    );
-    assert_eq!(
-        verdict(
-            "SELECT resource_pk, key, value FROM tags WHERE resource_pk IN ($1, $2) AND key IN ($3)"
-        ),
-        Verdict::KnownGap("tagging::current_tags")
-    );
+    for text in [
+        "SELECT revision FROM project_revisions WHERE project_id = $1",
+        "SELECT r.pk, t.key FROM resources r JOIN tags t ON t.project_id = $1 AND t.resource_pk = r.pk WHERE r.project_id = $2",
+        "DELETE FROM tag_changes WHERE tag_changes.project_id = $1 AND change_set IN (SELECT s.id FROM change_sets s WHERE s.project_id = $1)",
+        "INSERT INTO tags (project_id, resource_pk, key, value) SELECT r.project_id, r.pk, $1, $2 FROM resources r WHERE r.project_id = $3",
+    ] {
+        assert_eq!(verdict(text), Verdict::NamesTheProject, "{text}");
+    }
     assert_eq!(
         verdict("SELECT id FROM api_tokens WHERE id = $1"),
         Verdict::NotPerTenant

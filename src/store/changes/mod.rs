@@ -139,7 +139,7 @@ where
         let rows = pack(changes);
         if rows.is_empty() {
             Self::execute(c, &first).await?;
-            Self::apply_counts(c, scope_pk, deltas).await?;
+            Self::apply_counts(c, (&scope.project_id, scope_pk), deltas).await?;
             return Self::current_revision(c, scope).await;
         }
         deltas.settle();
@@ -148,7 +148,7 @@ where
             let mut script = first;
             script.end_statement();
             sql::push_change_set(&mut script, scope, terms.author, unix_ms(), &rows);
-            let q = sql::take_revision_script(script, &scope.project_id, counts, stamp);
+            let q = sql::take_revision_script(script, scope, counts, stamp);
             let revisions: Vec<i64> = sqlx::query_scalar_with(&q.text, Self::args(&q)?)
                 .fetch_all(&mut *c)
                 .await?;
@@ -159,11 +159,11 @@ where
         }
         Self::execute(c, &first).await?;
         let set = Self::record_changes(c, scope, terms, &rows).await?;
-        let q = sql::take_revision(&scope.project_id, counts, stamp, set);
+        let q = sql::take_revision(scope, counts, stamp, set);
         let revision = sqlx::query_scalar_with(&q.text, Self::args(&q)?)
             .fetch_one(&mut *c)
             .await?;
-        Self::drop_zero_counts(c, scope_pk, &deltas).await?;
+        Self::drop_zero_counts(c, (&scope.project_id, scope_pk), &deltas).await?;
         Ok(revision)
     }
 
@@ -207,7 +207,7 @@ where
             .fetch_one(&mut *c)
             .await?;
         for chunk in rows.chunks(sql::LOG_ROWS_PER_INSERT) {
-            let insert = sql::insert_changes(set, chunk);
+            let insert = sql::insert_changes(&scope.project_id, set, chunk);
             sqlx::query_with(&insert.text, Self::args(&insert)?)
                 .execute(&mut *c)
                 .await?;

@@ -9,7 +9,7 @@ use crate::{
     store::changes::PackedRow,
 };
 
-/// Rows per insert: each binds five values, far below either database's limit of parameters.
+/// Rows per insert: each binds six values, far below either database's limit of parameters.
 pub const LOG_ROWS_PER_INSERT: usize = 1000;
 
 /// The columns a reader gets, in `ChangeRow`'s order.
@@ -18,12 +18,12 @@ const COLUMNS: &str = "s.revision, c.seq, s.resource_type, c.resource_id, c.chan
 /// A write's change set, before it has a revision: answers its id.
 pub const INSERT_CHANGE_SET: &str = "INSERT INTO change_sets (project_id, resource_type, credential_id, request_id, changed_at) VALUES ($1, $2, $3, $4, $5) RETURNING id";
 
-/// Adds `rows` to the change set `set`. Only placeholders and `NULL`s, so that the text is that
-/// of every write of the same shape and the databases parse and plan it once per connection,
-/// not once per write.
-pub fn insert_changes<'a>(set: i64, rows: &'a [PackedRow<'a>]) -> Sql<'a> {
+/// Adds `rows` to the project's change set `set`. Only placeholders and `NULL`s, so that the
+/// text is that of every write of the same shape and the databases parse and plan it once per
+/// connection, not once per write.
+pub fn insert_changes<'a>(project_id: &'a str, set: i64, rows: &'a [PackedRow<'a>]) -> Sql<'a> {
     let mut sql = Sql::default();
-    push_changes(&mut sql, rows, |sql| {
+    push_changes(&mut sql, project_id, rows, |sql| {
         sql.int(set);
     });
     sql
@@ -58,20 +58,27 @@ pub fn push_change_set<'a>(
     // An insert each `LOG_ROWS_PER_INSERT` rows, as `insert_changes` is called: each statement
     // of a script binds its own parameters.
     for chunk in rows.chunks(LOG_ROWS_PER_INSERT) {
-        push_changes(sql, chunk, |sql| {
+        push_changes(sql, &scope.project_id, chunk, |sql| {
             sql.push(LATEST_SET);
         });
         sql.push("; ");
     }
 }
 
-/// `INSERT` of `rows` into the set that `set` writes.
-fn push_changes<'a>(sql: &mut Sql<'a>, rows: &'a [PackedRow<'a>], set: impl Fn(&mut Sql<'a>)) {
+/// `INSERT` of `rows` into the project's set that `set` writes.
+fn push_changes<'a>(
+    sql: &mut Sql<'a>,
+    project_id: &'a str,
+    rows: &'a [PackedRow<'a>],
+    set: impl Fn(&mut Sql<'a>),
+) {
     sql.push(
-        "INSERT INTO tag_changes (change_set, seq, resource_pk, resource_id, changes) VALUES ",
+        "INSERT INTO tag_changes (project_id, change_set, seq, resource_pk, resource_id, changes) VALUES ",
     );
     for (i, row) in rows.iter().enumerate() {
-        sql.push(if i > 0 { ", (" } else { "(" });
+        sql.push(if i > 0 { ", (" } else { "(" })
+            .text(project_id)
+            .push(", ");
         set(sql);
         sql.push(", ")
             .int(row.seq)
@@ -106,9 +113,11 @@ pub fn changes<'a>(
 ) -> Sql<'a> {
     // The sets in revision order from the project's index, each set's rows by its key.
     let mut sql = Sql::new(&format!(
-        "SELECT {COLUMNS} FROM change_sets s JOIN tag_changes c ON c.change_set = s.id WHERE s.project_id = "
+        "SELECT {COLUMNS} FROM change_sets s JOIN tag_changes c ON c.change_set = s.id WHERE "
     ));
-    sql.text(project_id)
+    sql.project("s", project_id)
+        .push(" AND ")
+        .project("c", project_id)
         .push(" AND s.revision >= ")
         .int(range.after.0)
         .push(" AND (s.revision, c.seq) > (")
@@ -148,7 +157,7 @@ pub fn compactable(batch: u32) -> String {
 
 /// Drops the changes of the project's revisions up to $2, then their sets.
 pub const DROP_CHANGES: [&str; 2] = [
-    "DELETE FROM tag_changes WHERE change_set IN (SELECT id FROM change_sets WHERE project_id = $1 AND revision <= $2)",
+    "DELETE FROM tag_changes WHERE tag_changes.project_id = $1 AND change_set IN (SELECT s.id FROM change_sets s WHERE s.project_id = $1 AND s.revision <= $2)",
     "DELETE FROM change_sets WHERE project_id = $1 AND revision <= $2",
 ];
 
@@ -191,6 +200,6 @@ mod tests {
             .map(|s| s.matches(LATEST_SET).count())
             .collect();
         assert_eq!(per_insert, [LOG_ROWS_PER_INSERT, 1]);
-        assert_eq!(sql.args.len(), 5 + 4 * rows.len());
+        assert_eq!(sql.args.len(), 5 + 5 * rows.len());
     }
 }

@@ -27,28 +27,34 @@ pub fn insert_scope(scope: &Scope) -> Sql<'_> {
     sql
 }
 
+/// A scope's key, with its project: every statement on the scope's counts names both.
+pub type ProjectScope<'a> = (&'a str, i64);
+
 /// Adds `deltas.keys` to the scope's key counts, in key order.
-pub fn add_key_counts(scope_pk: i64, deltas: &Deltas) -> Sql<'_> {
+pub fn add_key_counts<'a>(scope: ProjectScope<'a>, deltas: &'a Deltas) -> Sql<'a> {
     let mut sql = Sql::default();
-    push_key_counts(&mut sql, scope_pk, deltas);
+    push_key_counts(&mut sql, scope, deltas);
     sql
 }
 
 /// Adds `deltas.values` to the scope's (key, value) counts, in (key, value) order.
-pub fn add_value_counts(scope_pk: i64, deltas: &Deltas) -> Sql<'_> {
+pub fn add_value_counts<'a>(scope: ProjectScope<'a>, deltas: &'a Deltas) -> Sql<'a> {
     let mut sql = Sql::default();
-    push_value_counts(&mut sql, scope_pk, deltas);
+    push_value_counts(&mut sql, scope, deltas);
     sql
 }
 
 /// [`add_key_counts`] at the end of `sql`.
-pub(super) fn push_key_counts<'a>(sql: &mut Sql<'a>, scope_pk: i64, deltas: &'a Deltas) {
-    sql.push("INSERT INTO tag_keys (scope_pk, key, resources) VALUES ");
+pub(super) fn push_key_counts<'a>(sql: &mut Sql<'a>, scope: ProjectScope<'a>, deltas: &'a Deltas) {
+    let (project_id, scope_pk) = scope;
+    sql.push("INSERT INTO tag_keys (project_id, scope_pk, key, resources) VALUES ");
     for (i, (key, n)) in deltas.keys.iter().enumerate() {
         if i > 0 {
             sql.push(", ");
         }
         sql.push("(")
+            .text(project_id)
+            .push(", ")
             .int(scope_pk)
             .push(", ")
             .text(key)
@@ -56,17 +62,24 @@ pub(super) fn push_key_counts<'a>(sql: &mut Sql<'a>, scope_pk: i64, deltas: &'a 
             .int(*n)
             .push(")");
     }
-    sql.push(" ON CONFLICT (scope_pk, key) DO UPDATE SET resources = tag_keys.resources + excluded.resources");
+    sql.push(" ON CONFLICT (scope_pk, key, project_id) DO UPDATE SET resources = tag_keys.resources + excluded.resources");
 }
 
 /// [`add_value_counts`] at the end of `sql`.
-pub(super) fn push_value_counts<'a>(sql: &mut Sql<'a>, scope_pk: i64, deltas: &'a Deltas) {
-    sql.push("INSERT INTO tag_values (scope_pk, key, value, resources) VALUES ");
+pub(super) fn push_value_counts<'a>(
+    sql: &mut Sql<'a>,
+    scope: ProjectScope<'a>,
+    deltas: &'a Deltas,
+) {
+    let (project_id, scope_pk) = scope;
+    sql.push("INSERT INTO tag_values (project_id, scope_pk, key, value, resources) VALUES ");
     for (i, ((key, value), n)) in deltas.values.iter().enumerate() {
         if i > 0 {
             sql.push(", ");
         }
         sql.push("(")
+            .text(project_id)
+            .push(", ")
             .int(scope_pk)
             .push(", ")
             .text(key)
@@ -76,14 +89,14 @@ pub(super) fn push_value_counts<'a>(sql: &mut Sql<'a>, scope_pk: i64, deltas: &'
             .int(*n)
             .push(")");
     }
-    sql.push(" ON CONFLICT (scope_pk, key, value) DO UPDATE SET resources = tag_values.resources + excluded.resources");
+    sql.push(" ON CONFLICT (scope_pk, key, value, project_id) DO UPDATE SET resources = tag_values.resources + excluded.resources");
 }
 
 /// Deletes the counts of `table` among `keys` (one at least) that reached zero (rows this write
 /// already holds).
-pub fn drop_zero_counts<'a>(table: &str, scope_pk: i64, keys: &[&'a str]) -> Sql<'a> {
+pub fn drop_zero_counts<'a>(table: &str, scope: ProjectScope<'a>, keys: &[&'a str]) -> Sql<'a> {
     let mut sql = Sql::default();
-    push_drop_zero_counts(&mut sql, table, scope_pk, keys);
+    push_drop_zero_counts(&mut sql, table, scope, keys);
     sql
 }
 
@@ -91,11 +104,14 @@ pub fn drop_zero_counts<'a>(table: &str, scope_pk: i64, keys: &[&'a str]) -> Sql
 pub(super) fn push_drop_zero_counts<'a>(
     sql: &mut Sql<'a>,
     table: &str,
-    scope_pk: i64,
+    (project_id, scope_pk): ProjectScope<'a>,
     keys: &[&'a str],
 ) {
-    write!(sql.text, "DELETE FROM {table} WHERE scope_pk = ").expect("writing to a String");
-    sql.int(scope_pk).push(" AND resources = 0 AND key IN (");
+    write!(sql.text, "DELETE FROM {table} WHERE project_id = ").expect("writing to a String");
+    sql.text(project_id)
+        .push(" AND scope_pk = ")
+        .int(scope_pk)
+        .push(" AND resources = 0 AND key IN (");
     for (i, key) in keys.iter().enumerate() {
         if i > 0 {
             sql.push(", ");
@@ -116,15 +132,21 @@ pub fn filter_counts<'a>(
     let mut sql = Sql::new("SELECT s.pk");
     for f in filters {
         if f.values.is_empty() {
-            sql.push(", COALESCE((SELECT c.resources FROM tag_keys c WHERE c.scope_pk = s.pk AND c.key = ")
+            sql.push(", COALESCE((SELECT c.resources FROM tag_keys c WHERE ")
+                .project("c", &scope.project_id)
+                .push(" AND c.scope_pk = s.pk AND c.key = ")
                 .text(&f.key)
                 .push("), 0)");
         } else {
-            sql.push(", (SELECT CAST(COALESCE(SUM(c.resources), 0) AS BIGINT) FROM tag_values c WHERE c.scope_pk = s.pk AND c.key = ")
-                .text(&f.key)
-                .push(" AND c.value IN ")
-                .list(&f.values, |v| Arg::Text(v))
-                .push(")");
+            sql.push(
+                ", (SELECT CAST(COALESCE(SUM(c.resources), 0) AS BIGINT) FROM tag_values c WHERE ",
+            )
+            .project("c", &scope.project_id)
+            .push(" AND c.scope_pk = s.pk AND c.key = ")
+            .text(&f.key)
+            .push(" AND c.value IN ")
+            .list(&f.values, |v| Arg::Text(v))
+            .push(")");
         }
     }
     sql.push(" FROM scopes s WHERE s.project_id = ")
@@ -143,9 +165,11 @@ fn project_counts_from<'a>(
     visibility: &'a Visibility,
 ) {
     sql.push(&format!(
-        " FROM {table} c JOIN scopes s ON s.pk = c.scope_pk WHERE s.project_id = "
+        " FROM {table} c JOIN scopes s ON s.pk = c.scope_pk WHERE "
     ))
-    .text(project_id);
+    .project("c", project_id)
+    .push(" AND ")
+    .project("s", project_id);
     if let Some(rt) = resource_type {
         sql.push(" AND s.resource_type = ").text(rt);
     }

@@ -31,60 +31,65 @@ pub struct Matching<'a> {
 impl<'a> Sql<'a> {
     /// `(SELECT pk FROM scopes …)`: the scope's internal key, looked up once per statement.
     pub(super) fn scope_key(&mut self, scope: &'a Scope) -> &mut Self {
-        self.push("(SELECT pk FROM scopes WHERE project_id = ")
-            .text(&scope.project_id)
-            .push(" AND resource_type = ")
-            .text(&scope.resource_type)
+        self.push("(SELECT k.pk FROM scopes k WHERE ")
+            .scope("k", scope)
             .push(")")
     }
 
-    /// Whether resource `c` carries a tag matching `f`: never NULL, so that NOT works.
-    fn probe(&mut self, c: &str, f: &'a KeyFilter) -> &mut Self {
+    /// Whether resource `c` of the project carries a tag matching `f`: never NULL, so that NOT
+    /// works.
+    fn probe(&mut self, project_id: &'a str, c: &str, f: &'a KeyFilter) -> &mut Self {
         if f.values.is_empty() {
             self.push("COALESCE((SELECT TRUE");
         } else {
             self.push("COALESCE((SELECT p.value IN ")
                 .list(&f.values, |v| Arg::Text(v));
         }
-        write!(
-            self.text,
-            " FROM tags p WHERE p.resource_pk = {c} AND p.key = "
-        )
-        .expect("writing to a String");
+        self.push(" FROM tags p WHERE ").project("p", project_id);
+        write!(self.text, " AND p.resource_pk = {c} AND p.key = ").expect("writing to a String");
         self.text(&f.key).push("), FALSE)")
     }
 
     /// `(p1 AND p2 …)` or `(p1 OR p2 …)`.
-    fn probes(&mut self, c: &str, filters: &'a [KeyFilter], op: &str) -> &mut Self {
+    fn probes(
+        &mut self,
+        project_id: &'a str,
+        c: &str,
+        filters: &'a [KeyFilter],
+        op: &str,
+    ) -> &mut Self {
         self.push("(");
         for (i, f) in filters.iter().enumerate() {
             if i > 0 {
                 self.push(op);
             }
-            self.probe(c, f);
+            self.probe(project_id, c, f);
         }
         self.push(")")
     }
 
     /// ` AND` resource `c` satisfies every part of the filter the driver does not.
     fn rest_of(&mut self, c: &str, m: &Matching<'a>) -> &mut Self {
-        let f = m.filter;
+        let (f, project_id) = (m.filter, m.scope.project_id.as_str());
         for (i, all) in f.all.iter().enumerate() {
             if m.plan.covers != Covers::All(i) && !m.plan.joined.contains(i) {
-                self.push(" AND ").probe(c, all);
+                self.push(" AND ").probe(project_id, c, all);
             }
         }
         if !f.any.is_empty() && m.plan.covers != Covers::AnyGroup {
-            self.push(" AND ").probes(c, &f.any, " OR ");
+            self.push(" AND ").probes(project_id, c, &f.any, " OR ");
         }
         if !f.not_all.is_empty() {
-            self.push(" AND NOT ").probes(c, &f.not_all, " AND ");
+            self.push(" AND NOT ")
+                .probes(project_id, c, &f.not_all, " AND ");
         }
         if !f.not_any.is_empty() {
-            self.push(" AND NOT ").probes(c, &f.not_any, " OR ");
+            self.push(" AND NOT ")
+                .probes(project_id, c, &f.not_any, " OR ");
         }
         if f.untagged {
-            self.push(" AND NOT ").visible_tag(c, m.visibility);
+            self.push(" AND NOT ")
+                .visible_tag(project_id, c, m.visibility);
         }
         self
     }
@@ -98,13 +103,16 @@ impl<'a> Sql<'a> {
         self
     }
 
-    /// Whether resource `c` has a tag visible to the caller.
-    fn visible_tag(&mut self, c: &str, visibility: &'a Visibility) -> &mut Self {
-        write!(
-            self.text,
-            "COALESCE((SELECT TRUE FROM tags v WHERE v.resource_pk = {c}"
-        )
-        .expect("writing to a String");
+    /// Whether resource `c` of the project has a tag visible to the caller.
+    fn visible_tag(
+        &mut self,
+        project_id: &'a str,
+        c: &str,
+        visibility: &'a Visibility,
+    ) -> &mut Self {
+        self.push("COALESCE((SELECT TRUE FROM tags v WHERE ")
+            .project("v", project_id);
+        write!(self.text, " AND v.resource_pk = {c}").expect("writing to a String");
         self.visible("v", visibility).push(" LIMIT 1), FALSE)")
     }
 
@@ -118,12 +126,16 @@ impl<'a> Sql<'a> {
         for i in m.plan.joined.iter() {
             write!(self.text, " CROSS JOIN tags j{i}").expect("writing to a String");
         }
-        self.push(" WHERE d.scope_pk = ")
+        let project_id = m.scope.project_id.as_str();
+        self.push(" WHERE ")
+            .project("d", project_id)
+            .push(" AND d.scope_pk = ")
             .scope_key(m.scope)
             .push(" AND d.key = ")
             .text(key);
         for i in m.plan.joined.iter() {
             let f = &m.filter.all[i];
+            self.push(" AND ").project(&format!("j{i}"), project_id);
             write!(
                 self.text,
                 " AND j{i}.resource_pk = d.resource_pk AND j{i}.scope_pk = d.scope_pk AND j{i}.key = "
@@ -206,7 +218,8 @@ pub fn resources<'a>(m: &Matching<'a>, after: Option<i64>, limit: u32, fence: &s
     let mut sql = Sql::new("SELECT r.pk, r.resource_id, r.name, r.revision FROM (");
     sql.candidates(m, after.map(|pk| pk.saturating_add(1)), true)
         .push(fence)
-        .push(") m JOIN resources r ON r.pk = m.pk WHERE TRUE")
+        .push(") m JOIN resources r ON r.pk = m.pk WHERE ")
+        .project("r", &m.scope.project_id)
         .while_live(m.visibility)
         .push(" ORDER BY m.pk LIMIT ")
         .int(limit.into());
@@ -218,7 +231,8 @@ pub fn resource_page<'a>(m: &Matching<'a>, offset: u64, limit: u32, fence: &str)
     let mut sql = Sql::new("SELECT r.pk, r.resource_id, r.name, r.revision FROM (");
     sql.candidates(m, None, true)
         .push(fence)
-        .push(") m JOIN resources r ON r.pk = m.pk WHERE TRUE")
+        .push(") m JOIN resources r ON r.pk = m.pk WHERE ")
+        .project("r", &m.scope.project_id)
         .while_live(m.visibility)
         .push(" ORDER BY m.pk LIMIT ")
         .int(limit.into())
@@ -249,7 +263,10 @@ pub fn tag_rows<'a>(
     let mut sql = Sql::new("SELECT m.pk, r.resource_id, t.key, t.value FROM (");
     sql.candidates(m, after.map(|(pk, _)| pk), true)
         .push(fence)
-        .push(") m JOIN resources r ON r.pk = m.pk JOIN tags t ON t.resource_pk = m.pk WHERE TRUE")
+        .push(") m JOIN resources r ON r.pk = m.pk JOIN tags t ON t.resource_pk = m.pk WHERE ")
+        .project("r", &m.scope.project_id)
+        .push(" AND ")
+        .project("t", &m.scope.project_id)
         .visible("t", m.visibility)
         .while_live(m.visibility);
     sql.after_tag_row("m.pk", after)
@@ -279,11 +296,12 @@ pub fn named_tag_rows<'a>(
             .push(" AND n.resource_id = ")
             .text(id);
     }
-    sql.push(") SELECT r.pk, r.resource_id, t.key, t.value FROM r JOIN tags t ON t.resource_pk = r.pk WHERE TRUE")
+    sql.push(") SELECT r.pk, r.resource_id, t.key, t.value FROM r JOIN tags t ON t.resource_pk = r.pk WHERE ")
+        .project("t", &scope.project_id)
         .visible("t", visibility)
         .while_live(visibility);
     for f in &query.tags {
-        sql.push(" AND ").probe("r.pk", f);
+        sql.push(" AND ").probe(&scope.project_id, "r.pk", f);
     }
     if let Some((pk, _)) = after {
         sql.push(" AND r.pk >= ").int(pk);
@@ -322,6 +340,6 @@ mod tests {
             .filter(|n| sql.text.contains(&format!("${n}")))
             .count();
         assert_eq!(placeholders, sql.args.len());
-        assert_eq!(sql.args.len(), 14);
+        assert_eq!(sql.args.len(), 16);
     }
 }

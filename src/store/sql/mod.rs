@@ -82,9 +82,15 @@ impl<'a> Sql<'a> {
         self.push(")")
     }
 
-    fn scope(&mut self, alias: &str, scope: &'a Scope) -> &mut Self {
+    /// `alias.project_id = $n`: every per-tenant table a statement reads or writes is named by its
+    /// project, so that a database sharded by project sends the statement to one shard.
+    fn project(&mut self, alias: &str, project_id: &'a str) -> &mut Self {
         write!(self.text, "{alias}.project_id = ").expect("writing to a String");
-        self.text(&scope.project_id);
+        self.text(project_id)
+    }
+
+    fn scope(&mut self, alias: &str, scope: &'a Scope) -> &mut Self {
+        self.project(alias, &scope.project_id);
         write!(self.text, " AND {alias}.resource_type = ").expect("writing to a String");
         self.text(&scope.resource_type)
     }

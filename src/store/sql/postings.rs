@@ -23,9 +23,11 @@ pub fn posting_horizon<'a>(scope: &'a Scope, visibility: &'a Visibility) -> Sql<
 /// `limit` of them. The caller picks the changes it needs once they are unpacked.
 pub fn posting_replay(scope: &Scope, (after, upto): (i64, i64), limit: u32) -> Sql<'_> {
     let mut sql = Sql::new(
-        "SELECT s.revision, c.seq, c.resource_pk, c.changes FROM change_sets s JOIN tag_changes c ON c.change_set = s.id WHERE s.project_id = ",
+        "SELECT s.revision, c.seq, c.resource_pk, c.changes FROM change_sets s JOIN tag_changes c ON c.change_set = s.id WHERE ",
     );
-    sql.text(&scope.project_id)
+    sql.project("s", &scope.project_id)
+        .push(" AND ")
+        .project("c", &scope.project_id)
         .push(" AND s.revision > ")
         .int(after)
         .push(" AND s.revision <= ")
@@ -47,8 +49,12 @@ pub fn posting_set<'a>(scope: &'a Scope, term: &'a Term) -> Sql<'a> {
             sql
         }
         Term::Key(key) | Term::Pair(key, _) => {
-            let mut sql = Sql::new("SELECT t.resource_pk FROM tags t WHERE t.scope_pk = ");
-            sql.scope_key(scope).push(" AND t.key = ").text(key);
+            let mut sql = Sql::new("SELECT t.resource_pk FROM tags t WHERE ");
+            sql.project("t", &scope.project_id)
+                .push(" AND t.scope_pk = ")
+                .scope_key(scope)
+                .push(" AND t.key = ")
+                .text(key);
             if let Term::Pair(_, value) = term {
                 sql.push(" AND t.value = ").text(value);
             }
@@ -57,17 +63,25 @@ pub fn posting_set<'a>(scope: &'a Scope, term: &'a Term) -> Sql<'a> {
     }
 }
 
-/// The scope's resources of internal ids `pks`, in order: looked up by id behind `fence` (see
-/// `Backend::FENCE`), then checked against the scope, so that no plan walks the scope's index
-/// range for them instead.
-pub fn resources_by_pk<'a>(scope: &'a Scope, pks: &'a [i64], fence: &str) -> Sql<'a> {
+/// The scope's resources of internal ids `pks`, in order: looked up by project and id behind
+/// `fence` and `by_id` (see `Backend::FENCE` and `Backend::BY_ID`), then checked against the
+/// scope, so that no plan walks the scope's index range for them instead.
+pub fn resources_by_pk<'a>(
+    scope: &'a Scope,
+    pks: &'a [i64],
+    (fence, by_id): (&str, &str),
+) -> Sql<'a> {
     let mut sql = Sql::new(
-        "SELECT r.pk, r.resource_id, r.name, r.revision FROM (SELECT pk, project_id, resource_type, resource_id, name, revision FROM resources WHERE pk IN ",
+        "SELECT r.pk, r.resource_id, r.name, r.revision FROM (SELECT n.pk, n.resource_type, n.resource_id, n.name, n.revision FROM resources n",
     );
-    sql.list(pks, |pk| Arg::Int(*pk))
+    sql.push(by_id)
+        .push(" WHERE ")
+        .project("n", &scope.project_id)
+        .push(" AND n.pk IN ")
+        .list(pks, |pk| Arg::Int(*pk))
         .push(fence)
-        .push(") r WHERE ")
-        .scope("r", scope)
+        .push(") r WHERE r.resource_type = ")
+        .text(&scope.resource_type)
         .push(" ORDER BY r.pk");
     sql
 }
@@ -77,7 +91,8 @@ pub fn resources_by_pk<'a>(scope: &'a Scope, pks: &'a [i64], fence: &str) -> Sql
 /// listed ids, in its order, so that the rows stream in (resource, key) order and stop at the
 /// page's end rather than read every listed resource's tags and sort them. Each row's resource
 /// is a scalar subquery, which no plan turns into a walk of the scope's resources, computed once
-/// behind `fence`.
+/// behind `fence`, by project and id alone: the ids are the scope's (its postings'), and a
+/// plan without statistics might walk the scope's range for the resource type too.
 pub fn tag_rows_by_pk<'a>(
     scope: &'a Scope,
     pks: &'a [i64],
@@ -89,8 +104,10 @@ pub fn tag_rows_by_pk<'a>(
     let mut sql = Sql::new(
         "SELECT p.pk, p.resource_id, p.key, p.value FROM (SELECT t.resource_pk AS pk, (SELECT r.resource_id FROM resources r WHERE r.pk = t.resource_pk AND ",
     );
-    sql.scope("r", scope)
-        .push(") AS resource_id, t.key, t.value FROM tags t WHERE t.resource_pk IN ")
+    sql.project("r", &scope.project_id)
+        .push(") AS resource_id, t.key, t.value FROM tags t WHERE ")
+        .project("t", &scope.project_id)
+        .push(" AND t.resource_pk IN ")
         .list(pks, |pk| Arg::Int(*pk))
         .visible("t", visibility)
         .after_tag_row("t.resource_pk", after)

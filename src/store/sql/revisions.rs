@@ -7,7 +7,7 @@ use super::{
     changes::LATEST_SET,
     counts::{push_drop_zero_counts, push_key_counts, push_value_counts},
 };
-use crate::store::counts::Deltas;
+use crate::{domain::Scope, store::counts::Deltas};
 
 /// The project's current revision; no row: 0.
 pub const CURRENT_REVISION: &str = "SELECT revision FROM project_revisions WHERE project_id = $1";
@@ -23,23 +23,24 @@ pub const CURRENT_REVISION: &str = "SELECT revision FROM project_revisions WHERE
 /// [`add_key_counts`]: super::add_key_counts
 /// [`add_value_counts`]: super::add_value_counts
 pub fn take_revision<'a>(
-    project_id: &'a str,
+    scope: &'a Scope,
     counts: (i64, &'a Deltas),
     pks: &'a [i64],
     set: i64,
 ) -> Sql<'a> {
     let (scope_pk, deltas) = counts;
+    let project_id = scope.project_id.as_str();
     let mut sql = Sql::new("WITH ");
     let mut counted = Vec::new();
     if !deltas.keys.is_empty() {
         sql.push("k AS (");
-        push_key_counts(&mut sql, scope_pk, deltas);
+        push_key_counts(&mut sql, (project_id, scope_pk), deltas);
         sql.push(" RETURNING 1), ");
         counted.push("(SELECT COUNT(*) FROM k)");
     }
     if !deltas.values.is_empty() {
         sql.push("v AS (");
-        push_value_counts(&mut sql, scope_pk, deltas);
+        push_value_counts(&mut sql, (project_id, scope_pk), deltas);
         sql.push(" RETURNING 1), ");
         counted.push("(SELECT COUNT(*) FROM v)");
     }
@@ -53,16 +54,16 @@ pub fn take_revision<'a>(
         write!(sql.text, " WHERE {} >= 0", counted.join(" + ")).expect("writing to a String");
     }
     sql.push(" ON CONFLICT (project_id) DO UPDATE SET revision = project_revisions.revision + 1 RETURNING revision)");
-    // The resources and the set by their internal ids alone: with `project_id` as well, a plan
-    // made without statistics read the project's whole range of the scope index instead.
     if !pks.is_empty() {
-        sql.push(
-            ", s AS (UPDATE resources SET revision = r.revision FROM r WHERE resources.pk IN ",
-        )
-        .list(pks, |pk| Arg::Int(*pk))
-        .push(")");
+        sql.push(", s AS (UPDATE resources SET revision = r.revision FROM r WHERE ")
+            .project("resources", project_id)
+            .push(" AND resources.pk IN ")
+            .list(pks, |pk| Arg::Int(*pk))
+            .push(")");
     }
-    sql.push(", n AS (UPDATE change_sets SET revision = r.revision FROM r WHERE change_sets.id = ")
+    sql.push(", n AS (UPDATE change_sets SET revision = r.revision FROM r WHERE ")
+        .project("change_sets", project_id)
+        .push(" AND change_sets.id = ")
         .int(set)
         .push(") SELECT revision FROM r");
     sql
@@ -78,22 +79,23 @@ pub fn take_revision<'a>(
 /// [`push_change_set`]: super::push_change_set
 pub fn take_revision_script<'a>(
     mut sql: Sql<'a>,
-    project_id: &'a str,
+    scope: &'a Scope,
     counts: (i64, &'a Deltas),
     pks: &'a [i64],
 ) -> Sql<'a> {
     let (scope_pk, deltas) = counts;
+    let project_id = scope.project_id.as_str();
     if !deltas.keys.is_empty() {
-        push_key_counts(&mut sql, scope_pk, deltas);
+        push_key_counts(&mut sql, (project_id, scope_pk), deltas);
         sql.push("; ");
     }
     if !deltas.values.is_empty() {
-        push_value_counts(&mut sql, scope_pk, deltas);
+        push_value_counts(&mut sql, (project_id, scope_pk), deltas);
         sql.push("; ");
     }
     for (table, keys) in deltas.may_reach_zero() {
         if !keys.is_empty() {
-            push_drop_zero_counts(&mut sql, table, scope_pk, &keys);
+            push_drop_zero_counts(&mut sql, table, (project_id, scope_pk), &keys);
             sql.push("; ");
         }
     }
@@ -106,15 +108,22 @@ pub fn take_revision_script<'a>(
             .push(")");
     };
     if !pks.is_empty() {
-        sql.push("UPDATE resources SET revision = ");
+        // One writer, so no row lock to take, and only the rowid to find the rows by.
+        sql.push("UPDATE resources NOT INDEXED SET revision = ");
         revision(&mut sql);
-        sql.push(" WHERE pk IN ")
+        sql.push(" WHERE ")
+            .project("resources", project_id)
+            .push(" AND pk IN ")
             .list(pks, |pk| Arg::Int(*pk))
             .push("; ");
     }
     sql.push("UPDATE change_sets SET revision = ");
     revision(&mut sql);
-    sql.push(" WHERE id = ").push(LATEST_SET).push("; SELECT ");
+    sql.push(" WHERE ")
+        .project("change_sets", project_id)
+        .push(" AND id = ")
+        .push(LATEST_SET)
+        .push("; SELECT ");
     revision(&mut sql);
     sql
 }

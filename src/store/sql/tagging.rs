@@ -36,10 +36,21 @@ pub fn upsert_resources<'a>(scope: &'a Scope, ids: &'a [String]) -> Sql<'a> {
     sql
 }
 
-pub fn upsert_tags<'a>(scope_pk: i64, pks: &'a [i64], tags: &'a [Tag]) -> Sql<'a> {
-    let mut sql = Sql::new("INSERT INTO tags (resource_pk, scope_pk, key, value) SELECT r.pk, ");
+/// Sets `tags` on the scope's resources among `pks`, whose key is `scope_pk`; `by_id` is the
+/// backend's `Backend::BY_ID`.
+pub fn upsert_tags<'a>(
+    (scope, scope_pk): (&'a Scope, i64),
+    pks: &'a [i64],
+    tags: &'a [Tag],
+    by_id: &str,
+) -> Sql<'a> {
+    let mut sql = Sql::new(
+        "INSERT INTO tags (project_id, resource_pk, scope_pk, key, value) SELECT r.project_id, r.pk, ",
+    );
     sql.int(scope_pk)
-        .push(", v.column1, v.column2 FROM resources r, (VALUES ");
+        .push(", v.column1, v.column2 FROM resources r")
+        .push(by_id)
+        .push(", (VALUES ");
     for (i, tag) in tags.iter().enumerate() {
         if i > 0 {
             sql.push(", ");
@@ -50,22 +61,30 @@ pub fn upsert_tags<'a>(scope_pk: i64, pks: &'a [i64], tags: &'a [Tag]) -> Sql<'a
             .text(&tag.value)
             .push(")");
     }
-    sql.push(") AS v WHERE r.pk IN ")
+    sql.push(") AS v WHERE ")
+        .project("r", &scope.project_id)
+        .push(" AND r.pk IN ")
         .list(pks, |pk| Arg::Int(*pk))
-        .push(" ON CONFLICT (resource_pk, key) DO UPDATE SET value = excluded.value");
+        .push(" ON CONFLICT (resource_pk, key, project_id) DO UPDATE SET value = excluded.value");
     sql
 }
 
 /// The first resource among `pks` that carries more counted tags than the limit, if any. Each
 /// resource's tags are counted by a subquery of its own, an equality on the first column of the
-/// tags' primary key, and only offenders are joined to `resources`: plans that hold whatever the
-/// statistics say. Counting the whole list at once let PostgreSQL, on tables a bulk load had grown
+/// tags' primary key, and only offenders' ids are looked up, each by a subquery of its own: plans
+/// that hold whatever the statistics say (joined, a plan without them read the project's range
+/// of `resources` for each offender). Counting the whole list at once let PostgreSQL, on tables a bulk load had grown
 /// before any `ANALYZE`, guess thousands of tags per resource and scan the whole table: seconds per
 /// call, and at 8 M tags one call ran into its 30 s deadline.
-pub fn over_limit<'a>(pks: &'a [i64], limit: TagLimit<'a>) -> Sql<'a> {
+pub fn over_limit<'a>(scope: &'a Scope, pks: &'a [i64], limit: TagLimit<'a>) -> Sql<'a> {
     let mut sql = Sql::new(
-        "SELECT r.resource_id, c.n FROM (SELECT v.column1 AS pk, (SELECT COUNT(*) FROM tags t WHERE t.resource_pk = v.column1",
+        "SELECT o.resource_id, o.n FROM (SELECT (SELECT r.resource_id FROM resources r WHERE ",
     );
+    sql.project("r", &scope.project_id).push(
+        " AND r.pk = c.pk) AS resource_id, c.n FROM (SELECT v.column1 AS pk, (SELECT COUNT(*) FROM tags t WHERE ",
+    );
+    sql.project("t", &scope.project_id)
+        .push(" AND t.resource_pk = v.column1");
     for prefix in limit.exempt_prefixes {
         let len = prefix.chars().count();
         write!(sql.text, " AND lower(substr(t.key, 1, {len})) <> ").expect("writing to a String");
@@ -78,9 +97,9 @@ pub fn over_limit<'a>(pks: &'a [i64], limit: TagLimit<'a>) -> Sql<'a> {
         }
         sql.push("(").int(*pk).push(")");
     }
-    sql.push(") AS v) c JOIN resources r ON r.pk = c.pk WHERE c.n > ")
+    sql.push(") AS v) c WHERE c.n > ")
         .int(i64::try_from(limit.max).unwrap_or(i64::MAX))
-        .push(" ORDER BY r.resource_id LIMIT 1");
+        .push(") o ORDER BY o.resource_id LIMIT 1");
     sql
 }
 
@@ -98,27 +117,32 @@ pub fn lock_resources<'a>(scope: &'a Scope, ids: &'a [String], lock: &str) -> Sq
     sql
 }
 
-/// The current values of `keys` on the resources among `pks`.
-pub fn current_tags<'a>(pks: &'a [i64], keys: &'a [&'a str]) -> Sql<'a> {
-    let mut sql = Sql::new("SELECT resource_pk, key, value FROM tags WHERE resource_pk IN ");
-    sql.list(pks, |pk| Arg::Int(*pk))
+/// The current values of `keys` on the project's resources among `pks`.
+pub fn current_tags<'a>(project_id: &'a str, pks: &'a [i64], keys: &'a [&'a str]) -> Sql<'a> {
+    let mut sql = Sql::new("SELECT resource_pk, key, value FROM tags WHERE project_id = ");
+    sql.text(project_id)
+        .push(" AND resource_pk IN ")
+        .list(pks, |pk| Arg::Int(*pk))
         .push(" AND key IN ")
         .list(keys, |k| Arg::Text(k));
     sql
 }
 
-/// Every tag of one resource, hidden ones included, with its scope.
-pub fn all_tags_of(pk: i64) -> Sql<'static> {
+/// Every tag of one of the project's resources, hidden ones included, with its scope.
+pub fn all_tags_of(project_id: &str, pk: i64) -> Sql<'_> {
     let mut sql =
-        Sql::new("SELECT resource_pk, scope_pk, key, value FROM tags WHERE resource_pk = ");
-    sql.int(pk);
+        Sql::new("SELECT resource_pk, scope_pk, key, value FROM tags WHERE project_id = ");
+    sql.text(project_id).push(" AND resource_pk = ").int(pk);
     sql
 }
 
-/// Removes tags from the resources among `pks`; answers each removed tag, with its scope.
-pub fn delete_tags<'a>(pks: &'a [i64], removal: Removal<'a>) -> Sql<'a> {
-    let mut sql = Sql::new("DELETE FROM tags WHERE resource_pk IN ");
-    sql.list(pks, |pk| Arg::Int(*pk));
+/// Removes tags from the project's resources among `pks`; answers each removed tag, with its
+/// scope.
+pub fn delete_tags<'a>(project_id: &'a str, pks: &'a [i64], removal: Removal<'a>) -> Sql<'a> {
+    let mut sql = Sql::new("DELETE FROM tags WHERE project_id = ");
+    sql.text(project_id)
+        .push(" AND resource_pk IN ")
+        .list(pks, |pk| Arg::Int(*pk));
     match removal {
         Removal::Keys(keys) => {
             sql.push(" AND key IN ").list(keys, |k| Arg::Text(k));
@@ -149,20 +173,24 @@ pub fn put_resource<'a>(scope: &'a Scope, id: &'a str, name: Option<&'a str>) ->
     sql
 }
 
-/// Deletes every tag of the resource `pk`, of the scope `scope_pk`.
-pub fn delete_tags_of(scope_pk: i64, pk: i64) -> Sql<'static> {
-    let mut sql = Sql::new("DELETE FROM tags WHERE scope_pk = ");
-    sql.int(scope_pk).push(" AND resource_pk = ").int(pk);
+/// Deletes every tag of the project's resource `pk`.
+pub fn delete_tags_of(project_id: &str, pk: i64) -> Sql<'_> {
+    let mut sql = Sql::new("DELETE FROM tags WHERE project_id = ");
+    sql.text(project_id).push(" AND resource_pk = ").int(pk);
     sql
 }
 
 /// Deletes the resource unless it carries a tag the caller cannot see (a system tag, for a caller
 /// that is not the system): those belong to the system, and deleting the resource would take them.
-pub fn delete_resource(pk: i64, visibility: &Visibility) -> Sql<'_> {
-    let mut sql = Sql::new("DELETE FROM resources WHERE pk = ");
-    sql.int(pk);
+pub fn delete_resource<'a>(scope: &'a Scope, pk: i64, visibility: &'a Visibility) -> Sql<'a> {
+    let mut sql = Sql::new("DELETE FROM resources WHERE ");
+    sql.project("resources", &scope.project_id)
+        .push(" AND pk = ")
+        .int(pk);
     if !visibility.hidden_prefixes.is_empty() {
-        sql.push(" AND NOT EXISTS (SELECT 1 FROM tags t WHERE t.resource_pk = resources.pk AND NOT (TRUE")
+        sql.push(" AND NOT EXISTS (SELECT 1 FROM tags t WHERE ")
+            .project("t", &scope.project_id)
+            .push(" AND t.resource_pk = resources.pk AND NOT (TRUE")
             .visible("t", visibility)
             .push("))");
     }
@@ -188,10 +216,11 @@ pub fn resource_tags<'a>(
     id: &'a str,
     visibility: &'a Visibility,
 ) -> Sql<'a> {
-    let mut sql = Sql::new(
-        "SELECT t.key, t.value, r.revision FROM resources r LEFT JOIN tags t ON t.resource_pk = r.pk",
-    );
-    sql.visible("t", visibility)
+    let mut sql =
+        Sql::new("SELECT t.key, t.value, r.revision FROM resources r LEFT JOIN tags t ON ");
+    sql.project("t", &scope.project_id)
+        .push(" AND t.resource_pk = r.pk")
+        .visible("t", visibility)
         .push(" WHERE ")
         .scope("r", scope);
     write!(sql.text, " AND r.{by} = ").expect("writing to a String");
@@ -203,21 +232,22 @@ pub fn resource_tags<'a>(
 /// it may not see (`Visibility::shows`), which costs less than the database comparing every
 /// row's key with every hidden prefix (a third of the statement's time on SQLite for a page of
 /// 1 000 tags).
-pub fn tags_of(pks: &[i64]) -> Sql<'_> {
-    let mut sql =
-        Sql::new("SELECT t.resource_pk, t.key, t.value FROM tags t WHERE t.resource_pk IN ");
-    sql.list(pks, |pk| Arg::Int(*pk))
+pub fn tags_of<'a>(project_id: &'a str, pks: &'a [i64]) -> Sql<'a> {
+    let mut sql = Sql::new("SELECT t.resource_pk, t.key, t.value FROM tags t WHERE ");
+    sql.project("t", project_id)
+        .push(" AND t.resource_pk IN ")
+        .list(pks, |pk| Arg::Int(*pk))
         .push(" ORDER BY t.resource_pk, t.key");
     sql
 }
 
 /// The tags of [`tags_of`], a row per resource ordered by internal id: the resource's tags
 /// packed by the aggregate `pack`, in no order.
-pub fn packed_tags_of<'a>(pks: &'a [i64], pack: &str) -> Sql<'a> {
-    let mut sql = Sql::new(&format!(
-        "SELECT t.resource_pk, {pack} FROM tags t WHERE t.resource_pk IN "
-    ));
-    sql.list(pks, |pk| Arg::Int(*pk))
+pub fn packed_tags_of<'a>(project_id: &'a str, pks: &'a [i64], pack: &str) -> Sql<'a> {
+    let mut sql = Sql::new(&format!("SELECT t.resource_pk, {pack} FROM tags t WHERE "));
+    sql.project("t", project_id)
+        .push(" AND t.resource_pk IN ")
+        .list(pks, |pk| Arg::Int(*pk))
         .push(" GROUP BY t.resource_pk ORDER BY t.resource_pk");
     sql
 }
