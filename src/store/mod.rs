@@ -28,6 +28,7 @@ use std::{sync::Arc, time::Duration};
 
 use crate::domain::{Author, SignedOnce, Tag, Visibility};
 
+pub use counts::Deltas;
 pub use error::StoreError;
 pub use replicas::{ReadStats, ReplicaSettings, ReplicaStats};
 pub use schema::Schema;

@@ -7,7 +7,7 @@ use super::{
     changes::LATEST_SET,
     counts::{push_drop_zero_counts, push_key_counts, push_value_counts},
 };
-use crate::{domain::Scope, store::counts::Deltas};
+use crate::store::counts::Deltas;
 
 /// The project's current revision; no row: 0.
 pub const CURRENT_REVISION: &str = "SELECT revision FROM project_revisions WHERE project_id = $1";
@@ -23,13 +23,12 @@ pub const CURRENT_REVISION: &str = "SELECT revision FROM project_revisions WHERE
 /// [`add_key_counts`]: super::add_key_counts
 /// [`add_value_counts`]: super::add_value_counts
 pub fn take_revision<'a>(
-    scope: &'a Scope,
+    project_id: &'a str,
     counts: (i64, &'a Deltas),
     pks: &'a [i64],
     set: i64,
 ) -> Sql<'a> {
     let (scope_pk, deltas) = counts;
-    let project_id = scope.project_id.as_str();
     let mut sql = Sql::new("WITH ");
     let mut counted = Vec::new();
     if !deltas.keys.is_empty() {
@@ -79,12 +78,11 @@ pub fn take_revision<'a>(
 /// [`push_change_set`]: super::push_change_set
 pub fn take_revision_script<'a>(
     mut sql: Sql<'a>,
-    scope: &'a Scope,
+    project_id: &'a str,
     counts: (i64, &'a Deltas),
     pks: &'a [i64],
 ) -> Sql<'a> {
     let (scope_pk, deltas) = counts;
-    let project_id = scope.project_id.as_str();
     if !deltas.keys.is_empty() {
         push_key_counts(&mut sql, (project_id, scope_pk), deltas);
         sql.push("; ");

@@ -72,10 +72,11 @@ pub fn upsert_tags<'a>(
 /// The first resource among `pks` that carries more counted tags than the limit, if any. Each
 /// resource's tags are counted by a subquery of its own, an equality on the first column of the
 /// tags' primary key, and only offenders' ids are looked up, each by a subquery of its own: plans
-/// that hold whatever the statistics say (joined, a plan without them read the project's range
-/// of `resources` for each offender). Counting the whole list at once let PostgreSQL, on tables a bulk load had grown
-/// before any `ANALYZE`, guess thousands of tags per resource and scan the whole table: seconds per
-/// call, and at 8 M tags one call ran into its 30 s deadline.
+/// that hold whatever the statistics say. Counting the whole list at once let PostgreSQL, on
+/// tables a bulk load had grown before any `ANALYZE`, guess thousands of tags per resource and
+/// scan the whole table: seconds per call, and at 8 M tags one call ran into its 30 s deadline.
+/// Joined to the offenders, `resources` was read by the project's whole range of an index, per
+/// offender, by a plan made without statistics.
 pub fn over_limit<'a>(scope: &'a Scope, pks: &'a [i64], limit: TagLimit<'a>) -> Sql<'a> {
     let mut sql = Sql::new(
         "SELECT o.resource_id, o.n FROM (SELECT (SELECT r.resource_id FROM resources r WHERE ",
