@@ -43,6 +43,7 @@ mod routes;
 mod schema_versions;
 mod schemathesis;
 mod sdks;
+mod shard_routing;
 mod shedding_and_shutdown;
 mod signatures;
 mod signed_writes;

@@ -29,7 +29,7 @@ use crate::helpers::{
 };
 
 /// The tables whose rows belong to one project: distributed by project on a sharded database.
-const PER_TENANT: [&str; 8] = [
+pub(crate) const PER_TENANT: [&str; 8] = [
     "resources",
     "tags",
     "scopes",
@@ -280,7 +280,7 @@ fn filter(key: &str, values: &[&str]) -> pb::TagFilter {
 /// Every RPC that reads or writes tags, resources or changes, in the shapes that make different
 /// statements: new and known resources, changed and removed tags, counts that reach zero, names,
 /// each filter driver, pages after the first, the change log and a watch.
-async fn drive(client: &TaggingServiceClient<tonic::transport::Channel>, token: &str) {
+pub(crate) async fn drive(client: &TaggingServiceClient<tonic::transport::Channel>, token: &str) {
     let mut c = client.clone();
     let tags = |ids: &[&str], pairs: &[(&str, &str)]| pb::TagResourcesRequest {
         resource_type: "CLUSTER".into(),
@@ -523,7 +523,7 @@ async fn drive(client: &TaggingServiceClient<tonic::transport::Channel>, token: 
 }
 
 /// The SMN REST filter route (filter and count), as a REST caller uses it.
-async fn drive_smn(server: &Server, token: &str) {
+pub(crate) async fn drive_smn(server: &Server, token: &str) {
     let route = "/v2/p1/CLUSTER/resource_instances/action";
     for body in [
         json!({"action": "filter", "tags": [{"key": "team", "values": ["a"]}]}),
@@ -543,7 +543,7 @@ async fn drive_smn(server: &Server, token: &str) {
 }
 
 /// Waits (at most 20 s) for the compaction to drop revisions, so its statements are in the log.
-async fn wait_for_compaction(server: &Server) {
+pub(crate) async fn wait_for_compaction(server: &Server) {
     for _ in 0..200 {
         let compacted = server
             .log
