@@ -69,3 +69,4 @@ ALTER TABLE scopes DROP CONSTRAINT scopes_pkey;
 ALTER TABLE scopes ADD PRIMARY KEY (pk, project_id);
 ALTER TABLE change_sets DROP CONSTRAINT change_sets_pkey;
 ALTER TABLE change_sets ADD PRIMARY KEY (id, project_id);
+

@@ -258,6 +258,7 @@ where
         }
         let q = sql::resources_by_pk(scope, pks, (B::FENCE, B::BY_ID));
         Ok(sqlx::query_as_with(&q.text, Self::args(&q)?)
+            .persistent(B::KEEPS_ID_LIST_PLANS)
             .fetch_all(&mut *c)
             .await?)
     }

@@ -154,7 +154,10 @@ where
             Self::within_limit(&mut tx, scope, unsure, limit).await?;
             revision
         } else {
-            Self::execute(&mut tx, &put).await?;
+            sqlx::query_with(&put.text, Self::args(&put)?)
+                .persistent(B::KEEPS_ID_LIST_PLANS)
+                .execute(&mut *tx)
+                .await?;
             Self::within_limit(&mut tx, scope, unsure, limit).await?;
             let last = (Sql::default(), changes.as_slice());
             Self::finish(&mut tx, scope, pre, last, counts, &changed).await?
