@@ -12,7 +12,6 @@ use std::path::PathBuf;
 use tagging_service::{
     domain::{KeyFilter, ResourceFilter, Scope, Visibility},
     store::{
-        lookup_by_id,
         plan::{self, Positives},
         postings::Term,
         sql::{self, Matching, Sql},
@@ -162,11 +161,7 @@ async fn postings(
         ("replay", sql::posting_replay(scope, (0, 10), 50_001)),
         (
             "by_pk",
-            sql::resources_by_pk(
-                scope,
-                &pks,
-                (subquery_fence(backend), lookup_by_id(backend)),
-            ),
+            sql::resources_by_pk(scope, &pks, subquery_fence(backend)),
         ),
     ];
     for (name, statement) in statements {

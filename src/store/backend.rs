@@ -22,7 +22,7 @@ pub type RowOf<B> = <<B as Backend>::Db as Database>::Row;
 /// What differs between the databases: where their connections come from, and which of them read
 /// and which write.
 pub trait Backend: Send + Sync + 'static {
-    type Db: Database<QueryResult: RowsAffected> + sqlx::database::HasStatementCache;
+    type Db: Database<QueryResult: RowsAffected>;
     /// Starts a read-only transaction whose statements all see one snapshot.
     const SNAPSHOT: &'static str;
     /// Starts a transaction that writes.
@@ -32,15 +32,6 @@ pub trait Backend: Send + Sync + 'static {
     /// Appended to a subquery that must run as written rather than be merged into the query
     /// around it.
     const FENCE: &'static str;
-    /// Follows a table that a statement finds by a list of internal ids, with its project: each
-    /// row is then looked up by its id, where a plan made without statistics might read the
-    /// project's range of an index that leads with the project instead.
-    const BY_ID: &'static str;
-    /// Whether a connection may keep the plan of a statement that finds resources by a list of
-    /// internal ids (with their project): false where the plan made when the statement first
-    /// ran, while the project was small, could read the project's whole range once it has grown,
-    /// so such statements are planned again each time.
-    const KEEPS_ID_LIST_PLANS: bool;
     /// How a transaction's consecutive writes go to the database in one call.
     const CHAIN: Chain;
     /// The aggregate that packs a group of tags `t` into one JSON array of `[key, value]`

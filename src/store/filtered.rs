@@ -256,9 +256,8 @@ where
         if pks.is_empty() {
             return Ok(Vec::new());
         }
-        let q = sql::resources_by_pk(scope, pks, (B::FENCE, B::BY_ID));
+        let q = sql::resources_by_pk(scope, pks, B::FENCE);
         Ok(sqlx::query_as_with(&q.text, Self::args(&q)?)
-            .persistent(B::KEEPS_ID_LIST_PLANS)
             .fetch_all(&mut *c)
             .await?)
     }

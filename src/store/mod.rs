@@ -188,16 +188,6 @@ pub fn subquery_fence(url: &str) -> &'static str {
     }
 }
 
-/// What follows a table found by internal ids on the database `url` names (see
-/// `Backend::BY_ID`), for the same tools.
-pub fn lookup_by_id(url: &str) -> &'static str {
-    if url.starts_with("sqlite") {
-        SqliteBackend::BY_ID
-    } else {
-        PostgresBackend::BY_ID
-    }
-}
-
 /// Writes a consistent copy of the SQLite database `url` names to `output`, while servers use it.
 pub async fn backup(url: &str, output: &std::path::Path) -> anyhow::Result<()> {
     if !url.starts_with("sqlite:") {

@@ -129,13 +129,6 @@ impl Backend for PostgresBackend {
     const BEGIN_WRITE: &'static str = "BEGIN";
     const LOCK_ROWS: &'static str = " FOR UPDATE";
     const FENCE: &'static str = " OFFSET 0";
-    // The primary key holds both the id and the project: the planner takes it.
-    const BY_ID: &'static str = "";
-    // A generic plan made when `resources` held a few rows took an index that leads with the
-    // project for the list, and kept reading the whole project as it grew (ingest 28 times
-    // slower, BENCHMARKS.md "Session 13"); planned each time, the statement finds the rows by
-    // the primary key.
-    const KEEPS_ID_LIST_PLANS: bool = false;
     const CHAIN: Chain = Chain::With;
     const PACKED_TAGS: Option<&'static str> = None;
 

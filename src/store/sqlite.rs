@@ -216,10 +216,6 @@ impl Backend for SqliteBackend {
     // SQLite merges the subquery into the join and keeps its order; a fence (a LIMIT) would make
     // it read every candidate first.
     const FENCE: &'static str = "";
-    // No index then, but the rowid still is.
-    const BY_ID: &'static str = " NOT INDEXED";
-    // Its plans follow from the statement and `BY_ID`, not from the tables' sizes.
-    const KEEPS_ID_LIST_PLANS: bool = true;
     // No writes in WITH; a call is a hand-over to the connection's thread and back, which a
     // script of statements makes once.
     const CHAIN: Chain = Chain::Script;

@@ -143,7 +143,7 @@ where
                 changed.push(r.pk);
             }
         }
-        let put = sql::upsert_tags((scope, scope_pk), &pks, tags, B::BY_ID);
+        let put = sql::upsert_tags((scope, scope_pk), &pks, tags);
         // A resource this write registered carries `tags` alone: within the limit when they are.
         let unsure = if tags.len() > limit.max { &pks } else { &known };
         let counts = (scope_pk, deltas);
@@ -154,10 +154,7 @@ where
             Self::within_limit(&mut tx, scope, unsure, limit).await?;
             revision
         } else {
-            sqlx::query_with(&put.text, Self::args(&put)?)
-                .persistent(B::KEEPS_ID_LIST_PLANS)
-                .execute(&mut *tx)
-                .await?;
+            Self::execute(&mut tx, &put).await?;
             Self::within_limit(&mut tx, scope, unsure, limit).await?;
             let last = (Sql::default(), changes.as_slice());
             Self::finish(&mut tx, scope, pre, last, counts, &changed).await?

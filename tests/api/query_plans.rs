@@ -9,7 +9,7 @@ use sqlx::{Connection, PgConnection, Row, SqliteConnection};
 use tagging_service::{
     domain::{KeyFilter, ResourceFilter, Scope, TagRowQuery, Visibility},
     store::{
-        PLANNER_SETTINGS, lookup_by_id,
+        PLANNER_SETTINGS,
         plan::{self, Positives},
         postings::Term,
         sql::{self, Arg, Matching, Sql},
@@ -363,7 +363,7 @@ async fn check_postings(app: &TestApp, state: &str) {
         ),
         (
             "100 resources by id",
-            sql::resources_by_pk(&scope, &pks, (fence, lookup_by_id(&app.database_url))),
+            sql::resources_by_pk(&scope, &pks, fence),
             250,
         ),
         (

@@ -1,8 +1,8 @@
 //! The plans of the statements a write runs on rows it found by internal id (its resources, their
 //! tags), built by the store's own code when the project has one page of resources, and run when
 //! it has grown to 20,000 through the API, as an ingest grows a database that was never analyzed.
-//! Each statement names the project as well as the ids (docs/scaling.md, "Sharding by tenant"),
-//! and must still look its rows up by id rather than read the project's range. On PostgreSQL:
+//! Each must look its rows up by id rather than read the project's range, those that name the
+//! project as well as the ids (docs/scaling.md, "Sharding by tenant") included. On PostgreSQL:
 //! the rows every scan of the executed generic plan produced (run in a transaction that is rolled
 //! back), with the plans made while the project was small (as a server's connection keeps them),
 //! then with the statistics missing and fresh. On SQLite: no table is scanned whole and none is
@@ -10,7 +10,7 @@
 
 use sqlx::{Arguments, Connection, PgConnection, Row, SqliteConnection};
 use tagging_service::store::{
-    Deltas, PLANNER_SETTINGS, Removal, TagLimit, lookup_by_id,
+    Deltas, PLANNER_SETTINGS, Removal, TagLimit,
     sql::{self, Arg, Sql},
     subquery_fence,
 };
@@ -21,10 +21,6 @@ use crate::{
         RESOURCES, WIPE_STATISTICS, execute, literal, scanned_rows, scope, seed_bulk, visibility,
     },
 };
-
-/// The statements PostgreSQL's connections plan each time they run them
-/// (`Backend::KEEPS_ID_LIST_PLANS`).
-const PLANNED_EACH_TIME: [&str; 3] = ["upsert_tags", "resources_by_pk", "take_revision"];
 
 /// The resources the project grows by after the page is chosen.
 const GROWN: usize = 18_000;
@@ -174,12 +170,11 @@ async fn writes_look_their_rows_up_by_id(b: Backend) {
         exempt_prefixes: &[],
     };
     let fence = subquery_fence(&app.database_url);
-    let by_id = lookup_by_id(&app.database_url);
     let no_counts = Deltas::default();
     let statements = [
         (
             "upsert_tags",
-            sql::upsert_tags((&scope, scope_pk), &pks, &tags, by_id),
+            sql::upsert_tags((&scope, scope_pk), &pks, &tags),
         ),
         ("over_limit", sql::over_limit(&scope, &pks, limit)),
         ("current_tags", sql::current_tags(PROJECT, &pks, &key_refs)),
@@ -188,10 +183,7 @@ async fn writes_look_their_rows_up_by_id(b: Backend) {
             sql::delete_tags(PROJECT, &pks, Removal::Keys(&keys)),
         ),
         ("tags_of", sql::tags_of(PROJECT, &pks)),
-        (
-            "resources_by_pk",
-            sql::resources_by_pk(&scope, &pks, (fence, by_id)),
-        ),
+        ("resources_by_pk", sql::resources_by_pk(&scope, &pks, fence)),
         ("all_tags_of", sql::all_tags_of(PROJECT, pks[0])),
         (
             "delete_resource",
@@ -206,16 +198,13 @@ async fn writes_look_their_rows_up_by_id(b: Backend) {
     ];
     // PostgreSQL: a server's connection makes each statement's generic plan when it first runs
     // it, while the project is small, and keeps it as the project grows (until the statistics
-    // change), except those it plans each time (`Backend::KEEPS_ID_LIST_PLANS`). Planned here at
-    // the same point.
+    // change). Planned here at the same point.
     let mut early = match b {
         Backend::Postgres => {
             let mut conn = service_session(&app).await;
-            for (i, (name, q)) in statements.iter().enumerate() {
-                if !PLANNED_EACH_TIME.contains(name) {
-                    prepare(&mut conn, &format!("s{i}"), q).await;
-                    rows_read(&mut conn, &format!("s{i}"), q).await;
-                }
+            for (i, (_, q)) in statements.iter().enumerate() {
+                prepare(&mut conn, &format!("s{i}"), q).await;
+                rows_read(&mut conn, &format!("s{i}"), q).await;
             }
             Some(conn)
         }
@@ -249,10 +238,8 @@ async fn writes_look_their_rows_up_by_id(b: Backend) {
             match b {
                 Backend::Postgres => {
                     let (rows, plan) = match early.as_mut() {
-                        Some(conn) if !PLANNED_EACH_TIME.contains(name) => {
-                            rows_read(conn, &format!("s{i}"), q).await
-                        }
-                        _ => {
+                        Some(conn) => rows_read(conn, &format!("s{i}"), q).await,
+                        None => {
                             let mut conn = service_session(&app).await;
                             prepare(&mut conn, "q", q).await;
                             rows_read(&mut conn, "q", q).await

@@ -161,7 +161,6 @@ where
         let set = Self::record_changes(c, scope, terms, &rows).await?;
         let q = sql::take_revision(&scope.project_id, counts, stamp, set);
         let revision = sqlx::query_scalar_with(&q.text, Self::args(&q)?)
-            .persistent(B::KEEPS_ID_LIST_PLANS)
             .fetch_one(&mut *c)
             .await?;
         Self::drop_zero_counts(c, (&scope.project_id, scope_pk), &deltas).await?;

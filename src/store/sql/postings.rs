@@ -63,25 +63,17 @@ pub fn posting_set<'a>(scope: &'a Scope, term: &'a Term) -> Sql<'a> {
     }
 }
 
-/// The scope's resources of internal ids `pks`, in order: looked up by project and id behind
-/// `fence` and `by_id` (see `Backend::FENCE` and `Backend::BY_ID`), then checked against the
-/// scope, so that no plan walks the scope's index range for them instead.
-pub fn resources_by_pk<'a>(
-    scope: &'a Scope,
-    pks: &'a [i64],
-    (fence, by_id): (&str, &str),
-) -> Sql<'a> {
+/// The scope's resources of internal ids `pks`, in order: looked up by id alone behind `fence`
+/// (see `Backend::FENCE` and `upsert_tags`), then checked against the scope, so that no
+/// plan walks the scope's index range for them instead.
+pub fn resources_by_pk<'a>(scope: &'a Scope, pks: &'a [i64], fence: &str) -> Sql<'a> {
     let mut sql = Sql::new(
-        "SELECT r.pk, r.resource_id, r.name, r.revision FROM (SELECT n.pk, n.resource_type, n.resource_id, n.name, n.revision FROM resources n",
+        "SELECT r.pk, r.resource_id, r.name, r.revision FROM (SELECT pk, project_id, resource_type, resource_id, name, revision FROM resources WHERE pk IN ",
     );
-    sql.push(by_id)
-        .push(" WHERE ")
-        .project("n", &scope.project_id)
-        .push(" AND n.pk IN ")
-        .list(pks, |pk| Arg::Int(*pk))
+    sql.list(pks, |pk| Arg::Int(*pk))
         .push(fence)
-        .push(") r WHERE r.resource_type = ")
-        .text(&scope.resource_type)
+        .push(") r WHERE ")
+        .scope("r", scope)
         .push(" ORDER BY r.pk");
     sql
 }

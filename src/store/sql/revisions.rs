@@ -54,11 +54,12 @@ pub fn take_revision<'a>(
     }
     sql.push(" ON CONFLICT (project_id) DO UPDATE SET revision = project_revisions.revision + 1 RETURNING revision)");
     if !pks.is_empty() {
-        sql.push(", s AS (UPDATE resources SET revision = r.revision FROM r WHERE ")
-            .project("resources", project_id)
-            .push(" AND resources.pk IN ")
-            .list(pks, |pk| Arg::Int(*pk))
-            .push(")");
+        // By internal ids alone: see `upsert_tags`.
+        sql.push(
+            ", s AS (UPDATE resources SET revision = r.revision FROM r WHERE resources.pk IN ",
+        )
+        .list(pks, |pk| Arg::Int(*pk))
+        .push(")");
     }
     sql.push(", n AS (UPDATE change_sets SET revision = r.revision FROM r WHERE ")
         .project("change_sets", project_id)
@@ -106,12 +107,9 @@ pub fn take_revision_script<'a>(
             .push(")");
     };
     if !pks.is_empty() {
-        // One writer, so no row lock to take, and only the rowid to find the rows by.
-        sql.push("UPDATE resources NOT INDEXED SET revision = ");
+        sql.push("UPDATE resources SET revision = ");
         revision(&mut sql);
-        sql.push(" WHERE ")
-            .project("resources", project_id)
-            .push(" AND pk IN ")
+        sql.push(" WHERE pk IN ")
             .list(pks, |pk| Arg::Int(*pk))
             .push("; ");
     }

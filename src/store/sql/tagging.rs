@@ -36,21 +36,26 @@ pub fn upsert_resources<'a>(scope: &'a Scope, ids: &'a [String]) -> Sql<'a> {
     sql
 }
 
-/// Sets `tags` on the scope's resources among `pks`, whose key is `scope_pk`; `by_id` is the
-/// backend's `Backend::BY_ID`.
+/// Sets `tags` on the scope's resources among `pks`, whose key is `scope_pk`.
+///
+/// The resources are found by their internal ids alone, as are the lists of resources of
+/// `take_revision` and `resources_by_pk`: every index of `resources` but its primary key leads
+/// with the project, and without statistics PostgreSQL estimates a project at a two-hundredth of
+/// the table, so with the project named these read the project's whole range of such an index
+/// rather than look the listed rows up by the primary key (ingest 28 times slower at 200 000
+/// resources, BENCHMARKS.md "Session 13"). On a database sharded by project they go to every
+/// shard (docs/scaling.md).
 pub fn upsert_tags<'a>(
     (scope, scope_pk): (&'a Scope, i64),
     pks: &'a [i64],
     tags: &'a [Tag],
-    by_id: &str,
 ) -> Sql<'a> {
-    let mut sql = Sql::new(
-        "INSERT INTO tags (project_id, resource_pk, scope_pk, key, value) SELECT r.project_id, r.pk, ",
-    );
-    sql.int(scope_pk)
-        .push(", v.column1, v.column2 FROM resources r")
-        .push(by_id)
-        .push(", (VALUES ");
+    let mut sql =
+        Sql::new("INSERT INTO tags (project_id, resource_pk, scope_pk, key, value) SELECT ");
+    sql.text(&scope.project_id)
+        .push(", r.pk, ")
+        .int(scope_pk)
+        .push(", v.column1, v.column2 FROM resources r, (VALUES ");
     for (i, tag) in tags.iter().enumerate() {
         if i > 0 {
             sql.push(", ");
@@ -61,9 +66,7 @@ pub fn upsert_tags<'a>(
             .text(&tag.value)
             .push(")");
     }
-    sql.push(") AS v WHERE ")
-        .project("r", &scope.project_id)
-        .push(" AND r.pk IN ")
+    sql.push(") AS v WHERE r.pk IN ")
         .list(pks, |pk| Arg::Int(*pk))
         .push(" ON CONFLICT (resource_pk, key, project_id) DO UPDATE SET value = excluded.value");
     sql
