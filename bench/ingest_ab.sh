@@ -23,19 +23,8 @@ mkdir -p "$WORK"
 
 die() { echo "ingest_ab: $*" >&2; exit 1; }
 
-build() { # commit -> binary path on stdout
-  local tree=$WORK/tree-$1
-  [[ -d $tree ]] || git worktree add --detach -q "$tree" "$1"
-  # A target directory per commit: to Cargo both trees are one package (its hash takes the path
-  # relative to the workspace), so a shared one would take one tree's build for the other's.
-  (cd "$tree" && CARGO_TARGET_DIR=$WORK/target-$1 cargo build --release --quiet --bin tagging-service) >&2
-  cp "$WORK/target-$1/release/tagging-service" "$WORK/tagging-service-$1"
-  echo "$WORK/tagging-service-$1"
-}
-
-HELPER=$(cargo bench --quiet --no-run --bench tagbench --message-format=json \
-  | grep '"name":"tagbench"' | sed -n 's/.*"executable":"\([^"]*\)".*/\1/p' | tail -1)
-[[ -x "$HELPER" ]] || die "cannot find the tagbench helper"
+# shellcheck source=bench/ab_build.sh
+source "$ROOT/bench/ab_build.sh"
 BIN_BEFORE=$(build "$BEFORE")
 BIN_AFTER=$(build "$AFTER")
 

@@ -53,7 +53,13 @@ start() { # binary
   [[ -n $ADDR ]] || die "server did not start: $(tail -3 "$log")"
   BASE=http://$ADDR
 }
-stop() { [[ -n $SERVER_PID ]] && { kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true; SERVER_PID=; }; }
+stop() {
+  if [[ -n $SERVER_PID ]]; then
+    kill "$SERVER_PID"
+    wait "$SERVER_PID" 2>/dev/null || true
+    SERVER_PID=
+  fi
+}
 trap stop EXIT
 busy_ticks() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 }' /proc/stat; }
 

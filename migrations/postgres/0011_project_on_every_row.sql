@@ -1,10 +1,11 @@
 -- Every per-tenant row carries its project, and every key includes it: each statement then names
 -- the project of every table it reads or writes, which a database sharded by project needs to
 -- send the statement to one shard, and which requires the project in every key (docs/scaling.md,
--- "Sharding by tenant"). The project is each key's last column, so that no index is ordered by
--- project first: a plan made without statistics cannot read a project's whole range where it
--- was meant to look rows up by their ids. Each table is copied rather than altered in place:
--- one pass over the rows, and its indexes built once each afterwards.
+-- "Sharding by tenant"). The counts and the change log are read by project, so their keys lead
+-- with it. The tags' keys end with it: a plan made without statistics would otherwise read a
+-- project's whole range of tags where it was meant to look a page of them up by resource. Each
+-- table is copied rather than altered in place: one pass over the rows, and its indexes built
+-- once each afterwards.
 CREATE TABLE project_tags (
     project_id  TEXT COLLATE "C" NOT NULL,
     resource_pk BIGINT NOT NULL,
@@ -31,7 +32,7 @@ SELECT s.project_id, c.scope_pk, c.key, c.resources
 FROM tag_keys c JOIN scopes s ON s.pk = c.scope_pk;
 DROP TABLE tag_keys;
 ALTER TABLE project_tag_keys RENAME TO tag_keys;
-ALTER TABLE tag_keys ADD CONSTRAINT tag_keys_pkey PRIMARY KEY (scope_pk, key, project_id);
+ALTER TABLE tag_keys ADD CONSTRAINT tag_keys_pkey PRIMARY KEY (project_id, scope_pk, key);
 
 CREATE TABLE project_tag_values (
     project_id TEXT COLLATE "C" NOT NULL,
@@ -45,7 +46,7 @@ SELECT s.project_id, c.scope_pk, c.key, c.value, c.resources
 FROM tag_values c JOIN scopes s ON s.pk = c.scope_pk;
 DROP TABLE tag_values;
 ALTER TABLE project_tag_values RENAME TO tag_values;
-ALTER TABLE tag_values ADD CONSTRAINT tag_values_pkey PRIMARY KEY (scope_pk, key, value, project_id);
+ALTER TABLE tag_values ADD CONSTRAINT tag_values_pkey PRIMARY KEY (project_id, scope_pk, key, value);
 
 CREATE TABLE project_tag_changes (
     project_id  TEXT    NOT NULL,
@@ -60,7 +61,7 @@ SELECT s.project_id, c.change_set, c.seq, c.resource_pk, c.resource_id, c.change
 FROM tag_changes c JOIN change_sets s ON s.id = c.change_set;
 DROP TABLE tag_changes;
 ALTER TABLE project_tag_changes RENAME TO tag_changes;
-ALTER TABLE tag_changes ADD CONSTRAINT tag_changes_pkey PRIMARY KEY (change_set, seq, project_id);
+ALTER TABLE tag_changes ADD CONSTRAINT tag_changes_pkey PRIMARY KEY (project_id, change_set, seq);
 
 -- The tables that carried the project already are keyed by it too.
 ALTER TABLE resources DROP CONSTRAINT resources_pkey;

@@ -1,7 +1,7 @@
--- Every per-tenant row carries its project, and the keys of the tags, their counts and the change
--- log include it, last: the statements are those of PostgreSQL, where each names the project of
--- every table it reads or writes (docs/scaling.md, "Sharding by tenant"). Each table is copied
--- rather than altered in place, its indexes built once afterwards.
+-- Every per-tenant row carries its project, and the keys of the tags (last), their counts and
+-- the change log (first) include it: the statements are those of PostgreSQL, where each names
+-- the project of every table it reads or writes (docs/scaling.md, "Sharding by tenant"). Each
+-- table is copied rather than altered in place, its indexes built once afterwards.
 CREATE TABLE project_tags (
     project_id  TEXT NOT NULL,
     resource_pk INTEGER NOT NULL,
@@ -22,7 +22,7 @@ CREATE TABLE project_tag_keys (
     scope_pk   INTEGER NOT NULL,
     key        TEXT NOT NULL,
     resources  INTEGER NOT NULL,
-    PRIMARY KEY (scope_pk, key, project_id)
+    PRIMARY KEY (project_id, scope_pk, key)
 ) WITHOUT ROWID;
 INSERT INTO project_tag_keys (project_id, scope_pk, key, resources)
 SELECT s.project_id, c.scope_pk, c.key, c.resources
@@ -36,7 +36,7 @@ CREATE TABLE project_tag_values (
     key        TEXT NOT NULL,
     value      TEXT NOT NULL,
     resources  INTEGER NOT NULL,
-    PRIMARY KEY (scope_pk, key, value, project_id)
+    PRIMARY KEY (project_id, scope_pk, key, value)
 ) WITHOUT ROWID;
 INSERT INTO project_tag_values (project_id, scope_pk, key, value, resources)
 SELECT s.project_id, c.scope_pk, c.key, c.value, c.resources
@@ -51,7 +51,7 @@ CREATE TABLE project_tag_changes (
     resource_pk INTEGER,
     resource_id TEXT    NOT NULL,
     changes     TEXT    NOT NULL,
-    PRIMARY KEY (change_set, seq, project_id)
+    PRIMARY KEY (project_id, change_set, seq)
 );
 INSERT INTO project_tag_changes (project_id, change_set, seq, resource_pk, resource_id, changes)
 SELECT s.project_id, c.change_set, c.seq, c.resource_pk, c.resource_id, c.changes

@@ -62,7 +62,7 @@ pub(super) fn push_key_counts<'a>(sql: &mut Sql<'a>, scope: ProjectScope<'a>, de
             .int(*n)
             .push(")");
     }
-    sql.push(" ON CONFLICT (scope_pk, key, project_id) DO UPDATE SET resources = tag_keys.resources + excluded.resources");
+    sql.push(" ON CONFLICT (project_id, scope_pk, key) DO UPDATE SET resources = tag_keys.resources + excluded.resources");
 }
 
 /// [`add_value_counts`] at the end of `sql`.
@@ -89,7 +89,7 @@ pub(super) fn push_value_counts<'a>(
             .int(*n)
             .push(")");
     }
-    sql.push(" ON CONFLICT (scope_pk, key, value, project_id) DO UPDATE SET resources = tag_values.resources + excluded.resources");
+    sql.push(" ON CONFLICT (project_id, scope_pk, key, value) DO UPDATE SET resources = tag_values.resources + excluded.resources");
 }
 
 /// Deletes the counts of `table` among `keys` (one at least) that reached zero (rows this write
