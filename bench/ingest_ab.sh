@@ -49,31 +49,20 @@ drop_db() { # name
   esac
 }
 
-# The machine's busy time so far, in clock ticks (user, nice, system, irq, softirq).
-busy_ticks() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 }' /proc/stat; }
 
 round() { # binary label -> "tags/s CPU-µs-per-call"
-  local bin=$1 db=ingest_ab_$2 log=$WORK/server-$2.log pid addr token
+  local bin=$1 db=ingest_ab_$2 log=$WORK/server-$2.log token
   fresh_db "$db"
   "$bin" migrate --database-url "$(db_url "$db")" 2>/dev/null
   token=$("$bin" token create --project bench --database-url "$(db_url "$db")")
-  # Created before the server is started, so that the wait below never reads a missing file.
-  : >"$log"
-  "$bin" serve --listen 127.0.0.1:0 --database-url "$(db_url "$db")" 2>"$log" &
-  pid=$!
-  for _ in $(seq 300); do
-    addr=$(sed -e 's/\x1b\[[0-9;]*m//g' "$log" | sed -n 's/.*tagging-service ready.*address=\([0-9.:]*\).*/\1/p' | head -1)
-    [[ -n $addr ]] && break
-    sleep 0.1
-  done
-  [[ -n $addr ]] || die "server did not start: $(tail -3 "$log")"
+  serve "$bin" "$(db_url "$db")" "$log"
   local before rate
   before=$(busy_ticks)
-  rate=$("$HELPER" seed --url "http://$addr" --token "$token" --resources "$RESOURCES" \
+  rate=$("$HELPER" seed --url "http://$ADDR" --token "$token" --resources "$RESOURCES" \
     --tags-per-resource 8 --passes bulk | sed -n 's/.*tags_per_s=\([0-9]*\).*/\1/p')
   # Calls of 50 resources each.
   echo "$rate $(( ($(busy_ticks) - before) * 1000000 / $(getconf CLK_TCK) / (RESOURCES / 50) ))"
-  kill "$pid"; wait "$pid" 2>/dev/null || true
+  kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true
   drop_db "$db"
 }
 

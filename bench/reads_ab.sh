@@ -41,16 +41,7 @@ BIN_AFTER=$(build "$AFTER")
 
 SERVER_PID=
 start() { # binary
-  local log=$WORK/reads-server.log
-  : >"$log"
-  "$1" serve --listen 127.0.0.1:0 --database-url "$URL" 2>"$log" &
-  SERVER_PID=$!
-  for _ in $(seq 300); do
-    ADDR=$(sed -e 's/\x1b\[[0-9;]*m//g' "$log" | sed -n 's/.*tagging-service ready.*address=\([0-9.:]*\).*/\1/p' | head -1)
-    [[ -n $ADDR ]] && break
-    sleep 0.1
-  done
-  [[ -n $ADDR ]] || die "server did not start: $(tail -3 "$log")"
+  serve "$1" "$URL" "$WORK/reads-server.log"
   BASE=http://$ADDR
 }
 stop() {
@@ -61,7 +52,6 @@ stop() {
   fi
 }
 trap stop EXIT
-busy_ticks() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 }' /proc/stat; }
 
 # Every gRPC and REST shape of the project `bench`: "state shape µs-per-call CPU-µs-per-call".
 measure() { # label state

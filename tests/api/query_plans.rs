@@ -166,6 +166,18 @@ fn rows_of(out: &str) -> u64 {
     out.lines().next().unwrap().parse().unwrap()
 }
 
+/// A connection with the session the service's connections have.
+pub(crate) async fn service_session(app: &TestApp) -> PgConnection {
+    let mut conn = PgConnection::connect(&app.database_url).await.unwrap();
+    for (name, value) in PLANNER_SETTINGS {
+        sqlx::query(&format!("SET {name} = {value}"))
+            .execute(&mut conn)
+            .await
+            .unwrap();
+    }
+    conn
+}
+
 /// On PostgreSQL, how many rows the executed generic plan's scans produced, as a number; on
 /// SQLite, the query plan.
 async fn rows_read_or_plan(app: &TestApp, b: Backend, q: &Sql<'_>) -> String {
@@ -182,14 +194,7 @@ async fn rows_read_or_plan_with(
 ) -> String {
     match b {
         Backend::Postgres => {
-            let mut conn = PgConnection::connect(&app.database_url).await.unwrap();
-            // The session the service's connections have.
-            for (name, value) in PLANNER_SETTINGS {
-                sqlx::query(&format!("SET {name} = {value}"))
-                    .execute(&mut conn)
-                    .await
-                    .unwrap();
-            }
+            let mut conn = service_session(app).await;
             if let Some(settings) = settings {
                 sqlx::query("BEGIN").execute(&mut conn).await.unwrap();
                 sqlx::query(settings).execute(&mut conn).await.unwrap();

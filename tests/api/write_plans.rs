@@ -10,7 +10,7 @@
 
 use sqlx::{Arguments, Connection, PgConnection, Row, SqliteConnection};
 use tagging_service::store::{
-    Deltas, PLANNER_SETTINGS, Removal, TagLimit,
+    Deltas, Removal, TagLimit,
     sql::{self, Arg, Sql},
     subquery_fence,
 };
@@ -18,7 +18,8 @@ use tagging_service::store::{
 use crate::{
     helpers::{Backend, PROJECT, TestApp},
     query_plans::{
-        RESOURCES, WIPE_STATISTICS, execute, literal, scanned_rows, scope, seed_bulk, visibility,
+        RESOURCES, WIPE_STATISTICS, execute, literal, scanned_rows, scope, seed_bulk,
+        service_session, visibility,
     },
 };
 
@@ -63,18 +64,6 @@ fn arguments<'q>(q: &'q Sql<'_>) -> sqlx::sqlite::SqliteArguments<'q> {
         .expect("an argument the database takes");
     }
     args
-}
-
-/// A connection with the session the service's connections have.
-async fn service_session(app: &TestApp) -> PgConnection {
-    let mut conn = PgConnection::connect(&app.database_url).await.unwrap();
-    for (name, value) in PLANNER_SETTINGS {
-        sqlx::query(&format!("SET {name} = {value}"))
-            .execute(&mut conn)
-            .await
-            .unwrap();
-    }
-    conn
 }
 
 /// Prepares `q` as `name` on `conn`: its generic plan is made at its first execution and kept,
@@ -190,6 +179,11 @@ async fn writes_look_their_rows_up_by_id(b: Backend) {
             sql::delete_resource(&scope, pks[0], &vis),
         ),
         ("delete_tags_of", sql::delete_tags_of(PROJECT, pks[0])),
+        // A read, but of the same kind: a page of tags of resources found by id.
+        (
+            "tag_rows_by_pk",
+            sql::tag_rows_by_pk(&scope, &pks, &vis, None, 100, fence),
+        ),
         // PostgreSQL's last steps of a write (SQLite's are a script of several statements).
         (
             "take_revision",
