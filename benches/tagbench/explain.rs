@@ -12,6 +12,7 @@ use std::path::PathBuf;
 use tagging_service::{
     domain::{KeyFilter, ResourceFilter, Scope, Visibility},
     store::{
+        id_lookup,
         plan::{self, Positives},
         postings::Term,
         sql::{self, Matching, Sql},
@@ -161,7 +162,7 @@ async fn postings(
         ("replay", sql::posting_replay(scope, (0, 10), 50_001)),
         (
             "by_pk",
-            sql::resources_by_pk(scope, &pks, subquery_fence(backend)),
+            sql::resources_by_pk(scope, &pks, id_lookup(backend)),
         ),
     ];
     for (name, statement) in statements {

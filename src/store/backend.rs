@@ -32,6 +32,8 @@ pub trait Backend: Send + Sync + 'static {
     /// Appended to a subquery that must run as written rather than be merged into the query
     /// around it.
     const FENCE: &'static str;
+    /// How a statement reads a list of rows by internal id.
+    const LOOKUP: sql::Lookup;
     /// How a transaction's consecutive writes go to the database in one call.
     const CHAIN: Chain;
     /// The aggregate that packs a group of tags `t` into one JSON array of `[key, value]`

@@ -256,7 +256,7 @@ where
         if pks.is_empty() {
             return Ok(Vec::new());
         }
-        let q = sql::resources_by_pk(scope, pks, B::FENCE);
+        let q = sql::resources_by_pk(scope, pks, B::LOOKUP);
         Ok(sqlx::query_as_with(&q.text, Self::args(&q)?)
             .fetch_all(&mut *c)
             .await?)

@@ -188,6 +188,16 @@ pub fn subquery_fence(url: &str) -> &'static str {
     }
 }
 
+/// How the statements read a list of rows by internal id on the database `url` names (see
+/// `Backend::LOOKUP`), for the same tools.
+pub fn id_lookup(url: &str) -> sql::Lookup {
+    if url.starts_with("sqlite") {
+        SqliteBackend::LOOKUP
+    } else {
+        PostgresBackend::LOOKUP
+    }
+}
+
 /// Writes a consistent copy of the SQLite database `url` names to `output`, while servers use it.
 pub async fn backup(url: &str, output: &std::path::Path) -> anyhow::Result<()> {
     if !url.starts_with("sqlite:") {

@@ -14,6 +14,7 @@ use super::{
     backend::{Backend, Chain, RowsAffected},
     pool::{Connect, Opened, Pool},
     schema::{self, Schema},
+    sql,
 };
 
 static MIGRATOR: Migrator = sqlx::migrate!("migrations/postgres");
@@ -129,6 +130,7 @@ impl Backend for PostgresBackend {
     const BEGIN_WRITE: &'static str = "BEGIN";
     const LOCK_ROWS: &'static str = " FOR UPDATE";
     const FENCE: &'static str = " OFFSET 0";
+    const LOOKUP: sql::Lookup = sql::Lookup::Lateral;
     const CHAIN: Chain = Chain::With;
     const PACKED_TAGS: Option<&'static str> = None;
 

@@ -20,6 +20,7 @@ use super::{
     backend::{Backend, Chain, RowsAffected},
     pool::{Connect, Interrupt, Opened, Pool},
     schema::{self, Schema},
+    sql,
 };
 use crate::telemetry::traces;
 
@@ -216,6 +217,7 @@ impl Backend for SqliteBackend {
     // SQLite merges the subquery into the join and keeps its order; a fence (a LIMIT) would make
     // it read every candidate first.
     const FENCE: &'static str = "";
+    const LOOKUP: sql::Lookup = sql::Lookup::InList;
     // No writes in WITH; a call is a hand-over to the connection's thread and back, which a
     // script of statements makes once.
     const CHAIN: Chain = Chain::Script;

@@ -9,7 +9,7 @@ use sqlx::{Connection, PgConnection, Row, SqliteConnection};
 use tagging_service::{
     domain::{KeyFilter, ResourceFilter, Scope, TagRowQuery, Visibility},
     store::{
-        PLANNER_SETTINGS,
+        PLANNER_SETTINGS, id_lookup,
         plan::{self, Positives},
         postings::Term,
         sql::{self, Arg, Matching, Sql},
@@ -85,6 +85,26 @@ pub(crate) fn literal(a: &Arg<'_>) -> String {
         Arg::Text(s) => format!("'{}'", s.replace('\'', "''")),
         Arg::Int(i) => i.to_string(),
     }
+}
+
+/// Prepares `q` as `name` on `conn`, its parameters typed as the store binds them (a list of ids
+/// as rows would otherwise be text): its generic plan is made at its first execution and kept,
+/// as on a server's connection.
+pub(crate) async fn prepare(conn: &mut PgConnection, name: &str, q: &Sql<'_>) {
+    let types: Vec<&str> = q
+        .args
+        .iter()
+        .map(|a| match a {
+            Arg::Text(_) => "text",
+            Arg::Int(_) => "bigint",
+        })
+        .collect();
+    let types = match types.is_empty() {
+        true => String::new(),
+        false => format!("({})", types.join(", ")),
+    };
+    let prepare = format!("PREPARE {name}{types} AS {}", q.text);
+    sqlx::query(&prepare).execute(conn).await.unwrap();
 }
 
 /// The filter's counts, read by the store's own statement.
@@ -199,10 +219,7 @@ async fn rows_read_or_plan_with(
                 sqlx::query("BEGIN").execute(&mut conn).await.unwrap();
                 sqlx::query(settings).execute(&mut conn).await.unwrap();
             }
-            sqlx::query(&format!("PREPARE q AS {}", q.text))
-                .execute(&mut conn)
-                .await
-                .unwrap();
+            prepare(&mut conn, "q", q).await;
             let args: Vec<String> = q.args.iter().map(literal).collect();
             let args = if args.is_empty() {
                 String::new()
@@ -368,7 +385,7 @@ async fn check_postings(app: &TestApp, state: &str) {
         ),
         (
             "100 resources by id",
-            sql::resources_by_pk(&scope, &pks, fence),
+            sql::resources_by_pk(&scope, &pks, id_lookup(&app.database_url)),
             250,
         ),
         (

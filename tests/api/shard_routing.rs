@@ -21,10 +21,9 @@ use crate::{
 
 const PARTITIONS: u32 = 4;
 
-/// Read across partitions, each for its reason (see `store_statements`): every project's
-/// revisions, by the compaction (cross-tenant by design); and `resources`, whose lists found by
-/// internal ids alone are known gaps (`RESOURCES_BY_IDS`).
-const READ_ACROSS: [&str; 2] = ["project_revisions", "resources"];
+/// Read across partitions: every project's revisions, by the compaction (cross-tenant by design,
+/// see `store_statements`).
+const READ_ACROSS: [&str; 1] = ["project_revisions"];
 
 /// Makes `table` a table partitioned by the hash of `project_id`, with the same columns,
 /// defaults, constraints and indexes; the table it was stays beside it, renamed, unused. An

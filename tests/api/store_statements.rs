@@ -114,25 +114,6 @@ const CROSS_TENANT: [Named; 1] = [Named {
     shape: "SELECT project_id, compacted FROM project_revisions WHERE revision > compacted ORDER BY project_id",
 }];
 
-/// Known gaps (docs/scaling.md, "Which statements route to one shard"): the statements that find a
-/// list of resources by internal ids alone. Naming the project in them let PostgreSQL, without
-/// statistics, read the project's whole range of an index of `resources` instead of the listed
-/// rows (see `sql::upsert_tags`). On a database sharded by project each goes to every shard.
-const RESOURCES_BY_IDS: [Named; 3] = [
-    Named {
-        name: "tagging::upsert_tags",
-        shape: "INSERT INTO tags (project_id, resource_pk, scope_pk, key, value) SELECT #r.pk, #v.column1, v.column2 FROM resources r, (VALUES #) AS v WHERE r.pk IN # ON CONFLICT (resource_pk, key, project_id) DO UPDATE SET value = excluded.value",
-    },
-    Named {
-        name: "revisions::take_revision (PostgreSQL: the stamp of the write's resources)",
-        shape: "WITH *, s AS (UPDATE resources SET revision = r.revision FROM r WHERE resources.pk IN #), n AS (UPDATE change_sets SET revision = r.revision FROM r WHERE change_sets.project_id = # AND change_sets.id = #) SELECT revision FROM r",
-    },
-    Named {
-        name: "postings::resources_by_pk",
-        shape: "SELECT r.pk, r.resource_id, r.name, r.revision FROM (SELECT pk, project_id, resource_type, resource_id, name, revision FROM resources WHERE pk IN # OFFSET 0) r WHERE r.project_id = # AND r.resource_type = # ORDER BY r.pk",
-    },
-];
-
 /// Whether `text` has the shape `shape` (see [`Named`]).
 fn has_shape(text: &str, shape: &str) -> bool {
     fn list_char(c: u8) -> bool {
@@ -245,7 +226,6 @@ enum Verdict {
     NamesTheProject,
     Migration(&'static str),
     CrossTenant(&'static str),
-    KnownGap(&'static str),
     /// A statement on a per-tenant table that names no project and is listed nowhere.
     Refused,
 }
@@ -262,9 +242,6 @@ fn verdict(text: &str) -> Verdict {
     }
     if let Some(n) = CROSS_TENANT.iter().find(|n| has_shape(text, n.shape)) {
         return Verdict::CrossTenant(n.name);
-    }
-    if let Some(n) = RESOURCES_BY_IDS.iter().find(|n| has_shape(text, n.shape)) {
-        return Verdict::KnownGap(n.name);
     }
     Verdict::Refused
 }
@@ -655,15 +632,10 @@ async fn every_statement_on_a_per_tenant_table_names_the_project() {
             .collect::<Vec<_>>()
             .join("\n")
     );
-    // Each exemption and known gap is still there: one that is gone is taken off its list.
+    // Each exemption is still there: one that is gone is taken off its list.
     let listed = CROSS_TENANT
         .iter()
         .map(|n| (n.name, Verdict::CrossTenant(n.name)))
-        .chain(
-            RESOURCES_BY_IDS
-                .iter()
-                .map(|n| (n.name, Verdict::KnownGap(n.name))),
-        )
         .chain(MIGRATIONS.iter().map(|(f, _)| (*f, Verdict::Migration(f))));
     for (name, expected) in listed {
         assert!(

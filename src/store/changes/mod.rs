@@ -148,7 +148,7 @@ where
             let mut script = first;
             script.end_statement();
             sql::push_change_set(&mut script, scope, terms.author, unix_ms(), &rows);
-            let q = sql::take_revision_script(script, &scope.project_id, counts, stamp);
+            let q = sql::take_revision_script(script, scope, counts, stamp);
             let revisions: Vec<i64> = sqlx::query_scalar_with(&q.text, Self::args(&q)?)
                 .fetch_all(&mut *c)
                 .await?;
@@ -159,7 +159,7 @@ where
         }
         Self::execute(c, &first).await?;
         let set = Self::record_changes(c, scope, terms, &rows).await?;
-        let q = sql::take_revision(&scope.project_id, counts, stamp, set);
+        let q = sql::take_revision(scope, counts, stamp, set);
         let revision = sqlx::query_scalar_with(&q.text, Self::args(&q)?)
             .fetch_one(&mut *c)
             .await?;

@@ -29,6 +29,22 @@ pub enum Arg<'a> {
     Int(i64),
 }
 
+/// How a backend's statements read a list of rows by internal id so that each id is a probe of an
+/// index whatever the statistics say. Every index of `resources` but its primary key leads with
+/// the project, and without statistics a database takes a project for a small part of the table:
+/// a plan for a list of ids beside the project's name can read the project's whole range of
+/// such an index instead, and keep doing so once the project has grown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lookup {
+    /// A `LATERAL` subquery per id, fenced (PostgreSQL): an equality on every column of an
+    /// index, which no plan turns into a range. With an `IN` list, a plan made while the project
+    /// was small read its whole range ever after (BENCHMARKS.md, "Session 13").
+    Lateral,
+    /// An `IN` list beside the scope (SQLite, which probes the scope's index or the primary key
+    /// once per id, with or without statistics; it has no `LATERAL`).
+    InList,
+}
+
 /// A statement and its arguments, built together so placeholders and arguments never drift.
 #[derive(Debug, Default)]
 pub struct Sql<'a> {
@@ -80,6 +96,19 @@ impl<'a> Sql<'a> {
             self.arg(f(item));
         }
         self.push(")")
+    }
+
+    /// `(VALUES ($a), ($b), …) AS alias`: a list of internal ids as rows, each `alias.column1`.
+    fn id_rows(&mut self, ids: &[i64], alias: &str) -> &mut Self {
+        self.push("(VALUES ");
+        for (i, id) in ids.iter().enumerate() {
+            if i > 0 {
+                self.push(", ");
+            }
+            self.push("(").int(*id).push(")");
+        }
+        write!(self.text, ") AS {alias}").expect("writing to a String");
+        self
     }
 
     /// `alias.project_id = $n`: every per-tenant table a statement reads or writes is named by its

@@ -4,7 +4,7 @@
 
 use std::fmt::Write;
 
-use super::{Arg, Sql};
+use super::{Arg, Lookup, Sql};
 use crate::{
     domain::{Scope, Visibility},
     store::postings::Term,
@@ -63,18 +63,26 @@ pub fn posting_set<'a>(scope: &'a Scope, term: &'a Term) -> Sql<'a> {
     }
 }
 
-/// The scope's resources of internal ids `pks`, in order: looked up by id alone behind `fence`
-/// (see `Backend::FENCE` and `upsert_tags`), then checked against the scope, so that no
-/// plan walks the scope's index range for them instead.
-pub fn resources_by_pk<'a>(scope: &'a Scope, pks: &'a [i64], fence: &str) -> Sql<'a> {
-    let mut sql = Sql::new(
-        "SELECT r.pk, r.resource_id, r.name, r.revision FROM (SELECT pk, project_id, resource_type, resource_id, name, revision FROM resources WHERE pk IN ",
-    );
-    sql.list(pks, |pk| Arg::Int(*pk))
-        .push(fence)
-        .push(") r WHERE ")
-        .scope("r", scope)
-        .push(" ORDER BY r.pk");
+/// The scope's resources of internal ids `pks`, in order, each looked up as `lookup` says (see
+/// [`Lookup`]).
+pub fn resources_by_pk<'a>(scope: &'a Scope, pks: &'a [i64], lookup: Lookup) -> Sql<'a> {
+    let mut sql = Sql::new("SELECT r.pk, r.resource_id, r.name, r.revision FROM ");
+    match lookup {
+        Lookup::Lateral => {
+            sql.id_rows(pks, "i").push(
+                ", LATERAL (SELECT x.pk, x.resource_id, x.name, x.revision FROM resources x WHERE ",
+            );
+            sql.scope("x", scope)
+                .push(" AND x.pk = i.column1 OFFSET 0) r");
+        }
+        Lookup::InList => {
+            sql.push("resources r WHERE ")
+                .scope("r", scope)
+                .push(" AND r.pk IN ")
+                .list(pks, |pk| Arg::Int(*pk));
+        }
+    }
+    sql.push(" ORDER BY r.pk");
     sql
 }
 

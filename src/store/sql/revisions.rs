@@ -7,7 +7,7 @@ use super::{
     changes::LATEST_SET,
     counts::{push_drop_zero_counts, push_key_counts, push_value_counts},
 };
-use crate::store::counts::Deltas;
+use crate::{domain::Scope, store::counts::Deltas};
 
 /// The project's current revision; no row: 0.
 pub const CURRENT_REVISION: &str = "SELECT revision FROM project_revisions WHERE project_id = $1";
@@ -15,7 +15,7 @@ pub const CURRENT_REVISION: &str = "SELECT revision FROM project_revisions WHERE
 /// A write's last steps in one statement, for a backend that chains writes in `WITH`
 /// (PostgreSQL): its `counts` (the scope's key, and its deltas) added as [`add_key_counts`] and
 /// [`add_value_counts`] add them, then the project's next revision taken (under the lock of its
-/// row, which is held to commit), the resources among `pks` stamped with it and the change set
+/// row, which is held to commit), the scope's resources `pks` stamped with it and the change set
 /// `set` numbered with it; answers the revision. From the first count row it locks to the
 /// commit, a write holds up every other writer of the same keys or project: one round trip
 /// instead of five.
@@ -23,11 +23,12 @@ pub const CURRENT_REVISION: &str = "SELECT revision FROM project_revisions WHERE
 /// [`add_key_counts`]: super::add_key_counts
 /// [`add_value_counts`]: super::add_value_counts
 pub fn take_revision<'a>(
-    project_id: &'a str,
+    scope: &'a Scope,
     counts: (i64, &'a Deltas),
     pks: &'a [i64],
     set: i64,
 ) -> Sql<'a> {
+    let project_id = &scope.project_id;
     let (scope_pk, deltas) = counts;
     let mut sql = Sql::new("WITH ");
     let mut counted = Vec::new();
@@ -54,12 +55,18 @@ pub fn take_revision<'a>(
     }
     sql.push(" ON CONFLICT (project_id) DO UPDATE SET revision = project_revisions.revision + 1 RETURNING revision)");
     if !pks.is_empty() {
-        // By internal ids alone: see `upsert_tags`.
-        sql.push(
-            ", s AS (UPDATE resources SET revision = r.revision FROM r WHERE resources.pk IN ",
-        )
-        .list(pks, |pk| Arg::Int(*pk))
-        .push(")");
+        // An upsert on the primary key, which finds each row by a probe of that key: an
+        // `UPDATE` of a list of ids, or joined to one, read the project's whole range of an index
+        // with a plan made while the project was small (BENCHMARKS.md, "Session 14"). The rows
+        // exist (the write holds their locks), so the insert it falls back to never happens;
+        // its placeholder values only satisfy the columns' constraints.
+        sql.push(", s AS (INSERT INTO resources (project_id, pk, resource_type, resource_id, revision) OVERRIDING SYSTEM VALUE SELECT ")
+            .text(project_id)
+            .push(", i.column1, ")
+            .text(&scope.resource_type)
+            .push(", '', r.revision FROM r, ")
+            .id_rows(pks, "i")
+            .push(" ON CONFLICT (pk, project_id) DO UPDATE SET revision = excluded.revision)");
     }
     sql.push(", n AS (UPDATE change_sets SET revision = r.revision FROM r WHERE ")
         .project("change_sets", project_id)
@@ -72,17 +79,18 @@ pub fn take_revision<'a>(
 /// The same last steps as statements appended to the script `sql`, for a backend that runs
 /// several in one call (SQLite, where each call is a hand-over to the connection's thread and
 /// back) and has one writer at a time: the counts added, then those they took to zero deleted,
-/// the project's next revision taken, the resources among `pks` and the newest change set (the
+/// the project's next revision taken, the scope's resources `pks` and the newest change set (the
 /// write's own, see [`push_change_set`]) marked with it; answers the revision, the script's only
 /// row.
 ///
 /// [`push_change_set`]: super::push_change_set
 pub fn take_revision_script<'a>(
     mut sql: Sql<'a>,
-    project_id: &'a str,
+    scope: &'a Scope,
     counts: (i64, &'a Deltas),
     pks: &'a [i64],
 ) -> Sql<'a> {
+    let project_id = &scope.project_id;
     let (scope_pk, deltas) = counts;
     if !deltas.keys.is_empty() {
         push_key_counts(&mut sql, (project_id, scope_pk), deltas);
@@ -109,7 +117,10 @@ pub fn take_revision_script<'a>(
     if !pks.is_empty() {
         sql.push("UPDATE resources SET revision = ");
         revision(&mut sql);
-        sql.push(" WHERE pk IN ")
+        // SQLite looks each id up, by the primary key or by the scope's index with the id.
+        sql.push(" WHERE ")
+            .scope("resources", scope)
+            .push(" AND pk IN ")
             .list(pks, |pk| Arg::Int(*pk))
             .push("; ");
     }

@@ -36,15 +36,8 @@ pub fn upsert_resources<'a>(scope: &'a Scope, ids: &'a [String]) -> Sql<'a> {
     sql
 }
 
-/// Sets `tags` on the scope's resources among `pks`, whose key is `scope_pk`.
-///
-/// The resources are found by their internal ids alone, as are the lists of resources of
-/// `take_revision` and `resources_by_pk`: every index of `resources` but its primary key leads
-/// with the project, and without statistics PostgreSQL estimates a project at a two-hundredth of
-/// the table, so with the project named these read the project's whole range of such an index
-/// rather than look the listed rows up by the primary key (ingest 28 times slower at 200 000
-/// resources, BENCHMARKS.md "Session 13"). On a database sharded by project they go to every
-/// shard (docs/scaling.md).
+/// Sets `tags` on the resources `pks` of the scope whose key is `scope_pk`: every pair of the
+/// two lists, which name no row to look up (the resources are the write's own, locked).
 pub fn upsert_tags<'a>(
     (scope, scope_pk): (&'a Scope, i64),
     pks: &'a [i64],
@@ -53,9 +46,11 @@ pub fn upsert_tags<'a>(
     let mut sql =
         Sql::new("INSERT INTO tags (project_id, resource_pk, scope_pk, key, value) SELECT ");
     sql.text(&scope.project_id)
-        .push(", r.pk, ")
+        .push(", p.column1, ")
         .int(scope_pk)
-        .push(", v.column1, v.column2 FROM resources r, (VALUES ");
+        .push(", v.column1, v.column2 FROM ")
+        .id_rows(pks, "p")
+        .push(", (VALUES ");
     for (i, tag) in tags.iter().enumerate() {
         if i > 0 {
             sql.push(", ");
@@ -66,9 +61,8 @@ pub fn upsert_tags<'a>(
             .text(&tag.value)
             .push(")");
     }
-    sql.push(") AS v WHERE r.pk IN ")
-        .list(pks, |pk| Arg::Int(*pk))
-        .push(" ON CONFLICT (resource_pk, key, project_id) DO UPDATE SET value = excluded.value");
+    // SQLite reads `ON` after a join as the join's constraint unless a `WHERE` comes first.
+    sql.push(") AS v WHERE TRUE ON CONFLICT (resource_pk, key, project_id) DO UPDATE SET value = excluded.value");
     sql
 }
 
@@ -94,14 +88,9 @@ pub fn over_limit<'a>(scope: &'a Scope, pks: &'a [i64], limit: TagLimit<'a>) -> 
         write!(sql.text, " AND lower(substr(t.key, 1, {len})) <> ").expect("writing to a String");
         sql.text(prefix);
     }
-    sql.push(") AS n FROM (VALUES ");
-    for (i, pk) in pks.iter().enumerate() {
-        if i > 0 {
-            sql.push(", ");
-        }
-        sql.push("(").int(*pk).push(")");
-    }
-    sql.push(") AS v) c WHERE c.n > ")
+    sql.push(") AS n FROM ")
+        .id_rows(pks, "v")
+        .push(") c WHERE c.n > ")
         .int(i64::try_from(limit.max).unwrap_or(i64::MAX))
         .push(") o ORDER BY o.resource_id LIMIT 1");
     sql
