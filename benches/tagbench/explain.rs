@@ -1,6 +1,6 @@
 //! The plans of issue 17's filter shapes on a seeded database, as the store makes them: the counts
 //! statement's answer, the plan `store::plan` chooses from it, the statement `store::sql` builds
-//! for it (with the backend's fence), and the database's plan of that statement (on PostgreSQL
+//! for it (in the backend's form, see `sql::Lookup`), and the database's plan of that statement (on PostgreSQL
 //! executed, custom and generic, with the service's planner settings), into
 //! `<explain-dir>/<backend>-filter_<shape>.txt`. With the filter postings on (the default), the
 //! count and the two negations are answered from sets of resources instead: their statements
@@ -12,11 +12,10 @@ use std::path::PathBuf;
 use tagging_service::{
     domain::{KeyFilter, ResourceFilter, Scope, Visibility},
     store::{
-        id_lookup,
+        lookup,
         plan::{self, Positives},
         postings::Term,
         sql::{self, Matching, Sql},
-        subquery_fence,
     },
 };
 
@@ -103,7 +102,7 @@ pub async fn run(args: ExplainArgs) -> anyhow::Result<()> {
     } else {
         "postgres"
     };
-    let fence = subquery_fence(&args.db_url);
+    let lookup = lookup(&args.db_url);
     let scope = Scope {
         project_id: PROJECT.into(),
         resource_type: RESOURCE_TYPE.into(),
@@ -129,8 +128,8 @@ pub async fn run(args: ExplainArgs) -> anyhow::Result<()> {
             visibility: &vis,
         };
         let statement: Sql<'_> = match read {
-            Read::TagRows => sql::tag_rows(&m, None, 101, fence),
-            Read::Resources => sql::resources(&m, None, 100, fence),
+            Read::TagRows => sql::tag_rows(&m, None, 101, lookup),
+            Read::Resources => sql::resources(&m, None, 100, lookup),
             Read::Count => sql::count_resources(&m),
         };
         let name = format!("filter_{name}");
@@ -160,10 +159,7 @@ async fn postings(
         ("set_env_prod", sql::posting_set(scope, &prod)),
         ("set_resources", sql::posting_set(scope, &Term::Resources)),
         ("replay", sql::posting_replay(scope, (0, 10), 50_001)),
-        (
-            "by_pk",
-            sql::resources_by_pk(scope, &pks, id_lookup(backend)),
-        ),
+        ("by_pk", sql::resources_by_pk(scope, &pks, lookup(backend))),
     ];
     for (name, statement) in statements {
         let name = format!("postings_{name}");

@@ -12,9 +12,9 @@ use tagging_service::{
     domain::{KeyFilter, ResourceFilter, Scope, TagRowQuery, Visibility},
     proto::pb,
     store::{
+        lookup,
         plan::{self, Positives},
         sql::{self, Matching},
-        subquery_fence,
     },
 };
 
@@ -155,7 +155,7 @@ pub async fn walk(
 
 pub async fn run(args: PrepareArgs) -> anyhow::Result<()> {
     let db = Db::open(&args.db_url, 2).await?;
-    let fence = subquery_fence(&args.db_url);
+    let lookup = lookup(&args.db_url);
     let backend = match db {
         Db::Postgres(_) => "postgres",
         Db::Sqlite(_) => "sqlite",
@@ -241,7 +241,7 @@ pub async fn run(args: PrepareArgs) -> anyhow::Result<()> {
             visibility: &vis,
         };
         let first = format!("tag{n}_p1");
-        shapes.push(Shape::new(&first, &sql::tag_rows(&m, None, limit, fence)));
+        shapes.push(Shape::new(&first, &sql::tag_rows(&m, None, limit, lookup)));
         frames.push((
             first,
             frame(&list_request(Vec::new(), tags.clone(), String::new())),
@@ -256,7 +256,7 @@ pub async fn run(args: PrepareArgs) -> anyhow::Result<()> {
             None => None,
         };
         let name = format!("tag{n}_deep");
-        shapes.push(Shape::new(&name, &sql::tag_rows(&m, after, limit, fence)));
+        shapes.push(Shape::new(&name, &sql::tag_rows(&m, after, limit, lookup)));
         frames.push((
             name,
             frame(&list_request(Vec::new(), tags, deep.token.clone())),

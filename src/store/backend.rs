@@ -29,10 +29,7 @@ pub trait Backend: Send + Sync + 'static {
     const BEGIN_WRITE: &'static str;
     /// Appended to a `SELECT` to lock the rows it reads until the transaction ends.
     const LOCK_ROWS: &'static str;
-    /// Appended to a subquery that must run as written rather than be merged into the query
-    /// around it.
-    const FENCE: &'static str;
-    /// How a statement reads a list of rows by internal id.
+    /// How a statement keeps the planner to the lookups it is written as.
     const LOOKUP: sql::Lookup;
     /// How a transaction's consecutive writes go to the database in one call.
     const CHAIN: Chain;

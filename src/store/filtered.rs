@@ -120,7 +120,7 @@ where
                 plan,
                 visibility,
             };
-            sql::tag_rows(&m, after, limit, B::FENCE)
+            sql::tag_rows(&m, after, limit, B::LOOKUP)
         } else {
             sql::named_tag_rows(scope, query, visibility, after, limit)
         };
@@ -147,7 +147,7 @@ where
         if pks.is_empty() {
             return Ok(Vec::new());
         }
-        let q = sql::tag_rows_by_pk(scope, &pks, visibility, after, limit, B::FENCE);
+        let q = sql::tag_rows_by_pk(scope, &pks, visibility, after, limit, B::LOOKUP);
         let rows = sqlx::query_as_with(&q.text, Self::args(&q)?)
             .fetch_all(&mut *tx)
             .await?;
@@ -182,7 +182,7 @@ where
             plan,
             visibility,
         };
-        Self::records(c, &m, |m| sql::resources(m, after, limit, B::FENCE)).await
+        Self::records(c, &m, |m| sql::resources(m, after, limit, B::LOOKUP)).await
     }
 
     /// How many resources match. A filter that is one positive filter alone is counted by the
@@ -242,7 +242,7 @@ where
             visibility,
         };
         let records =
-            Self::records(c, &m, |m| sql::resource_page(m, offset, limit, B::FENCE)).await?;
+            Self::records(c, &m, |m| sql::resource_page(m, offset, limit, B::LOOKUP)).await?;
         let total = Self::count(c, &m, counts.as_deref()).await?;
         Ok((records, total))
     }

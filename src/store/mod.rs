@@ -178,19 +178,10 @@ pub struct PoolSettings {
     pub postings_bytes: usize,
 }
 
-/// The fence `sql::tag_rows` takes on the database `url` names (see `Backend::FENCE`), for the
-/// tools that build the store's statements themselves: the plans test and the benchmark.
-pub fn subquery_fence(url: &str) -> &'static str {
-    if url.starts_with("sqlite") {
-        SqliteBackend::FENCE
-    } else {
-        PostgresBackend::FENCE
-    }
-}
-
-/// How the statements read a list of rows by internal id on the database `url` names (see
-/// `Backend::LOOKUP`), for the same tools.
-pub fn id_lookup(url: &str) -> sql::Lookup {
+/// How the statements keep to their lookups on the database `url` names (see
+/// `Backend::LOOKUP`), for the tools that build the store's statements themselves: the plans
+/// tests and the benchmark.
+pub fn lookup(url: &str) -> sql::Lookup {
     if url.starts_with("sqlite") {
         SqliteBackend::LOOKUP
     } else {

@@ -129,7 +129,6 @@ impl Backend for PostgresBackend {
     const SNAPSHOT: &'static str = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY";
     const BEGIN_WRITE: &'static str = "BEGIN";
     const LOCK_ROWS: &'static str = " FOR UPDATE";
-    const FENCE: &'static str = " OFFSET 0";
     const LOOKUP: sql::Lookup = sql::Lookup::Lateral;
     const CHAIN: Chain = Chain::With;
     const PACKED_TAGS: Option<&'static str> = None;

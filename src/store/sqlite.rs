@@ -214,10 +214,7 @@ impl Backend for SqliteBackend {
     const BEGIN_WRITE: &'static str = "BEGIN IMMEDIATE";
     // One writer at a time: the transaction itself is the lock.
     const LOCK_ROWS: &'static str = "";
-    // SQLite merges the subquery into the join and keeps its order; a fence (a LIMIT) would make
-    // it read every candidate first.
-    const FENCE: &'static str = "";
-    const LOOKUP: sql::Lookup = sql::Lookup::InList;
+    const LOOKUP: sql::Lookup = sql::Lookup::Plain;
     // No writes in WITH; a call is a hand-over to the connection's thread and back, which a
     // script of statements makes once.
     const CHAIN: Chain = Chain::Script;

@@ -13,6 +13,7 @@ mod cli;
 mod clients;
 mod configuration_docs;
 mod deadlines;
+mod early_plans;
 mod faults;
 mod filter_drivers;
 mod filter_postings;

@@ -9,11 +9,10 @@ use sqlx::{Connection, PgConnection, Row, SqliteConnection};
 use tagging_service::{
     domain::{KeyFilter, ResourceFilter, Scope, TagRowQuery, Visibility},
     store::{
-        PLANNER_SETTINGS, id_lookup,
+        PLANNER_SETTINGS, lookup,
         plan::{self, Positives},
         postings::Term,
-        sql::{self, Arg, Matching, Sql},
-        subquery_fence,
+        sql::{self, Arg, Lookup, Matching, Sql},
     },
 };
 
@@ -52,7 +51,7 @@ pub(crate) async fn seed_bulk(app: &TestApp) {
 }
 
 /// `env` (prod on every 4th), `tier` (web on every 2nd) and `rare=yes` on two resources.
-async fn seed_filters(app: &TestApp) {
+pub(crate) async fn seed_filters(app: &TestApp) {
     for (env, tier, step) in [("prod", "web", 0), ("dev", "web", 2), ("dev", "db", 1)] {
         let ids: Vec<String> = (0..RESOURCES)
             .filter(|i| match step {
@@ -73,14 +72,14 @@ async fn seed_filters(app: &TestApp) {
     app.tag("CLUSTER", &rare, &[("rare", "yes")]).await;
 }
 
-fn kf(key: &str, values: &[&str]) -> KeyFilter {
+pub(crate) fn kf(key: &str, values: &[&str]) -> KeyFilter {
     KeyFilter {
         key: key.into(),
         values: values.iter().map(|v| (*v).into()).collect(),
     }
 }
 
-pub(crate) fn literal(a: &Arg<'_>) -> String {
+fn literal(a: &Arg<'_>) -> String {
     match a {
         Arg::Text(s) => format!("'{}'", s.replace('\'', "''")),
         Arg::Int(i) => i.to_string(),
@@ -107,8 +106,17 @@ pub(crate) async fn prepare(conn: &mut PgConnection, name: &str, q: &Sql<'_>) {
     sqlx::query(&prepare).execute(conn).await.unwrap();
 }
 
+/// `EXECUTE name(…)` of the statement prepared as `name`, with the arguments of `q`.
+pub(crate) fn execution(name: &str, q: &Sql<'_>) -> String {
+    let args: Vec<String> = q.args.iter().map(literal).collect();
+    match args.is_empty() {
+        true => format!("EXECUTE {name}"),
+        false => format!("EXECUTE {name}({})", args.join(", ")),
+    }
+}
+
 /// The filter's counts, read by the store's own statement.
-async fn counts(app: &TestApp, b: Backend, filter: &ResourceFilter) -> Vec<i64> {
+pub(crate) async fn counts(app: &TestApp, b: Backend, filter: &ResourceFilter) -> Vec<i64> {
     let (scope, vis) = (scope(), visibility());
     let positives = Positives::of(filter);
     let q = sql::filter_counts(&scope, positives.counted(), &vis);
@@ -176,8 +184,8 @@ async fn read(app: &TestApp, b: Backend, filter: &ResourceFilter, read: Read) ->
     };
     let q = match read {
         Read::Count => sql::count_resources(&m),
-        Read::Resources => sql::resources(&m, None, 10, subquery_fence(&app.database_url)),
-        Read::TagRows => sql::tag_rows(&m, None, 101, subquery_fence(&app.database_url)),
+        Read::Resources => sql::resources(&m, None, 10, lookup(&app.database_url)),
+        Read::TagRows => sql::tag_rows(&m, None, 101, lookup(&app.database_url)),
     };
     rows_read_or_plan(app, b, &q).await
 }
@@ -220,17 +228,11 @@ async fn rows_read_or_plan_with(
                 sqlx::query(settings).execute(&mut conn).await.unwrap();
             }
             prepare(&mut conn, "q", q).await;
-            let args: Vec<String> = q.args.iter().map(literal).collect();
-            let args = if args.is_empty() {
-                String::new()
-            } else {
-                format!("({})", args.join(", "))
-            };
-            let lines: Vec<String> =
-                sqlx::query_scalar(&format!("EXPLAIN (ANALYZE, TIMING OFF) EXECUTE q{args}"))
-                    .fetch_all(&mut conn)
-                    .await
-                    .unwrap();
+            let explain = format!("EXPLAIN (ANALYZE, TIMING OFF) {}", execution("q", q));
+            let lines: Vec<String> = sqlx::query_scalar(&explain)
+                .fetch_all(&mut conn)
+                .await
+                .unwrap();
             scanned_rows(&lines).to_string() + "\n" + &lines.join("\n")
         }
         Backend::Sqlite => {
@@ -275,14 +277,14 @@ fn most_loops(plan: &str) -> u64 {
 }
 
 /// Whether ListTagResources can ask for the filter: positive entries of at most one value.
-fn tags_alone(f: &ResourceFilter) -> bool {
+pub(crate) fn tags_alone(f: &ResourceFilter) -> bool {
     f.any.is_empty()
         && f.not_all.is_empty()
         && f.not_any.is_empty()
         && f.all.iter().all(|k| k.values.len() <= 1)
 }
 
-fn rare_shapes() -> Vec<(&'static str, ResourceFilter)> {
+pub(crate) fn rare_shapes() -> Vec<(&'static str, ResourceFilter)> {
     let all = |filters: Vec<KeyFilter>| ResourceFilter {
         all: filters,
         ..ResourceFilter::default()
@@ -375,7 +377,7 @@ async fn check_postings(app: &TestApp, state: &str) {
     let rare = Term::Pair("rare".into(), "yes".into());
     let rare_key = Term::Key("rare".into());
     let pks: Vec<i64> = (1..=100).map(|i| i * 20).collect();
-    let fence = subquery_fence(&app.database_url);
+    let lookup = lookup(&app.database_url);
     for (what, q, most) in [
         ("the set of rare=yes", sql::posting_set(&scope, &rare), 250),
         (
@@ -385,12 +387,12 @@ async fn check_postings(app: &TestApp, state: &str) {
         ),
         (
             "100 resources by id",
-            sql::resources_by_pk(&scope, &pks, id_lookup(&app.database_url)),
+            sql::resources_by_pk(&scope, &pks, lookup),
             250,
         ),
         (
             "100 resources' tag rows by id",
-            sql::tag_rows_by_pk(&scope, &pks, &vis, Some((20, "k1")), 100, fence),
+            sql::tag_rows_by_pk(&scope, &pks, &vis, Some((20, "k1")), 100, lookup),
             300,
         ),
     ] {
@@ -439,7 +441,8 @@ async fn rare_filters_read_rows_in_proportion_to_their_matches(b: Backend) {
                 }
                 let pks: Vec<i64> = (1..=100).map(|i| i * 20).collect();
                 let (scope, vis) = (scope(), visibility());
-                let q = sql::tag_rows_by_pk(&scope, &pks, &vis, Some((20, "k1")), 100, "");
+                let q =
+                    sql::tag_rows_by_pk(&scope, &pks, &vis, Some((20, "k1")), 100, Lookup::Plain);
                 let plan = rows_read_or_plan(&app, b, &q).await;
                 assert_seeks(&plan, &format!("tag rows by id ({state} statistics)"));
                 // In order as they are read, so the page stops at its end.
@@ -524,18 +527,13 @@ async fn a_deep_page_seeks_to_its_position(b: Backend) {
     let first = rows_read_or_plan(
         &app,
         b,
-        &sql::tag_rows(&m, None, 11, subquery_fence(&app.database_url)),
+        &sql::tag_rows(&m, None, 11, lookup(&app.database_url)),
     )
     .await;
     let deep = rows_read_or_plan(
         &app,
         b,
-        &sql::tag_rows(
-            &m,
-            Some((1800, "env")),
-            11,
-            subquery_fence(&app.database_url),
-        ),
+        &sql::tag_rows(&m, Some((1800, "env")), 11, lookup(&app.database_url)),
     )
     .await;
     match b {

@@ -12,16 +12,15 @@ use sqlx::{Arguments, Connection, PgConnection, Row, SqliteConnection};
 use tagging_service::{
     domain::{Scope, Tag},
     store::{
-        Deltas, Removal, TagLimit, id_lookup,
+        Deltas, Removal, TagLimit, lookup,
         sql::{self, Arg, Sql},
-        subquery_fence,
     },
 };
 
 use crate::{
     helpers::{Backend, PROJECT, TestApp},
     query_plans::{
-        RESOURCES, WIPE_STATISTICS, execute, literal, prepare, scanned_rows, scope, seed_bulk,
+        RESOURCES, WIPE_STATISTICS, execute, execution, prepare, scanned_rows, scope, seed_bulk,
         service_session, visibility,
     },
 };
@@ -71,13 +70,9 @@ fn arguments<'q>(q: &'q Sql<'_>) -> sqlx::sqlite::SqliteArguments<'q> {
 
 /// The rows the scans of the prepared statement `name` read, executed with the arguments of
 /// `q` in a transaction that is rolled back, and its plan.
-async fn rows_read(conn: &mut PgConnection, name: &str, q: &Sql<'_>) -> (u64, String) {
+pub(crate) async fn rows_read(conn: &mut PgConnection, name: &str, q: &Sql<'_>) -> (u64, String) {
     sqlx::query("BEGIN").execute(&mut *conn).await.unwrap();
-    let args: Vec<String> = q.args.iter().map(literal).collect();
-    let explain = format!(
-        "EXPLAIN (ANALYZE, TIMING OFF) EXECUTE {name}({})",
-        args.join(", ")
-    );
+    let explain = format!("EXPLAIN (ANALYZE, TIMING OFF) {}", execution(name, q));
     let lines: Vec<String> = sqlx::query_scalar(&explain)
         .fetch_all(&mut *conn)
         .await
@@ -172,7 +167,7 @@ async fn writes_look_their_rows_up_by_id(b: Backend) {
         max: 1,
         exempt_prefixes: &[],
     };
-    let fence = subquery_fence(&app.database_url);
+    let lookup = lookup(&app.database_url);
     let no_counts = Deltas::default();
     let statements = [
         (
@@ -188,7 +183,7 @@ async fn writes_look_their_rows_up_by_id(b: Backend) {
         ("tags_of", sql::tags_of(PROJECT, &pks)),
         (
             "resources_by_pk",
-            sql::resources_by_pk(&scope, &pks, id_lookup(&app.database_url)),
+            sql::resources_by_pk(&scope, &pks, lookup),
         ),
         ("all_tags_of", sql::all_tags_of(PROJECT, pks[0])),
         (
@@ -199,7 +194,7 @@ async fn writes_look_their_rows_up_by_id(b: Backend) {
         // A read, but of the same kind: a page of tags of resources found by id.
         (
             "tag_rows_by_pk",
-            sql::tag_rows_by_pk(&scope, &pks, &vis, None, 100, fence),
+            sql::tag_rows_by_pk(&scope, &pks, &vis, None, 100, lookup),
         ),
         (
             "take_revision",

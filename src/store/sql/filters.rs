@@ -6,7 +6,7 @@
 
 use std::fmt::Write;
 
-use super::{Arg, Sql};
+use super::{Arg, Lookup, Sql};
 use crate::{
     domain::{KeyFilter, ResourceFilter, Scope, TagRowQuery, Visibility},
     store::plan::{Covers, Driver, Plan},
@@ -213,13 +213,14 @@ impl<'a> Sql<'a> {
 }
 
 /// A page of the matching resources after `after`: the candidates in order, each joined to its
-/// resource, until the page is full (`fence`: see `tag_rows`).
-pub fn resources<'a>(m: &Matching<'a>, after: Option<i64>, limit: u32, fence: &str) -> Sql<'a> {
+/// resource, until the page is full.
+pub fn resources<'a>(m: &Matching<'a>, after: Option<i64>, limit: u32, lookup: Lookup) -> Sql<'a> {
     let mut sql = Sql::new("SELECT r.pk, r.resource_id, r.name, r.revision FROM (");
     sql.candidates(m, after.map(|pk| pk.saturating_add(1)), true)
-        .push(fence)
-        .push(") m JOIN resources r ON r.pk = m.pk WHERE ")
-        .project("r", &m.scope.project_id)
+        .push(lookup.fence())
+        .push(") m")
+        .join_resource("m.pk", m.scope, lookup)
+        .push(" WHERE TRUE")
         .while_live(m.visibility)
         .push(" ORDER BY m.pk LIMIT ")
         .int(limit.into());
@@ -227,12 +228,13 @@ pub fn resources<'a>(m: &Matching<'a>, after: Option<i64>, limit: u32, fence: &s
 }
 
 /// The page of matching resources at `offset`: the candidates are walked up to it.
-pub fn resource_page<'a>(m: &Matching<'a>, offset: u64, limit: u32, fence: &str) -> Sql<'a> {
+pub fn resource_page<'a>(m: &Matching<'a>, offset: u64, limit: u32, lookup: Lookup) -> Sql<'a> {
     let mut sql = Sql::new("SELECT r.pk, r.resource_id, r.name, r.revision FROM (");
     sql.candidates(m, None, true)
-        .push(fence)
-        .push(") m JOIN resources r ON r.pk = m.pk WHERE ")
-        .project("r", &m.scope.project_id)
+        .push(lookup.fence())
+        .push(") m")
+        .join_resource("m.pk", m.scope, lookup)
+        .push(" WHERE TRUE")
         .while_live(m.visibility)
         .push(" ORDER BY m.pk LIMIT ")
         .int(limit.into())
@@ -250,22 +252,22 @@ pub fn count_resources<'a>(m: &Matching<'a>) -> Sql<'a> {
 }
 
 /// A page of the visible tags of the matching resources, after `after` (a resource and a key):
-/// the candidates in order, each joined to its tags, until the page is full. `fence` keeps the
-/// candidates a subquery of their own where the planner would otherwise merge them into the join
-/// and might then walk the tags of the whole table in order, probing each for the filter (see
-/// `Backend::FENCE`).
+/// the candidates in order, each joined to its resource and its tags, until the page is full. The
+/// candidates are a subquery of their own (fenced, see [`Lookup`]) where the planner would
+/// otherwise merge them into the join and might then walk the tags of the whole table in order,
+/// probing each for the filter.
 pub fn tag_rows<'a>(
     m: &Matching<'a>,
     after: Option<(i64, &'a str)>,
     limit: u32,
-    fence: &str,
+    lookup: Lookup,
 ) -> Sql<'a> {
     let mut sql = Sql::new("SELECT m.pk, r.resource_id, t.key, t.value FROM (");
     sql.candidates(m, after.map(|(pk, _)| pk), true)
-        .push(fence)
-        .push(") m JOIN resources r ON r.pk = m.pk JOIN tags t ON t.resource_pk = m.pk WHERE ")
-        .project("r", &m.scope.project_id)
-        .push(" AND ")
+        .push(lookup.fence())
+        .push(") m")
+        .join_resource("m.pk", m.scope, lookup)
+        .push(" JOIN tags t ON t.resource_pk = m.pk WHERE ")
         .project("t", &m.scope.project_id)
         .visible("t", m.visibility)
         .while_live(m.visibility);

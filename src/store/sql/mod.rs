@@ -29,20 +29,35 @@ pub enum Arg<'a> {
     Int(i64),
 }
 
-/// How a backend's statements read a list of rows by internal id so that each id is a probe of an
-/// index whatever the statistics say. Every index of `resources` but its primary key leads with
-/// the project, and without statistics a database takes a project for a small part of the table:
-/// a plan for a list of ids beside the project's name can read the project's whole range of
-/// such an index instead, and keep doing so once the project has grown.
+/// How a backend's statements keep the planner to the lookups they were written as: each row
+/// found by internal id is a probe of an index, and a subquery whose order matters runs as
+/// written, whatever the statistics say. Every index of `resources` but its primary key leads
+/// with the project, and a database without statistics takes a project for a small part of the
+/// table: a plan for "these ids, in this project" can read the project's whole range of such an
+/// index instead, and a generic plan made while the project was small keeps doing so once it has
+/// grown (`tests/api/write_plans.rs`, `tests/api/early_plans.rs`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Lookup {
-    /// A `LATERAL` subquery per id, fenced (PostgreSQL): an equality on every column of an
-    /// index, which no plan turns into a range. With an `IN` list, a plan made while the project
-    /// was small read its whole range ever after (BENCHMARKS.md, "Session 13").
+    /// PostgreSQL: each row by id in a `LATERAL` subquery of its own, an equality on every
+    /// column of an index, which no plan turns into a range; subqueries fenced by `OFFSET 0`,
+    /// which PostgreSQL does not merge into the query around them.
     Lateral,
-    /// An `IN` list beside the scope (SQLite, which probes the scope's index or the primary key
-    /// once per id, with or without statistics; it has no `LATERAL`).
-    InList,
+    /// SQLite: plain joins and `IN` lists beside the scope, which it answers with a probe of the
+    /// primary key or the scope's index per row, with or without statistics, keeping a join in
+    /// the order it is written; no fence (a `LIMIT` would make it read every candidate first).
+    /// It has no `LATERAL`.
+    Plain,
+}
+
+impl Lookup {
+    /// Appended to a subquery that must run as written rather than be merged into the query
+    /// around it.
+    fn fence(self) -> &'static str {
+        match self {
+            Self::Lateral => " OFFSET 0",
+            Self::Plain => "",
+        }
+    }
 }
 
 /// A statement and its arguments, built together so placeholders and arguments never drift.
@@ -108,6 +123,25 @@ impl<'a> Sql<'a> {
             self.push("(").int(*id).push(")");
         }
         write!(self.text, ") AS {alias}").expect("writing to a String");
+        self
+    }
+
+    /// ` JOIN` each candidate `c` (an internal id of the scope's resources) to its resource `r`
+    /// (`pk, resource_id, name, revision`), looked up as `lookup` says.
+    fn join_resource(&mut self, c: &str, scope: &'a Scope, lookup: Lookup) -> &mut Self {
+        match lookup {
+            Lookup::Lateral => {
+                self.push(" JOIN LATERAL (SELECT x.pk, x.resource_id, x.name, x.revision FROM resources x WHERE ")
+                    .scope("x", scope);
+                write!(self.text, " AND x.pk = {c} OFFSET 0) r ON TRUE")
+                    .expect("writing to a String");
+            }
+            Lookup::Plain => {
+                write!(self.text, " JOIN resources r ON r.pk = {c} AND ")
+                    .expect("writing to a String");
+                self.project("r", &scope.project_id);
+            }
+        }
         self
     }
 

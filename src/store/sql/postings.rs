@@ -63,19 +63,15 @@ pub fn posting_set<'a>(scope: &'a Scope, term: &'a Term) -> Sql<'a> {
     }
 }
 
-/// The scope's resources of internal ids `pks`, in order, each looked up as `lookup` says (see
-/// [`Lookup`]).
+/// The scope's resources of internal ids `pks`, in order, each looked up as `lookup` says.
 pub fn resources_by_pk<'a>(scope: &'a Scope, pks: &'a [i64], lookup: Lookup) -> Sql<'a> {
     let mut sql = Sql::new("SELECT r.pk, r.resource_id, r.name, r.revision FROM ");
     match lookup {
         Lookup::Lateral => {
-            sql.id_rows(pks, "i").push(
-                ", LATERAL (SELECT x.pk, x.resource_id, x.name, x.revision FROM resources x WHERE ",
-            );
-            sql.scope("x", scope)
-                .push(" AND x.pk = i.column1 OFFSET 0) r");
+            sql.id_rows(pks, "i")
+                .join_resource("i.column1", scope, lookup);
         }
-        Lookup::InList => {
+        Lookup::Plain => {
             sql.push("resources r WHERE ")
                 .scope("r", scope)
                 .push(" AND r.pk IN ")
@@ -87,19 +83,58 @@ pub fn resources_by_pk<'a>(scope: &'a Scope, pks: &'a [i64], lookup: Lookup) -> 
 }
 
 /// The visible tags of the scope's resources of internal ids `pks` (in order: the postings' page
-/// of a filter), after `after` (a resource and a key): read from the tags' primary key for the
-/// listed ids, in its order, so that the rows stream in (resource, key) order and stop at the
-/// page's end rather than read every listed resource's tags and sort them. Each row's resource
-/// is a scalar subquery, which no plan turns into a walk of the scope's resources, computed once
-/// behind `fence`, by project and id alone: the ids are the scope's (its postings'), and a
-/// plan without statistics might walk the scope's range for the resource type too.
+/// of a filter), after `after` (a resource and a key), in (resource, key) order, read so that the
+/// page stops at its end rather than read every listed resource's tags and sort them.
 pub fn tag_rows_by_pk<'a>(
     scope: &'a Scope,
     pks: &'a [i64],
     visibility: &'a Visibility,
     after: Option<(i64, &'a str)>,
     limit: u32,
-    fence: &str,
+    lookup: Lookup,
+) -> Sql<'a> {
+    match lookup {
+        Lookup::Lateral => tag_rows_by_pk_lateral(scope, pks, visibility, after, limit),
+        Lookup::Plain => tag_rows_by_pk_plain(scope, pks, visibility, after, limit),
+    }
+}
+
+/// PostgreSQL: the ids in order, each joined to its resource and then to its tags in key order,
+/// each a lookup of its own (see [`Lookup`]); the page sorts each resource's rows as it reaches
+/// them (the ids' order holds) and stops at its end.
+fn tag_rows_by_pk_lateral<'a>(
+    scope: &'a Scope,
+    pks: &'a [i64],
+    visibility: &'a Visibility,
+    after: Option<(i64, &'a str)>,
+    limit: u32,
+) -> Sql<'a> {
+    let mut sql =
+        Sql::new("SELECT i.pk, r.resource_id, g.key, g.value FROM (SELECT v.column1 AS pk FROM ");
+    sql.id_rows(pks, "v")
+        .push(" ORDER BY v.column1 OFFSET 0) i")
+        .join_resource("i.pk", scope, Lookup::Lateral)
+        .push(" JOIN LATERAL (SELECT t.key, t.value FROM tags t WHERE ")
+        .project("t", &scope.project_id)
+        .push(" AND t.resource_pk = i.pk")
+        .visible("t", visibility)
+        .after_tag_row("t.resource_pk", after)
+        .push(" ORDER BY t.key OFFSET 0) g ON TRUE WHERE TRUE")
+        .while_live(visibility)
+        .push(" ORDER BY i.pk, g.key LIMIT ")
+        .int(limit.into());
+    sql
+}
+
+/// SQLite: the listed ids' tags from the tags' primary key, in its order, so that the rows
+/// stream in (resource, key) order. Each row's resource is a scalar subquery, which no plan turns
+/// into a walk of the scope's resources.
+fn tag_rows_by_pk_plain<'a>(
+    scope: &'a Scope,
+    pks: &'a [i64],
+    visibility: &'a Visibility,
+    after: Option<(i64, &'a str)>,
+    limit: u32,
 ) -> Sql<'a> {
     let mut sql = Sql::new(
         "SELECT p.pk, p.resource_id, p.key, p.value FROM (SELECT t.resource_pk AS pk, (SELECT r.resource_id FROM resources r WHERE r.pk = t.resource_pk AND ",
@@ -111,9 +146,7 @@ pub fn tag_rows_by_pk<'a>(
         .list(pks, |pk| Arg::Int(*pk))
         .visible("t", visibility)
         .after_tag_row("t.resource_pk", after)
-        .push(" ORDER BY t.resource_pk, t.key")
-        .push(fence)
-        .push(") p WHERE p.resource_id IS NOT NULL")
+        .push(" ORDER BY t.resource_pk, t.key) p WHERE p.resource_id IS NOT NULL")
         .while_live(visibility)
         .push(" ORDER BY p.pk, p.key LIMIT ")
         .int(limit.into());
