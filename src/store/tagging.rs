@@ -96,8 +96,11 @@ where
         removal: Removal<'_>,
         pre: WriteTerms<'_>,
     ) -> Result<i64, StoreError> {
+        let mut ids = ids.to_vec();
+        ids.sort();
+        ids.dedup();
         Self::on(self.backend.writer(), async |c| {
-            Self::remove_tags(c, scope, ids, removal, pre).await
+            Self::remove_tags(c, scope, &ids, removal, pre).await
         })
         .await
     }

@@ -163,7 +163,7 @@ where
         Ok(revision)
     }
 
-    /// Removes tags from the resources `ids`; all or nothing. Unknown resources are skipped.
+    /// Removes tags from the resources `ids` (sorted); all or nothing. Unknown resources are skipped.
     pub async fn remove_tags(
         c: &mut Conn<B>,
         scope: &Scope,
@@ -175,7 +175,7 @@ where
         if !Self::first_time(&mut tx, pre.once).await? {
             return Self::current_revision(&mut tx, scope).await;
         }
-        let lock = sql::lock_resources(scope, ids, B::LOCK_ROWS);
+        let lock = sql::lock_resources(scope, ids, (B::LOCK_ROWS, B::LOOKUP));
         let locked: Vec<Locked> = sqlx::query_as_with(&lock.text, Self::args(&lock)?)
             .fetch_all(&mut *tx)
             .await?;
@@ -225,7 +225,7 @@ where
             ));
         }
         let ids = [id.to_owned()];
-        let lock = sql::lock_resources(scope, &ids, B::LOCK_ROWS);
+        let lock = sql::lock_resources(scope, &ids, (B::LOCK_ROWS, B::LOOKUP));
         let locked: Option<Locked> = sqlx::query_as_with(&lock.text, Self::args(&lock)?)
             .fetch_optional(&mut *tx)
             .await?;

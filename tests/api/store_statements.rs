@@ -56,7 +56,7 @@ const MIGRATOR_TABLE: &str = "_sqlx_migrations";
 /// The migrations: run once, before the server serves, over every project's rows by design (they
 /// create and fill tables). Exempt by file: a statement exempt as a migration is the whole text of
 /// one of these files, as the migrator sends it.
-const MIGRATIONS: [(&str, &str); 10] = [
+const MIGRATIONS: [(&str, &str); 11] = [
     (
         "0001_init.sql",
         include_str!("../../migrations/postgres/0001_init.sql"),
@@ -96,6 +96,10 @@ const MIGRATIONS: [(&str, &str); 10] = [
     (
         "0011_project_on_every_row.sql",
         include_str!("../../migrations/postgres/0011_project_on_every_row.sql"),
+    ),
+    (
+        "0012_scope_walk_index.sql",
+        include_str!("../../migrations/postgres/0012_scope_walk_index.sql"),
     ),
 ];
 

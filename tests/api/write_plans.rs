@@ -18,7 +18,7 @@ use tagging_service::{
 };
 
 use crate::{
-    helpers::{Backend, PROJECT, TestApp},
+    helpers::{Backend, PROJECT, TestApp, authed, pb},
     query_plans::{
         RESOURCES, WIPE_STATISTICS, execute, execution, prepare, scanned_rows, scope, seed_bulk,
         service_session, visibility,
@@ -78,18 +78,27 @@ pub(crate) async fn rows_read(conn: &mut PgConnection, name: &str, q: &Sql<'_>) 
         .await
         .unwrap();
     sqlx::query("ROLLBACK").execute(&mut *conn).await.unwrap();
-    // What the scans produced, and what their filters then dropped.
-    let removed: u64 = lines
-        .iter()
-        .filter_map(|l| {
-            l.split("Rows Removed by Filter: ")
-                .nth(1)?
-                .trim()
-                .parse::<u64>()
-                .ok()
-        })
-        .sum();
-    (scanned_rows(&lines) + removed, lines.join("\n"))
+    (
+        scanned_rows(&lines) + removed_rows(&lines),
+        lines.join("\n"),
+    )
+}
+
+/// The rows the plan's filters and join filters dropped. EXPLAIN gives them per loop, under the
+/// line of their node, which gives the loops.
+fn removed_rows(plan: &[String]) -> u64 {
+    let mut loops = 1;
+    let mut removed = 0;
+    for line in plan {
+        if let Some(n) = line.split("loops=").nth(1) {
+            loops = n.trim_end_matches(')').parse().unwrap_or(1);
+        }
+        let dropped = ["Rows Removed by Filter: ", "Rows Removed by Join Filter: "]
+            .iter()
+            .find_map(|label| line.split(label).nth(1)?.trim().parse::<u64>().ok());
+        removed += dropped.unwrap_or(0) * loops;
+    }
+    removed
 }
 
 /// SQLite: the query plan.
@@ -147,10 +156,20 @@ fn last_steps<'a>(
 async fn writes_look_their_rows_up_by_id(b: Backend) {
     let app = TestApp::spawn(b).await;
     // The project's first write: its page of resources.
-    let first: Vec<String> = (0..PAGE).map(|i| format!("first-{i}")).collect();
-    let first: Vec<&str> = first.iter().map(String::as_str).collect();
+    let ids: Vec<String> = (0..PAGE).map(|i| format!("first-{i}")).collect();
+    let first: Vec<&str> = ids.iter().map(String::as_str).collect();
     app.tag("CLUSTER", &first, &[("k1", "a"), ("k2", "b")])
         .await;
+    let named = pb::PutResourceRequest {
+        project_id: String::new(),
+        resource_type: "CLUSTER".into(),
+        resource_id: "first-3".into(),
+        name: "the third".into(),
+        expected_revision: None,
+    };
+    let mut client = app.client.clone();
+    let put = client.put_resource(authed(&app.token, named)).await;
+    put.expect("PutResource");
     let (pks, scope_pk) = page_and_scope(&app, b).await;
     assert_eq!(pks.len() as i64, PAGE);
     let (scope, vis) = (scope(), visibility());
@@ -169,7 +188,13 @@ async fn writes_look_their_rows_up_by_id(b: Backend) {
     };
     let lookup = lookup(&app.database_url);
     let no_counts = Deltas::default();
+    let lock = match b {
+        Backend::Postgres => (" FOR UPDATE", lookup),
+        Backend::Sqlite => ("", lookup),
+    };
     let statements = [
+        // How a removal finds its resources: by their addresses.
+        ("lock_resources", sql::lock_resources(&scope, &ids, lock)),
         (
             "upsert_tags",
             sql::upsert_tags((&scope, scope_pk), &pks, &tags),
@@ -186,6 +211,19 @@ async fn writes_look_their_rows_up_by_id(b: Backend) {
             sql::resources_by_pk(&scope, &pks, lookup),
         ),
         ("all_tags_of", sql::all_tags_of(PROJECT, pks[0])),
+        // One resource by its address or its name: `PutResource`, `ListResourceTags`.
+        (
+            "resource_named",
+            sql::resource_named(&scope, "first-3", lock.0),
+        ),
+        (
+            "resource_tags by id",
+            sql::resource_tags(&scope, "resource_id", "first-3", &vis),
+        ),
+        (
+            "resource_tags by name",
+            sql::resource_tags(&scope, "name", "the third", &vis),
+        ),
         (
             "delete_resource",
             sql::delete_resource(&scope, pks[0], &vis),

@@ -195,9 +195,11 @@ impl<'a> Sql<'a> {
             Driver::Name(_) | Driver::Scope => {
                 self.push("SELECT r.pk AS pk FROM resources r WHERE ")
                     .scope("r", m.scope);
-                if let Driver::Name(name) = m.plan.driver {
-                    self.push(" AND r.name = ").text(name);
-                }
+                match m.plan.driver {
+                    Driver::Name(name) => self.push(" AND r.name = ").text(name),
+                    // The walk's index is partial on it (migration 0012).
+                    _ => self.push(" AND r.pk > 0"),
+                };
                 if let Some(pk) = from {
                     self.push(" AND r.pk >= ").int(pk);
                 }

@@ -113,14 +113,16 @@ impl<'a> Sql<'a> {
         self.push(")")
     }
 
-    /// `(VALUES ($a), ($b), …) AS alias`: a list of internal ids as rows, each `alias.column1`.
+    /// `(VALUES ($a), ($b), …) AS alias`: a list of internal ids as rows, each `alias.column1`,
+    /// typed by the statement itself, so that a client that prepares it without types (`psql`,
+    /// `pgbench`) gets integers rather than text.
     fn id_rows(&mut self, ids: &[i64], alias: &str) -> &mut Self {
         self.push("(VALUES ");
         for (i, id) in ids.iter().enumerate() {
             if i > 0 {
                 self.push(", ");
             }
-            self.push("(").int(*id).push(")");
+            self.push("(CAST(").int(*id).push(" AS BIGINT))");
         }
         write!(self.text, ") AS {alias}").expect("writing to a String");
         self

@@ -45,7 +45,8 @@ pub fn posting_set<'a>(scope: &'a Scope, term: &'a Term) -> Sql<'a> {
     match term {
         Term::Resources => {
             let mut sql = Sql::new("SELECT r.pk FROM resources r WHERE ");
-            sql.scope("r", scope);
+            // The walk's index is partial on `pk > 0` (migration 0012).
+            sql.scope("r", scope).push(" AND r.pk > 0");
             sql
         }
         Term::Key(key) | Term::Pair(key, _) => {
@@ -71,10 +72,11 @@ pub fn resources_by_pk<'a>(scope: &'a Scope, pks: &'a [i64], lookup: Lookup) -> 
             sql.id_rows(pks, "i")
                 .join_resource("i.column1", scope, lookup);
         }
+        // `pk > 0` lets SQLite probe the scope's walk index per id (migration 0012).
         Lookup::Plain => {
             sql.push("resources r WHERE ")
                 .scope("r", scope)
-                .push(" AND r.pk IN ")
+                .push(" AND r.pk > 0 AND r.pk IN ")
                 .list(pks, |pk| Arg::Int(*pk));
         }
     }

@@ -117,10 +117,11 @@ pub fn take_revision_script<'a>(
     if !pks.is_empty() {
         sql.push("UPDATE resources SET revision = ");
         revision(&mut sql);
-        // SQLite looks each id up, by the primary key or by the scope's index with the id.
+        // SQLite looks each id up, by the primary key or by the scope's walk index with the id
+        // (partial on `pk > 0`, migration 0012).
         sql.push(" WHERE ")
             .scope("resources", scope)
-            .push(" AND pk IN ")
+            .push(" AND pk > 0 AND pk IN ")
             .list(pks, |pk| Arg::Int(*pk))
             .push("; ");
     }

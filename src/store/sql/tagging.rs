@@ -2,7 +2,7 @@
 
 use std::fmt::Write;
 
-use super::{Arg, Sql};
+use super::{Arg, Lookup, Sql};
 use crate::{
     domain::{Scope, Tag, Visibility},
     store::{Removal, TagLimit},
@@ -96,17 +96,42 @@ pub fn over_limit<'a>(scope: &'a Scope, pks: &'a [i64], limit: TagLimit<'a>) -> 
     sql
 }
 
-/// Locks the named resources of the scope (in id order, as `upsert_resources` does) and answers
-/// their internal ids: a write that reads a resource's tags to count what it changes holds the
-/// resource first, so no other write changes them in between. `lock` is the backend's row-lock
-/// clause (SQLite has one writer and none).
-pub fn lock_resources<'a>(scope: &'a Scope, ids: &'a [String], lock: &str) -> Sql<'a> {
-    let mut sql = Sql::new("SELECT r.pk, r.revision, r.resource_id FROM resources r WHERE ");
-    sql.scope("r", scope)
-        .push(" AND r.resource_id IN ")
-        .list(ids, |id| Arg::Text(id))
-        .push(" ORDER BY r.resource_id")
-        .push(lock);
+/// Locks the named resources of the scope, `ids` (sorted), in their order as `upsert_resources`
+/// does, and answers their internal ids in that order: a write that reads a resource's tags to
+/// count what it changes holds the resource first, so no other write changes them in between.
+/// `lock` is the backend's row-lock clause (SQLite has one writer and none); each address is
+/// looked up as `lookup` says.
+pub fn lock_resources<'a>(
+    scope: &'a Scope,
+    ids: &'a [String],
+    (lock, lookup): (&str, Lookup),
+) -> Sql<'a> {
+    let mut sql = Sql::new("SELECT r.pk, r.revision, r.resource_id FROM ");
+    match lookup {
+        // Each row locked as its id is reached, in the list's order.
+        Lookup::Lateral => {
+            sql.push("(VALUES ");
+            for (i, id) in ids.iter().enumerate() {
+                if i > 0 {
+                    sql.push(", ");
+                }
+                sql.push("(").text(id).push(")");
+            }
+            sql.push(") AS i JOIN LATERAL (SELECT x.pk, x.revision, x.resource_id FROM resources x WHERE ")
+                .scope("x", scope)
+                .push(" AND x.resource_id = i.column1 OFFSET 0")
+                .push(lock)
+                .push(") r ON TRUE ORDER BY r.resource_id");
+        }
+        Lookup::Plain => {
+            sql.push("resources r WHERE ")
+                .scope("r", scope)
+                .push(" AND r.resource_id IN ")
+                .list(ids, |id| Arg::Text(id))
+                .push(" ORDER BY r.resource_id")
+                .push(lock);
+        }
+    }
     sql
 }
 
