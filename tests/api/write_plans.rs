@@ -20,8 +20,8 @@ use tagging_service::{
 use crate::{
     helpers::{Backend, PROJECT, TestApp, authed, pb},
     query_plans::{
-        RESOURCES, WIPE_STATISTICS, execute, execution, prepare, scanned_rows, scope, seed_bulk,
-        service_session, visibility,
+        RESOURCES, WIPE_STATISTICS, execute, execution, prepare, removed_rows, scanned_rows, scope,
+        seed_bulk, service_session, visibility,
     },
 };
 
@@ -82,23 +82,6 @@ pub(crate) async fn rows_read(conn: &mut PgConnection, name: &str, q: &Sql<'_>) 
         scanned_rows(&lines) + removed_rows(&lines),
         lines.join("\n"),
     )
-}
-
-/// The rows the plan's filters and join filters dropped. EXPLAIN gives them per loop, under the
-/// line of their node, which gives the loops.
-fn removed_rows(plan: &[String]) -> u64 {
-    let mut loops = 1;
-    let mut removed = 0;
-    for line in plan {
-        if let Some(n) = line.split("loops=").nth(1) {
-            loops = n.trim_end_matches(')').parse().unwrap_or(1);
-        }
-        let dropped = ["Rows Removed by Filter: ", "Rows Removed by Join Filter: "]
-            .iter()
-            .find_map(|label| line.split(label).nth(1)?.trim().parse::<u64>().ok());
-        removed += dropped.unwrap_or(0) * loops;
-    }
-    removed
 }
 
 /// SQLite: the query plan.
