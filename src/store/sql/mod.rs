@@ -113,19 +113,27 @@ impl<'a> Sql<'a> {
         self.push(")")
     }
 
-    /// `(VALUES ($a), ($b), …) AS alias`: a list of internal ids as rows, each `alias.column1`,
+    /// `(VALUES ($a), ($b), …) AS alias`: a list as rows, each `alias.column1`. Integers are
     /// typed by the statement itself, so that a client that prepares it without types (`psql`,
     /// `pgbench`) gets integers rather than text.
-    fn id_rows(&mut self, ids: &[i64], alias: &str) -> &mut Self {
+    fn rows<T>(&mut self, items: &'a [T], f: impl Fn(&'a T) -> Arg<'a>, alias: &str) -> &mut Self {
         self.push("(VALUES ");
-        for (i, id) in ids.iter().enumerate() {
+        for (i, item) in items.iter().enumerate() {
             if i > 0 {
                 self.push(", ");
             }
-            self.push("(CAST(").int(*id).push(" AS BIGINT))");
+            match f(item) {
+                Arg::Int(id) => self.push("(CAST(").int(id).push(" AS BIGINT))"),
+                text => self.push("(").arg(text).push(")"),
+            };
         }
         write!(self.text, ") AS {alias}").expect("writing to a String");
         self
+    }
+
+    /// [`Sql::rows`] of internal ids.
+    fn id_rows(&mut self, ids: &'a [i64], alias: &str) -> &mut Self {
+        self.rows(ids, |id| Arg::Int(*id), alias)
     }
 
     /// ` JOIN` each candidate `c` (an internal id of the scope's resources) to its resource `r`

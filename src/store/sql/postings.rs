@@ -95,62 +95,46 @@ pub fn tag_rows_by_pk<'a>(
     limit: u32,
     lookup: Lookup,
 ) -> Sql<'a> {
-    match lookup {
-        Lookup::Lateral => tag_rows_by_pk_lateral(scope, pks, visibility, after, limit),
-        Lookup::Plain => tag_rows_by_pk_plain(scope, pks, visibility, after, limit),
-    }
-}
-
-/// PostgreSQL: the ids in order, each joined to its resource and then to its tags in key order,
-/// each a lookup of its own (see [`Lookup`]); the page sorts each resource's rows as it reaches
-/// them (the ids' order holds) and stops at its end.
-fn tag_rows_by_pk_lateral<'a>(
-    scope: &'a Scope,
-    pks: &'a [i64],
-    visibility: &'a Visibility,
-    after: Option<(i64, &'a str)>,
-    limit: u32,
-) -> Sql<'a> {
-    let mut sql =
-        Sql::new("SELECT i.pk, r.resource_id, g.key, g.value FROM (SELECT v.column1 AS pk FROM ");
-    sql.id_rows(pks, "v")
-        .push(" ORDER BY v.column1 OFFSET 0) i")
-        .join_resource("i.pk", scope, Lookup::Lateral)
-        .push(" JOIN LATERAL (SELECT t.key, t.value FROM tags t WHERE ")
-        .project("t", &scope.project_id)
-        .push(" AND t.resource_pk = i.pk")
-        .visible("t", visibility)
-        .after_tag_row("t.resource_pk", after)
-        .push(" ORDER BY t.key OFFSET 0) g ON TRUE WHERE TRUE")
-        .while_live(visibility)
-        .push(" ORDER BY i.pk, g.key LIMIT ")
-        .int(limit.into());
-    sql
-}
-
-/// SQLite: the listed ids' tags from the tags' primary key, in its order, so that the rows
-/// stream in (resource, key) order. Each row's resource is a scalar subquery, which no plan turns
-/// into a walk of the scope's resources.
-fn tag_rows_by_pk_plain<'a>(
-    scope: &'a Scope,
-    pks: &'a [i64],
-    visibility: &'a Visibility,
-    after: Option<(i64, &'a str)>,
-    limit: u32,
-) -> Sql<'a> {
-    let mut sql = Sql::new(
-        "SELECT p.pk, p.resource_id, p.key, p.value FROM (SELECT t.resource_pk AS pk, (SELECT r.resource_id FROM resources r WHERE r.pk = t.resource_pk AND ",
-    );
-    sql.project("r", &scope.project_id)
-        .push(") AS resource_id, t.key, t.value FROM tags t WHERE ")
-        .project("t", &scope.project_id)
-        .push(" AND t.resource_pk IN ")
-        .list(pks, |pk| Arg::Int(*pk))
-        .visible("t", visibility)
-        .after_tag_row("t.resource_pk", after)
-        .push(" ORDER BY t.resource_pk, t.key) p WHERE p.resource_id IS NOT NULL")
-        .while_live(visibility)
-        .push(" ORDER BY p.pk, p.key LIMIT ")
-        .int(limit.into());
+    let mut sql;
+    let order = match lookup {
+        // The ids in order, each joined to its resource and then to its tags in key order, each
+        // a lookup of its own; the page sorts each resource's rows as it reaches them (the ids'
+        // order holds) and stops at its end.
+        Lookup::Lateral => {
+            sql = Sql::new(
+                "SELECT i.pk, r.resource_id, g.key, g.value FROM (SELECT v.column1 AS pk FROM ",
+            );
+            sql.id_rows(pks, "v")
+                .push(" ORDER BY v.column1 OFFSET 0) i")
+                .join_resource("i.pk", scope, lookup)
+                .push(" JOIN LATERAL (SELECT t.key, t.value FROM tags t WHERE ")
+                .project("t", &scope.project_id)
+                .push(" AND t.resource_pk = i.pk")
+                .visible("t", visibility)
+                .after_tag_row("t.resource_pk", after)
+                .push(" ORDER BY t.key OFFSET 0) g ON TRUE WHERE TRUE");
+            "i.pk, g.key"
+        }
+        // The listed ids' tags from the tags' primary key, in its order, so that the rows stream
+        // in (resource, key) order. Each row's resource is a scalar subquery, which no plan turns
+        // into a walk of the scope's resources.
+        Lookup::Plain => {
+            sql = Sql::new(
+                "SELECT p.pk, p.resource_id, p.key, p.value FROM (SELECT t.resource_pk AS pk, (SELECT r.resource_id FROM resources r WHERE r.pk = t.resource_pk AND ",
+            );
+            sql.project("r", &scope.project_id)
+                .push(") AS resource_id, t.key, t.value FROM tags t WHERE ")
+                .project("t", &scope.project_id)
+                .push(" AND t.resource_pk IN ")
+                .list(pks, |pk| Arg::Int(*pk))
+                .visible("t", visibility)
+                .after_tag_row("t.resource_pk", after)
+                .push(" ORDER BY t.resource_pk, t.key) p WHERE p.resource_id IS NOT NULL");
+            "p.pk, p.key"
+        }
+    };
+    sql.while_live(visibility);
+    write!(sql.text, " ORDER BY {order} LIMIT ").expect("writing to a String");
+    sql.int(limit.into());
     sql
 }

@@ -110,14 +110,10 @@ pub fn lock_resources<'a>(
     match lookup {
         // Each row locked as its id is reached, in the list's order.
         Lookup::Lateral => {
-            sql.push("(VALUES ");
-            for (i, id) in ids.iter().enumerate() {
-                if i > 0 {
-                    sql.push(", ");
-                }
-                sql.push("(").text(id).push(")");
-            }
-            sql.push(") AS i JOIN LATERAL (SELECT x.pk, x.revision, x.resource_id FROM resources x WHERE ")
+            sql.rows(ids, |id| Arg::Text(id), "i")
+                .push(
+                    " JOIN LATERAL (SELECT x.pk, x.revision, x.resource_id FROM resources x WHERE ",
+                )
                 .scope("x", scope)
                 .push(" AND x.resource_id = i.column1 OFFSET 0")
                 .push(lock)
